@@ -1,0 +1,157 @@
+"""Grading one submission: per-page extraction (text layer, or OCR + checkboxes for scans)
+and the join that segments, parses, scores and stores. Celery tasks call these; so does the
+in-process path of the embedded default."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F
+
+from exams import services
+from exams.models import Exam, Submission
+from grader.pdf import PdfError, read_pdf_pages
+from grader.types import (
+    FLAG_REGISTRATION, FLAG_UNCERTAIN_BOX, PageText, Parsed,
+)
+
+log = logging.getLogger(__name__)
+SCAN_DPI = 300
+
+
+class PageExtractionError(Exception):
+    """A page could not be read; the message is shown to the student/TA."""
+
+
+def page_plan(submission: Submission) -> tuple[int, list[str | None]]:
+    """Page count and text layers (None = needs OCR). Raises PdfError for a bad file."""
+    pdf = read_pdf_pages(submission.file.path, max_pages=settings.MAX_PDF_PAGES)
+    Submission.objects.filter(pk=submission.pk).update(pages_total=pdf.count)
+    return pdf.count, list(pdf.texts)
+
+
+def extract_page(submission: Submission, number: int, text_layer: str | None) -> dict[str, Any]:
+    """One page as a JSON-able dict (so it can travel between Celery tasks)."""
+    if text_layer is not None:
+        page = {"number": number, "text": text_layer, "source": "text_layer", "confidence": 1.0,
+                "words": [], "info": {}}
+    else:
+        page = _extract_scanned_page(submission, number)
+    Submission.objects.filter(pk=submission.pk).update(pages_done=F("pages_done") + 1)
+    return page
+
+
+def _extract_scanned_page(submission: Submission, number: int) -> dict[str, Any]:
+    from grader.ocr import OcrError, ocr_scanned_page
+    from grader.render import RenderError, render_pdf_page
+
+    try:
+        image = render_pdf_page(submission.file.path, number - 1, dpi=SCAN_DPI)
+    except RenderError as exc:
+        raise PageExtractionError(f"page {number} cannot be rendered: {exc}") from exc
+    info: dict[str, Any] = {}
+    template = submission.exam.omr_template or {}
+    page_boxes = _template_boxes_for_page(template, number)
+    if page_boxes:
+        info["boxes"] = _read_boxes(image, page_boxes)
+    try:
+        text = ocr_scanned_page(image, timeout_s=settings.GRADER_OCR_TIMEOUT_S)
+    except OcrError as exc:
+        raise PageExtractionError(f"page {number}: {exc}") from exc
+    return {"number": number, "text": text.text, "source": "ocr", "confidence": text.confidence,
+            "words": [list(w) for w in text.words], "info": info}
+
+
+def _template_boxes_for_page(template: dict, number: int) -> list[dict]:
+    boxes = []
+    for label, entries in template.items():
+        for option, (page, x, y, w, h) in enumerate(entries, start=1):
+            if int(page) == number:
+                boxes.append({"label": label, "option": option, "x": x, "y": y, "w": w, "h": h})
+    return boxes
+
+
+def _read_boxes(image, page_boxes: list[dict]) -> dict[str, Any]:
+    from grader import omr
+
+    template = [omr.TemplateBox(page=image.number, x=b["x"], y=b["y"], w=b["w"], h=b["h"])
+                for b in page_boxes]
+    registration, readings = omr.read_template_boxes(image.array, image.dpi, template)
+    return {
+        "registration": {"ok": registration.ok, "fit_error_mm": registration.fit_error_mm},
+        "readings": [{"label": b["label"], "option": b["option"], "mark": r.mark,
+                      "checked": r.checked, "confidence": r.confidence, "uncertain": r.uncertain}
+                     for b, r in zip(page_boxes, readings)],
+    }
+
+
+def box_answers_from_pages(pages: list[dict]) -> dict[str, Parsed]:
+    """Multiple-choice selections read from checkboxes, with flags where unsure."""
+    by_label: dict[str, list[tuple[int, dict, bool]]] = {}
+    for page in pages:
+        boxes = page.get("info", {}).get("boxes")
+        if not boxes:
+            continue
+        fitted = boxes["registration"]["ok"]
+        for reading in boxes["readings"]:
+            by_label.setdefault(reading["label"], []).append((reading["option"], reading, fitted))
+    answers = {}
+    for label, readings in by_label.items():
+        flags: list[str] = []
+        if any(not fitted for _, _, fitted in readings):
+            flags.append(FLAG_REGISTRATION)
+        if any(r["uncertain"] for _, r, _ in readings):
+            flags.append(FLAG_UNCERTAIN_BOX)
+        chosen = sorted(option for option, r, _ in readings if r["checked"])
+        confidence = min((r["confidence"] for _, r, _ in readings), default=1.0)
+        marks = ", ".join(f"{o}:{r['mark']}" for o, r, _ in sorted(readings, key=lambda t: t[0]))
+        answers[label] = Parsed(chosen, evidence=f"boxes {marks}", confidence=confidence,
+                                flags=tuple(flags))
+    return answers
+
+
+def assemble(submission: Submission, pages: list[dict]) -> Submission:
+    """Join: segment the text, parse, score, store; sets graded / needs_review."""
+    from grader.pipeline import grade_pages
+    from rubrics.keys import recompute_with
+
+    pages = sorted(pages, key=lambda p: p["number"])
+    page_texts = [PageText(number=p["number"], text=p["text"], source=p["source"],
+                           confidence=p["confidence"], words=tuple(tuple(w) for w in p["words"]))
+                  for p in pages]
+    specs = services.question_specs(submission.exam)
+    results = grade_pages(page_texts, specs, box_answers=box_answers_from_pages(pages),
+                          recompute=recompute_with)
+    infos = {p["number"]: p.get("info", {}) for p in pages}
+    return services.submission_store_results(submission=submission, pages=page_texts,
+                                             results=results, page_infos=infos)
+
+
+def grade_in_process(submission: Submission) -> Submission:
+    """The whole path in this process (embedded default and tests)."""
+    try:
+        count, texts = page_plan(submission)
+        pages = [extract_page(submission, n, texts[n - 1]) for n in range(1, count + 1)]
+        return assemble(submission, pages)
+    except (PdfError, PageExtractionError) as exc:
+        return services.submission_fail(submission=submission, error=str(exc))
+
+
+def exam_omr_template(exam: Exam) -> dict[str, list[list[float]]]:
+    """Checkbox positions for the exam's multiple-choice questions (YAML boxes win)."""
+    from exams.services import question_specs
+
+    mc = [q for q in question_specs(exam) if q.kind == "multiple_choice"]
+    explicit = {q.label: q.spec.get("boxes") for q in exam.questions.all() if q.spec.get("boxes")}
+    template: dict[str, list[list[float]]] = dict(explicit)
+    missing = [q for q in mc if q.label not in explicit]
+    if missing and exam.blank_pdf:
+        from grader import omr
+
+        found = omr.template_from_pdf(exam.blank_pdf.path)
+        assigned = omr.assign_options(found, [(q.label, len(q.options)) for q in missing])
+        for label, boxes in assigned.items():
+            template[label] = [[b.page, b.x, b.y, b.w, b.h] for b in boxes]
+    return template
+

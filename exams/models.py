@@ -1,0 +1,173 @@
+"""Exams, their questions, submissions, pages and graded answers.
+
+Status fields change only through ``exams.services`` so that invalid transitions are refused
+in one place; the admin shows machine output read-only.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Exam(models.Model):
+    code = models.CharField(max_length=64, unique=True)
+    title = models.CharField(max_length=255)
+    blank_pdf = models.FileField(upload_to="blank/", blank=True)
+    definition = models.JSONField(default=dict, help_text="The exam YAML as loaded (parsed).")
+    source_yaml = models.TextField(blank=True)
+    key_report = models.JSONField(default=list, help_text="Key check per question at load time.")
+    omr_template = models.JSONField(
+        default=dict, blank=True,
+        help_text="Checkbox positions per multiple-choice question: label -> [[page, x, y, w, h] mm].")
+    published = models.BooleanField(default=False)
+    results_released = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.title}"
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(q.points for q in self.questions.all()))
+
+
+class Question(models.Model):
+    class Kind(models.TextChoices):
+        MULTIPLE_CHOICE = "multiple_choice"
+        NUMERIC = "numeric"
+        MATRIX = "matrix"
+        SHAPE = "shape"
+        VALUES = "values"
+        EXPRESSION = "expression"
+        TEXT = "text"
+
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="questions")
+    label = models.CharField(max_length=64)
+    number = models.CharField(max_length=32)
+    part = models.CharField(max_length=32, blank=True)
+    title = models.TextField(blank=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    points = models.FloatField()
+    order = models.PositiveIntegerField()
+    key = models.JSONField(null=True, blank=True, help_text="The answer key used for grading.")
+    solver = models.CharField(max_length=64, blank=True)
+    params = models.JSONField(null=True, blank=True)
+    tolerance = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=list, blank=True)
+    rubric = models.JSONField(default=list, blank=True)
+    spec = models.JSONField(default=dict, blank=True, help_text="The part's YAML as loaded.")
+    key_check = models.JSONField(default=dict, blank=True)
+    key_override = models.BooleanField(
+        default=False, help_text="The instructor accepted a key mismatch for this question.")
+    key_override_by = models.CharField(max_length=150, blank=True)
+    key_override_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["exam", "order"]
+        constraints = [models.UniqueConstraint(fields=["exam", "label"], name="unique_label_per_exam")]
+
+    def __str__(self) -> str:
+        return f"{self.exam.code} {self.label}"
+
+
+class Submission(models.Model):
+    class Status(models.TextChoices):
+        RECEIVED = "received"
+        PROCESSING = "processing"
+        GRADED = "graded"
+        NEEDS_REVIEW = "needs_review"
+        FAILED = "failed"
+
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="submissions")
+    student = models.CharField(max_length=150, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="submissions")
+    file = models.FileField(upload_to="submissions/%Y/%m/")
+    original_name = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED,
+                              db_index=True)
+    error = models.TextField(blank=True)
+    score = models.FloatField(null=True, blank=True)
+    max_score = models.FloatField(null=True, blank=True)
+    pages_total = models.PositiveIntegerField(default=0)
+    pages_done = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.exam.code} {self.student} ({self.status})"
+
+
+class Page(models.Model):
+    class Source(models.TextChoices):
+        TEXT_LAYER = "text_layer"
+        OCR = "ocr"
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="pages")
+    number = models.PositiveIntegerField()
+    text = models.TextField(blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    confidence = models.FloatField(default=1.0)
+    words = models.JSONField(default=list, blank=True)
+    boxes = models.JSONField(default=list, blank=True, help_text="Checkbox readings (scans).")
+    info = models.JSONField(default=dict, blank=True, help_text="Deskew, orientation, registration.")
+
+    class Meta:
+        ordering = ["submission", "number"]
+        constraints = [models.UniqueConstraint(fields=["submission", "number"], name="unique_page")]
+
+
+class Answer(models.Model):
+    class Status(models.TextChoices):
+        AUTO = "auto"
+        FLAGGED = "flagged"
+        REVIEWED = "reviewed"
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
+    raw_text = models.TextField(blank=True)
+    evidence = models.TextField(blank=True)
+    parsed = models.JSONField(null=True, blank=True)
+    expected = models.JSONField(null=True, blank=True)
+    score = models.FloatField(default=0.0)
+    suggested_score = models.FloatField(default=0.0)
+    max_score = models.FloatField()
+    status = models.CharField(max_length=16, choices=Status.choices, db_index=True)
+    flags = models.JSONField(default=list, blank=True)
+    detail = models.TextField(blank=True)
+    confidence = models.FloatField(default=1.0)
+    pages = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["submission", "question__order"]
+        constraints = [models.UniqueConstraint(fields=["submission", "question"], name="unique_answer")]
+
+    def __str__(self) -> str:
+        return f"{self.submission_id}/{self.question.label}: {self.score}/{self.max_score}"
+
+
+class Review(models.Model):
+    """One TA decision on an answer: who, when, old -> new score, why."""
+
+    answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    old_score = models.FloatField()
+    new_score = models.FloatField()
+    old_status = models.CharField(max_length=16)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]

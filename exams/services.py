@@ -1,0 +1,279 @@
+"""Orchestration for exams and submissions. Views, commands, tasks and admin actions call
+these functions; status changes happen only here, through ``submission_transition``."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from exams.models import Answer, Exam, Page, Question, Submission
+from rubrics.definition import DefinitionError, ExamDefinition, parse_definition_text
+from rubrics.keys import KeyReport, check_keys
+
+log = logging.getLogger(__name__)
+S = Submission.Status
+
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    S.RECEIVED: {S.PROCESSING, S.FAILED},
+    S.PROCESSING: {S.GRADED, S.NEEDS_REVIEW, S.FAILED, S.RECEIVED},
+    S.GRADED: {S.PROCESSING, S.NEEDS_REVIEW},
+    S.NEEDS_REVIEW: {S.PROCESSING, S.GRADED},
+    S.FAILED: {S.PROCESSING, S.RECEIVED},
+}
+
+
+class InvalidTransition(Exception):
+    pass
+
+
+class ExamNotPublished(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- exams
+
+def exam_load(*, text: str, base_dir: Path | None = None, accept_mismatch: tuple[str, ...] = (),
+              user: str = "", blank_pdf: File | None = None) -> tuple[Exam, KeyReport]:
+    """Create or update an exam from its YAML. Raises DefinitionError on an invalid file."""
+    defn = parse_definition_text(text)
+    unknown = set(accept_mismatch) - {q.label for q in defn.questions}
+    if unknown:
+        raise DefinitionError(f"--accept-key: no question {', '.join(sorted(unknown))}")
+    keyed, report = check_keys(defn, frozenset(accept_mismatch))
+    blank_path = None
+    if blank_pdf is None and defn.blank_pdf:
+        blank_path = (base_dir or Path(".")) / defn.blank_pdf
+        if not blank_path.is_file():
+            raise DefinitionError(f"field 'blank_pdf': file {blank_path} not found")
+    with transaction.atomic():
+        exam, _ = Exam.objects.select_for_update().get_or_create(
+            code=defn.code, defaults={"title": defn.title})
+        exam.title = defn.title
+        exam.definition = defn.raw
+        exam.source_yaml = text
+        exam.key_report = report.as_list()
+        blocking = [label for label in report.mismatched if label not in accept_mismatch]
+        exam.published = not blocking
+        if blank_pdf is not None:
+            exam.blank_pdf.save(f"{defn.code}.pdf", blank_pdf, save=False)
+        elif blank_path is not None:
+            with open(blank_path, "rb") as fh:
+                exam.blank_pdf.save(f"{defn.code}.pdf", File(fh), save=False)
+        exam.save()
+        _sync_questions(exam, keyed, report, set(accept_mismatch), user)
+    return exam, report
+
+
+def _sync_questions(exam: Exam, defn: ExamDefinition, report: KeyReport,
+                    accepted: set[str], user: str) -> None:
+    by_label = {e.label: e for e in report.entries}
+    existing = {q.label: q for q in exam.questions.all()}
+    keep = set()
+    for order, spec in enumerate(defn.questions):
+        q = existing.get(spec.label) or Question(exam=exam, label=spec.label)
+        q.number, q.part, q.title = spec.number, spec.part or "", spec.title
+        q.kind, q.points, q.order, q.key = spec.kind, spec.points, order, spec.key
+        q.solver, q.params = spec.solver or "", spec.params
+        q.tolerance = {"abs": spec.tolerance.abs, "rel": spec.tolerance.rel}
+        q.options = list(spec.options)
+        q.rubric = [{"points": r.points, "text": r.text, "keywords": list(r.keywords)}
+                    for r in spec.rubric]
+        q.spec = _spec_extras(spec, defn)
+        q.key_check = by_label[spec.label].as_dict()
+        overridden = spec.label in accepted and by_label[spec.label].status == "mismatch"
+        if overridden and not q.key_override:
+            q.key_override_by, q.key_override_at = user, timezone.now()
+        q.key_override = overridden
+        q.save()
+        keep.add(spec.label)
+    # Questions dropped from the file go, with their answers (the file is the source of truth).
+    exam.questions.exclude(label__in=keep).delete()
+
+
+def _spec_extras(spec, defn: ExamDefinition) -> dict[str, Any]:
+    return {"partial": spec.partial, "scoring": spec.scoring, "variables": list(spec.variables),
+            "outputs": list(spec.outputs), "depends_on": spec.depends_on,
+            "carry": dict(spec.carry), "boxes": [list(b) for b in defn.boxes.get(spec.label, ())]}
+
+
+def question_specs(exam: Exam):
+    """The exam's questions as the grading core's QuestionSpec values, keys included."""
+    from grader.types import QuestionSpec, RubricItem, Tolerance
+
+    specs = []
+    for q in exam.questions.order_by("order"):
+        extra = q.spec or {}
+        specs.append(QuestionSpec(
+            label=q.label, number=q.number, part=q.part or None, kind=q.kind, points=q.points,
+            key=q.key, options=tuple(q.options or ()),
+            tolerance=Tolerance(**q.tolerance) if q.tolerance else Tolerance(),
+            partial=extra.get("partial"), scoring=extra.get("scoring") or "all_or_nothing",
+            rubric=tuple(RubricItem(r["points"], r["text"], tuple(r.get("keywords", ())))
+                         for r in q.rubric or ()),
+            variables=tuple(extra.get("variables") or ()), outputs=tuple(extra.get("outputs") or ()),
+            title=q.title, depends_on=extra.get("depends_on"),
+            carry=tuple((extra.get("carry") or {}).items()), solver=q.solver or None,
+            params=q.params))
+    return specs
+
+
+# ---------------------------------------------------------------- submissions
+
+def submission_transition(*, submission: Submission, to: str, **fields: Any) -> Submission:
+    """Move a submission to ``to`` if allowed from its current state, atomically."""
+    current = submission.status
+    if to not in ALLOWED_TRANSITIONS.get(current, set()):
+        raise InvalidTransition(f"submission {submission.pk}: {current} -> {to} is not allowed")
+    updated = Submission.objects.filter(pk=submission.pk, status=current).update(
+        status=to, updated_at=timezone.now(), **fields)
+    if updated != 1:
+        raise InvalidTransition(f"submission {submission.pk} changed state concurrently")
+    submission.refresh_from_db()
+    return submission
+
+
+def submission_create(*, exam: Exam, student: str, content: bytes, filename: str = "submission.pdf",
+                      user=None, enqueue: bool = True) -> Submission:
+    """Save the upload first; grading is enqueued only once the row is committed."""
+    if not exam.published:
+        raise ExamNotPublished(f"exam {exam.code} is not published (answer key check failed)")
+    digest = hashlib.sha256(content).hexdigest()
+    with transaction.atomic():
+        submission = Submission(exam=exam, student=student, user=user, sha256=digest,
+                                original_name=Path(filename).name[:255])
+        # The stored name is ours; the uploader's file name is never used as a path.
+        submission.file.save(f"{digest[:16]}.pdf", ContentFile(content), save=False)
+        submission.save()
+        if enqueue:
+            transaction.on_commit(lambda: submission_enqueue(submission_id=submission.pk))
+    return submission
+
+
+def submission_enqueue(*, submission_id: int) -> bool:
+    """Hand the submission to the broker. A broker outage leaves it `received` for the sweep."""
+    from worker.tasks import grade_submission
+
+    try:
+        grade_submission.delay(submission_id)
+        return True
+    except Exception as exc:  # noqa: BLE001 - kombu raises many types when Redis is down
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            raise
+        log.warning("could not enqueue submission %s (%s); the sweep will retry", submission_id, exc)
+        return False
+
+
+def submission_claim(*, submission_id: int) -> bool:
+    """Claim a submission for grading exactly once (a conditional UPDATE, like healthchecks)."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.GRADER_STALE_AFTER_S)
+    claimable = Submission.objects.filter(pk=submission_id, status__in=[S.RECEIVED, S.FAILED])
+    if claimable.update(status=S.PROCESSING, started_at=now, updated_at=now, error="",
+                        pages_done=0) == 1:
+        Submission.objects.filter(pk=submission_id).update(attempts=_attempts(submission_id) + 1)
+        return True
+    # A submission left in `processing` by a killed worker is taken over after it goes stale.
+    taken = Submission.objects.filter(pk=submission_id, status=S.PROCESSING,
+                                      started_at__lt=stale).update(started_at=now, updated_at=now,
+                                                                   pages_done=0)
+    if taken == 1:
+        Submission.objects.filter(pk=submission_id).update(attempts=_attempts(submission_id) + 1)
+    return taken == 1
+
+
+def _attempts(submission_id: int) -> int:
+    return Submission.objects.filter(pk=submission_id).values_list("attempts", flat=True).first() or 0
+
+
+def submission_fail(*, submission: Submission, error: str) -> Submission:
+    submission.refresh_from_db()
+    if submission.status == S.FAILED:
+        return submission
+    return submission_transition(submission=submission, to=S.FAILED, error=error[:2000],
+                                 finished_at=timezone.now())
+
+
+def submission_regrade(*, submission: Submission) -> Submission:
+    """Queue a graded/failed submission again; its answers are replaced, never duplicated."""
+    submission_transition(submission=submission, to=S.RECEIVED) if submission.status == S.FAILED \
+        else _reset_for_regrade(submission)
+    transaction.on_commit(lambda: submission_enqueue(submission_id=submission.pk))
+    return submission
+
+
+def _reset_for_regrade(submission: Submission) -> None:
+    if submission.status in (S.GRADED, S.NEEDS_REVIEW):
+        Submission.objects.filter(pk=submission.pk, status=submission.status).update(
+            status=S.RECEIVED, updated_at=timezone.now())
+        submission.refresh_from_db()
+
+
+def stale_submissions() -> list[int]:
+    """Submissions a sweep should (re-)enqueue: never picked up, or abandoned mid-processing."""
+    stale = timezone.now() - timedelta(seconds=settings.GRADER_STALE_AFTER_S)
+    received = Submission.objects.filter(status=S.RECEIVED, created_at__lt=timezone.now()
+                                         - timedelta(seconds=30))
+    abandoned = Submission.objects.filter(status=S.PROCESSING, started_at__lt=stale)
+    return list(received.values_list("pk", flat=True)) + list(abandoned.values_list("pk", flat=True))
+
+
+def submission_store_results(*, submission: Submission, pages, results, page_infos=None) -> Submission:
+    """Replace the submission's pages and answers with a grading run's output; set the status."""
+    questions = {q.label: q for q in submission.exam.questions.all()}
+    page_infos = page_infos or {}
+    with transaction.atomic():
+        submission.pages.all().delete()
+        Page.objects.bulk_create([
+            Page(submission=submission, number=p.number, text=p.text, source=p.source,
+                 confidence=p.confidence, words=[list(w) for w in p.words][:20000],
+                 boxes=page_infos.get(p.number, {}).get("boxes", []),
+                 info={k: v for k, v in page_infos.get(p.number, {}).items() if k != "boxes"})
+            for p in pages])
+        reviewed = {a.question_id: a for a in submission.answers.filter(status=Answer.Status.REVIEWED)}
+        submission.answers.exclude(question_id__in=reviewed).delete()
+        new_answers = []
+        for r in results:
+            q = questions[r.label]
+            if q.pk in reviewed:
+                # A TA's decision survives a regrade; the machine's suggestion is refreshed.
+                a = reviewed[q.pk]
+                a.suggested_score, a.parsed, a.expected = r.scored.score, r.parsed.value, r.expected
+                a.save(update_fields=["suggested_score", "parsed", "expected", "updated_at"])
+                continue
+            new_answers.append(Answer(
+                submission=submission, question=q, raw_text=r.raw_text[:20000],
+                evidence=r.parsed.evidence[:2000], parsed=r.parsed.value, expected=r.expected,
+                score=r.scored.score, suggested_score=r.scored.score, max_score=r.scored.max_score,
+                status=r.status, flags=list(r.scored.flags), detail=_detail(r), confidence=round(r.confidence, 4), pages=list(r.pages)))
+        Answer.objects.bulk_create(new_answers)
+        return submission_finish(submission=submission)
+
+
+def _detail(result) -> str:
+    if result.parsed.alternatives:
+        alternatives = " and ".join(str(a) for a in result.parsed.alternatives)
+        return f"several final answers: {alternatives}. {result.scored.detail}".strip()
+    return result.scored.detail
+
+
+def submission_finish(*, submission: Submission) -> Submission:
+    """Recompute the total and set graded / needs_review from the answers."""
+    answers = list(submission.answers.all())
+    total = round(sum(a.score for a in answers), 6)
+    max_score = submission.exam.max_score
+    flagged = any(a.status == Answer.Status.FLAGGED for a in answers)
+    to = S.NEEDS_REVIEW if flagged else S.GRADED
+    fields = {"score": total, "max_score": max_score, "finished_at": timezone.now(), "error": ""}
+    if submission.status == to:
+        Submission.objects.filter(pk=submission.pk).update(**fields)
+        submission.refresh_from_db()
+        return submission
+    return submission_transition(submission=submission, to=to, **fields)

@@ -1,0 +1,75 @@
+"""Turning PDF pages and image files into grayscale page images (pypdfium2 for PDFs)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+DEFAULT_IMAGE_DPI = 300.0  # an image without dpi metadata is taken as a 300 dpi scan
+
+
+class RenderError(Exception):
+    """A page could not be rendered (broken, encrypted or hostile file)."""
+
+
+@dataclass(frozen=True)
+class PageImage:
+    number: int          # 1-based page number
+    image: Image.Image   # mode "L"
+    dpi: float
+
+    @property
+    def array(self) -> np.ndarray:
+        return np.asarray(self.image, dtype=np.uint8)
+
+
+def render_pdf_page(path: str | Path, index: int, dpi: float = 300.0) -> PageImage:
+    """Render page ``index`` (0-based) of a PDF to a grayscale image at ``dpi``."""
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        raise RenderError(f"cannot open PDF: {exc}") from exc
+    try:
+        if not 0 <= index < len(pdf):
+            raise RenderError(f"page {index + 1} does not exist (the file has {len(pdf)})")
+        page = pdf[index]
+        bitmap = page.render(scale=dpi / 72.0, grayscale=True)
+        image = bitmap.to_pil().convert("L")
+        return PageImage(number=index + 1, image=image, dpi=dpi)
+    finally:
+        pdf.close()
+
+
+def pdf_page_count(path: str | Path) -> int:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        raise RenderError(f"cannot open PDF: {exc}") from exc
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()
+
+
+def load_image_file(path: str | Path) -> PageImage:
+    """Load a PNG/JPEG/TIFF scan; its dpi comes from metadata, else ``DEFAULT_IMAGE_DPI``."""
+    with Image.open(path) as img:
+        dpi_info = img.info.get("dpi")
+        dpi = float(dpi_info[0]) if dpi_info and dpi_info[0] else DEFAULT_IMAGE_DPI
+        return PageImage(number=1, image=img.convert("L"), dpi=dpi)
+
+
+def load_document_pages(path: str | Path, dpi: float = 300.0) -> list[PageImage]:
+    """Every page of a PDF (rendered) or a single image file."""
+    path = Path(path)
+    with open(path, "rb") as fh:
+        magic = fh.read(5)
+    if magic.startswith(b"%PDF"):
+        return [render_pdf_page(path, i, dpi) for i in range(pdf_page_count(path))]
+    return [load_image_file(path)]

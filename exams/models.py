@@ -171,3 +171,23 @@ class Review(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class ExamRole(models.Model):
+    """Attaches staff to an exam. The role also puts the user in the matching Django group
+    (``instructor`` / ``ta``), whose permissions the admin uses."""
+
+    class Role(models.TextChoices):
+        INSTRUCTOR = "instructor"
+        TA = "ta"
+
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="roles")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="exam_roles")
+    role = models.CharField(max_length=16, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["exam", "user", "role"], name="unique_role")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} of {self.exam.code}"

@@ -29,7 +29,11 @@ def grade_submission(self, submission_id: int) -> str:
     except PdfError as exc:
         services.submission_fail(submission=submission, error=str(exc))
         return "failed"
-    # Fan out: one task per page (OCR + checkboxes for scans), joined by `assemble_submission`.
+    if all(text is not None for text in texts):
+        # Typed PDFs: extraction is cheap, a fan-out would cost more than it saves.
+        pages = [grading.extract_page(submission, n, texts[n - 1]) for n in range(1, count + 1)]
+        return grading.assemble(submission, pages).status
+    # Scans: one task per page (OCR + checkboxes), joined by `assemble_submission`.
     header = [extract_page.s(submission_id, n, texts[n - 1]) for n in range(1, count + 1)]
     chord(header)(assemble_submission.s(submission_id).on_error(fail_submission.s(submission_id)))
     return "dispatched"

@@ -31,7 +31,7 @@ def main() -> None:
         try:
             call_command("load_exam", str(exam_file))
         except Exception as exc:  # noqa: BLE001 - show the error, go on with the other samples
-            print(f"  failed: {exc}")
+            print(f"  {exc}")
             continue
         pdfs = sorted((exam_file.parent / "submissions").glob("*.pdf"))
         if not pdfs:

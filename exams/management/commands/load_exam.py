@@ -10,7 +10,8 @@ from rubrics.definition import DefinitionError
 
 class Command(BaseCommand):
     help = ("Create or update an exam from its YAML definition; recompute every solver-backed "
-            "key, compare literal keys, and print the key check. Exits non-zero on an invalid file.")
+            "key, compare literal keys, and print the key check. Exits 1 on an invalid file, "
+            "3 when a key mismatch keeps the exam unpublished.")
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="exam definition YAML")
@@ -47,9 +48,10 @@ class Command(BaseCommand):
             self.stdout.write(line)
         blocking = [e for e in report.mismatched if e not in opts["accept_key"]]
         if blocking:
-            self.stdout.write(self.style.WARNING(
-                f"key check FAILED for {', '.join(blocking)}: the exam is not published. Fix the "
-                f"key or accept it with --accept-key LABEL."))
+            # Loaded but unusable: a non-zero exit stops `load_exam && grade` scripts here.
+            raise CommandError(
+                f"key check FAILED for {', '.join(blocking)}: the exam is saved but not published. "
+                f"Fix the key or accept it with --accept-key LABEL.", returncode=3)
         else:
             self.stdout.write(self.style.SUCCESS("key check passed; exam published"))
 

@@ -121,6 +121,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+SUBMISSION_UPLOAD_RATE = env_str("SUBMISSION_UPLOAD_RATE", "30/min")
 SPECTACULAR_SETTINGS = {"TITLE": "Exam auto-grader API", "VERSION": "0.1.0"}
 
 LOGGING = {

@@ -136,6 +136,11 @@ def grade_in_process(submission: Submission) -> Submission:
         return assemble(submission, pages)
     except (PdfError, PageExtractionError) as exc:
         return services.submission_fail(submission=submission, error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - one bad submission must not take the caller down
+        log.exception("grading submission %s failed", submission.pk)
+        return services.submission_fail(
+            submission=submission, error=f"internal error while grading ({type(exc).__name__}); "
+                                         f"a TA has been notified via the failed status")
 
 
 def exam_omr_template(exam: Exam) -> dict[str, list[list[float]]]:

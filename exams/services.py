@@ -50,7 +50,11 @@ def exam_load(*, text: str, base_dir: Path | None = None, accept_mismatch: tuple
     keyed, report = check_keys(defn, frozenset(accept_mismatch))
     blank_path = None
     if blank_pdf is None and defn.blank_pdf:
-        blank_path = (base_dir or Path(".")) / defn.blank_pdf
+        relative = Path(defn.blank_pdf)
+        # The YAML may come from an upload: never let it name a file outside its folder.
+        if relative.is_absolute() or ".." in relative.parts:
+            raise DefinitionError("field 'blank_pdf': must be a path inside the exam's folder")
+        blank_path = (base_dir or Path(".")) / relative
         if not blank_path.is_file():
             raise DefinitionError(f"field 'blank_pdf': file {blank_path} not found")
     with transaction.atomic():
@@ -153,7 +157,9 @@ def submission_create(*, exam: Exam, student: str, content: bytes, filename: str
         submission.file.save(f"{digest[:16]}.pdf", ContentFile(content), save=False)
         submission.save()
         if enqueue:
-            transaction.on_commit(lambda: submission_enqueue(submission_id=submission.pk))
+            # robust: an error while grading in-process must not turn the upload into a 500.
+            transaction.on_commit(lambda: submission_enqueue(submission_id=submission.pk),
+                                  robust=True)
     return submission
 
 
@@ -205,7 +211,7 @@ def submission_regrade(*, submission: Submission) -> Submission:
     """Queue a graded/failed submission again; its answers are replaced, never duplicated."""
     submission_transition(submission=submission, to=S.RECEIVED) if submission.status == S.FAILED \
         else _reset_for_regrade(submission)
-    transaction.on_commit(lambda: submission_enqueue(submission_id=submission.pk))
+    transaction.on_commit(lambda: submission_enqueue(submission_id=submission.pk), robust=True)
     return submission
 
 

@@ -1,6 +1,7 @@
 """Turning PDF pages and image files into grayscale page images (pypdfium2 for PDFs)."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -8,6 +9,9 @@ import numpy as np
 from PIL import Image
 
 DEFAULT_IMAGE_DPI = 300.0  # an image without dpi metadata is taken as a 300 dpi scan
+# PDFium is not thread-safe: a threaded web server rendering two pages at once crashes with a
+# double free. Processes (Celery workers) do not share it, so the lock costs them nothing.
+_PDFIUM_LOCK = threading.Lock()
 
 
 class RenderError(Exception):
@@ -27,6 +31,11 @@ class PageImage:
 
 def render_pdf_page(path: str | Path, index: int, dpi: float = 300.0) -> PageImage:
     """Render page ``index`` (0-based) of a PDF to a grayscale image at ``dpi``."""
+    with _PDFIUM_LOCK:
+        return _render_locked(path, index, dpi)
+
+
+def _render_locked(path: str | Path, index: int, dpi: float) -> PageImage:
     import pypdfium2 as pdfium
 
     try:
@@ -47,6 +56,11 @@ def render_pdf_page(path: str | Path, index: int, dpi: float = 300.0) -> PageIma
 def pdf_page_count(path: str | Path) -> int:
     import pypdfium2 as pdfium
 
+    with _PDFIUM_LOCK:
+        return _count_locked(pdfium, path)
+
+
+def _count_locked(pdfium, path: str | Path) -> int:
     try:
         pdf = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:

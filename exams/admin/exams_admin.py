@@ -1,0 +1,275 @@
+"""Exams (actions: release, regrade, CSV; statistics page), roles, questions, submissions.
+Machine output is read-only; each action calls one service."""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from exams import review, roles, services, stats
+from exams.admin.base import ExamFilter, ExamScopedAdmin, short
+from exams.models import Answer, Exam, ExamRole, Question, Submission
+from exams.results import results_csv
+
+# ---------------------------------------------------------------- exams
+
+class ExamRoleInline(admin.TabularInline):
+    model = ExamRole
+    extra = 0
+    fields = readonly_fields = ["user", "role"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False  # roles change through ExamRoleAdmin (roles.role_assign keeps groups in sync)
+
+
+@admin.register(Exam)
+class ExamAdmin(ExamScopedAdmin):
+    exam_path = "pk"
+    list_display = ["code", "title", "published", "results_released", "n_submissions",
+                    "n_to_review", "links"]
+    search_fields = ["code", "title"]
+    readonly_fields = ["code", "title", "published", "results_released", "blank_pdf",
+                       "key_report_table", "source_yaml", "omr_template", "created_at", "updated_at"]
+    exclude = ["definition", "key_report"]
+    inlines = [ExamRoleInline]
+    actions = ["release_results", "withdraw_results", "regrade_keep_overrides",
+               "regrade_discard_overrides", "export_csv"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            _n=Count("submissions", distinct=True),
+            _flagged=Count("submissions__answers", distinct=True,
+                           filter=Q(submissions__answers__status=Answer.Status.FLAGGED)))
+
+    @admin.display(description="submissions", ordering="_n")
+    def n_submissions(self, exam):
+        return exam._n
+
+    @admin.display(description="to review")
+    def n_to_review(self, exam):
+        url = reverse("admin:exams_answer_changelist") + f"?exam={exam.pk}"
+        return format_html('<a href="{}">{}</a>', url, exam._flagged)
+
+    @admin.display(description="")
+    def links(self, exam):
+        return format_html('<a href="{}">statistics</a> · <a href="{}">results.csv</a>',
+                           reverse("admin:exams_exam_stats", args=[exam.pk]),
+                           reverse("admin:exams_exam_csv", args=[exam.pk]))
+
+    @admin.display(description="key check")
+    def key_report_table(self, exam):
+        return format_html("<table>{}</table>", format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((e.get("label"), e.get("status"), e.get("detail", "")) for e in exam.key_report or [])))
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/stats/", view(self.stats_view), name="exams_exam_stats"),
+            path("<int:pk>/stats/<str:label>.png", view(self.histogram_view),
+                 name="exams_exam_histogram"),
+            path("<int:pk>/results.csv", view(self.csv_view), name="exams_exam_csv"),
+        ] + super().get_urls()
+
+    def _exam(self, request, pk) -> Exam:
+        exam = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_view_permission(request, exam):
+            raise PermissionDenied
+        return exam
+
+    def stats_view(self, request, pk):
+        exam = self._exam(request, pk)
+        totals = stats.total_scores(exam)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
+                   "title": f"Statistics: {exam.code}", "exam": exam,
+                   "questions": stats.question_stats(exam), "n_finished": len(totals),
+                   "mean_total": round(sum(totals) / len(totals), 3) if totals else None}
+        return TemplateResponse(request, "admin/exams/exam/stats.html", context)
+
+    def histogram_view(self, request, pk, label):
+        exam = self._exam(request, pk)
+        if label == "total":
+            top = exam.max_score
+            counts, title = stats.histogram(stats.total_scores(exam), top), f"{exam.code} total"
+        else:
+            row = next((s for s in stats.question_stats(exam) if s.label == label), None)
+            if row is None:
+                raise Http404
+            counts, top, title = row.histogram, row.points, f"{exam.code} {label}"
+        return HttpResponse(stats.histogram_png(counts, top, title), content_type="image/png")
+
+    def csv_view(self, request, pk):
+        return _csv_response(self._exam(request, pk))
+
+    # Actions: instructor-only (the `change` permission), and per exam, instructor of *it*.
+    def _instructor_exams(self, request, queryset):
+        allowed = [e for e in queryset if roles.has_exam_role(request.user, e, (roles.INSTRUCTOR,))]
+        for e in set(queryset) - set(allowed):
+            self.message_user(request, f"{e.code}: only its instructors can do that.", messages.ERROR)
+        return allowed
+
+    @admin.action(description="Release results to students", permissions=["change"])
+    def release_results(self, request, queryset):
+        for exam in self._instructor_exams(request, queryset):
+            Exam.objects.filter(pk=exam.pk).update(results_released=True)
+            self.log_change(request, exam, "released results")
+            self.message_user(request, f"{exam.code}: results released.")
+
+    @admin.action(description="Withdraw results from students", permissions=["change"])
+    def withdraw_results(self, request, queryset):
+        for exam in self._instructor_exams(request, queryset):
+            Exam.objects.filter(pk=exam.pk).update(results_released=False)
+            self.log_change(request, exam, "withdrew results")
+            self.message_user(request, f"{exam.code}: results withdrawn.")
+
+    def _regrade(self, request, queryset, keep_overrides: bool):
+        for exam in self._instructor_exams(request, queryset):
+            try:
+                report = review.exam_regrade_all(exam=exam, keep_overrides=keep_overrides)
+            except review.ReviewError as exc:
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+                continue
+            # The admin history of the exam keeps the summary (old -> new per submission).
+            self.log_change(request, exam, report.summary()[:2000])
+            self.message_user(request, report.summary())
+
+    @admin.action(description="Regrade all submissions (keep TA overrides)", permissions=["change"])
+    def regrade_keep_overrides(self, request, queryset):
+        self._regrade(request, queryset, keep_overrides=True)
+
+    @admin.action(description="Regrade all submissions (discard TA overrides)",
+                  permissions=["change"])
+    def regrade_discard_overrides(self, request, queryset):
+        self._regrade(request, queryset, keep_overrides=False)
+
+    @admin.action(description="Export results (CSV, one exam)")
+    def export_csv(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one exam to export.", messages.WARNING)
+            return None
+        return _csv_response(queryset.first())
+
+
+def _csv_response(exam: Exam) -> HttpResponse:
+    response = HttpResponse(results_csv(exam), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{exam.code}-results.csv"'
+    return response
+
+
+@admin.register(ExamRole)
+class ExamRoleAdmin(admin.ModelAdmin):
+    """Superusers attach staff; saving goes through roles.role_assign (groups, is_staff)."""
+
+    list_display = ["exam", "user", "role"]
+    list_filter = ["role"]
+
+    def get_queryset(self, request):
+        return roles.scope_to_staff(super().get_queryset(request), request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # add a new role and delete the old one: both keep the groups in sync
+
+    def save_model(self, request, obj, form, change):
+        obj.pk = roles.role_assign(exam=obj.exam, user=obj.user, role=obj.role).pk
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def delete_model(self, request, obj):
+        roles.role_remove(exam=obj.exam, user=obj.user, role=obj.role)
+
+
+@admin.register(Question)
+class QuestionAdmin(ExamScopedAdmin):
+    """Read-only: the exam YAML is the source of truth (upload it again, then regrade)."""
+
+    list_display = ["label", "exam", "kind", "points", "solver", "key_status"]
+    list_filter = [ExamFilter, "kind"]
+    readonly_fields = [f.name for f in Question._meta.fields]
+
+    @admin.display(description="key check")
+    def key_status(self, q):
+        return (q.key_check or {}).get("status", "")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+# ---------------------------------------------------------------- submissions
+
+class AnswerInline(admin.TabularInline):
+    model = Answer
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["open_link", "status", "score", "max_score", "flags_display",
+                                "parsed_short"]
+    ordering = ["question__order"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="question")
+    def open_link(self, a):
+        return format_html('<a href="{}">{}</a>',
+                           reverse("admin:exams_answer_change", args=[a.pk]), a.question.label)
+
+    @admin.display(description="flags")
+    def flags_display(self, a):
+        return ", ".join(a.flags)
+
+    @admin.display(description="answer")
+    def parsed_short(self, a):
+        return short(a.parsed)
+
+
+@admin.register(Submission)
+class SubmissionAdmin(ExamScopedAdmin):
+    list_display = ["id", "student", "exam", "status", "score", "max_score", "progress",
+                    "created_at"]
+    list_filter = [ExamFilter, "status"]
+    search_fields = ["student"]
+    readonly_fields = [f.name for f in Submission._meta.fields if f.name != "file"] + ["pdf_link"]
+    exclude = ["file"]
+    inlines = [AnswerInline]
+    actions = ["regrade"]
+
+    @admin.display(description="pages")
+    def progress(self, s):
+        return f"{s.pages_done}/{s.pages_total}"
+
+    @admin.display(description="PDF")
+    def pdf_link(self, s):
+        return format_html('<a href="{}">{}</a>', reverse("admin:exams_submission_pdf", args=[s.pk]),
+                           s.original_name or "submission.pdf")
+
+    def get_urls(self):
+        return [path("<int:pk>/pdf/", self.admin_site.admin_view(self.pdf_view),
+                     name="exams_submission_pdf")] + super().get_urls()
+
+    def pdf_view(self, request, pk):
+        # Served through a permission-checked view: submissions are never public media.
+        s = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_view_permission(request, s):
+            raise PermissionDenied
+        return FileResponse(s.file.open("rb"), content_type="application/pdf",
+                            filename=f"submission-{s.pk}.pdf")
+
+    @admin.action(description="Regrade selected submissions (keeps TA overrides)",
+                  permissions=["change"])
+    def regrade(self, request, queryset):
+        done = 0
+        for s in queryset:
+            try:
+                services.submission_regrade(submission=s)
+                done += 1
+            except services.InvalidTransition as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+        self.message_user(request, f"{done} submission(s) queued for regrading.")
+

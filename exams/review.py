@@ -1,0 +1,232 @@
+"""TA decisions on answers and exam-wide regrades. The admin and the API call these; every
+score a human changes goes through ``answer_review`` so each change leaves a Review row
+(who, when, old -> new, why) and the submission total and status are recomputed."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+
+from exams import services
+from exams.models import Answer, Exam, Question, Review, Submission
+
+S = Submission.Status
+# A review is only meaningful on a finished grading run: reviewing while a regrade is running
+# would be overwritten (or would finish a submission that is still processing).
+REVIEWABLE = (S.GRADED, S.NEEDS_REVIEW)
+BULK_COMMENT = "confirmed the suggested score (bulk)"
+
+
+class ReviewError(ValidationError):
+    """A decision that cannot be applied; the message is shown to the TA."""
+
+
+def answer_review(*, answer: Answer, reviewer, new_score: float | None = None,
+                  comment: str = "") -> Review:
+    """Confirm (``new_score`` None: keep the current score) or override an answer's score."""
+    comment = (comment or "").strip()
+    with transaction.atomic():
+        answer = Answer.objects.select_for_update().select_related("submission").get(pk=answer.pk)
+        submission = answer.submission
+        new = review_check(answer=answer, new_score=new_score, comment=comment)
+        review = Review.objects.create(answer=answer, reviewer=reviewer, old_score=answer.score,
+                                       new_score=new, old_status=answer.status, comment=comment)
+        answer.score = new
+        answer.status = Answer.Status.REVIEWED
+        answer.save(update_fields=["score", "status", "updated_at"])
+        services.submission_finish(submission=submission)
+    return review
+
+
+def review_check(*, answer: Answer, new_score: float | None, comment: str) -> float:
+    """The score a decision would set, or ReviewError (forms call this to show the error)."""
+    submission = answer.submission
+    if submission.status not in REVIEWABLE:
+        raise ReviewError(f"submission #{submission.pk} is {submission.status}; "
+                          "review it once grading has finished")
+    new = answer.score if new_score is None else float(new_score)
+    if not 0 <= new <= answer.max_score:
+        raise ReviewError(f"the score must be between 0 and {answer.max_score:g}")
+    if new != answer.score and not (comment or "").strip():
+        raise ReviewError("say why when you change a score (the student may ask)")
+    return new
+
+
+def answers_bulk_confirm(*, answers: Iterable[Answer], reviewer,
+                         comment: str = BULK_COMMENT) -> tuple[int, list[str]]:
+    """Confirm the current (suggested) score of each flagged answer; returns (count, errors).
+    Answers already decided are left alone: a bulk action must not overwrite an override."""
+    done, errors = 0, []
+    for answer in answers:
+        if answer.status != Answer.Status.FLAGGED:
+            continue
+        try:
+            answer_review(answer=answer, reviewer=reviewer, comment=comment)
+            done += 1
+        except ReviewError as exc:
+            errors.append(f"answer {answer.pk}: {' '.join(exc.messages)}")
+    return done, errors
+
+
+# ---------------------------------------------------------------- answer groups
+
+@dataclass
+class AnswerGroup:
+    """Answers to one question with the same parsed value (or the same text when unparsed)."""
+
+    question: Question
+    key: str
+    value: Any
+    answers: list[Answer] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return group_id(self.question.pk, self.key)
+
+    @property
+    def flagged(self) -> int:
+        return sum(a.status == Answer.Status.FLAGGED for a in self.answers)
+
+    @property
+    def reviewed(self) -> int:
+        return sum(a.status == Answer.Status.REVIEWED for a in self.answers)
+
+    @property
+    def suggested_scores(self) -> list[float]:
+        return sorted({a.suggested_score for a in self.answers})
+
+    @property
+    def flags(self) -> list[str]:
+        return sorted({f for a in self.answers for f in a.flags})
+
+
+def answer_group_key(answer: Answer) -> str:
+    # Parsed values compare exactly (same number, same matrix); without one the answer's text,
+    # whitespace- and case-normalised, so "no value" answers are not lumped together.
+    if answer.parsed is not None:
+        return "value:" + json.dumps(answer.parsed, sort_keys=True)
+    return "text:" + " ".join((answer.raw_text or "").split()).lower()
+
+
+def group_id(question_id: int, key: str) -> str:
+    return hashlib.sha256(f"{question_id}|{key}".encode()).hexdigest()[:16]
+
+
+def answer_groups(answers: QuerySet[Answer], *, only_open: bool = True) -> list[AnswerGroup]:
+    """Groups of identical answers, largest first. ``only_open``: groups with a flagged answer."""
+    groups: dict[tuple[int, str], AnswerGroup] = {}
+    for a in answers.select_related("question", "submission").order_by("question__order", "pk"):
+        key = answer_group_key(a)
+        group = groups.setdefault((a.question_id, key), AnswerGroup(
+            question=a.question, key=key, value=a.parsed if a.parsed is not None else a.raw_text))
+        group.answers.append(a)
+    result = [g for g in groups.values() if g.flagged or not only_open]
+    return sorted(result, key=lambda g: (g.question.order, -len(g.answers), g.key))
+
+
+def answer_group_decide(*, answers: QuerySet[Answer], group: str, reviewer,
+                        new_score: float | None, comment: str = "") -> list[Review]:
+    """One TA decision for a whole group: every answer in it not yet decided by a human (flagged
+    or auto-graded: identical answers must get identical scores) gets its own Review."""
+    matches = [g for g in answer_groups(answers, only_open=False) if g.id == group]
+    if not matches:
+        raise ReviewError("that answer group no longer exists (answers changed); reload the page")
+    reviews = []
+    with transaction.atomic():
+        for answer in matches[0].answers:
+            if answer.status == Answer.Status.REVIEWED:
+                continue
+            reviews.append(answer_review(answer=answer, reviewer=reviewer, new_score=new_score,
+                                         comment=comment))
+    return reviews
+
+
+# ---------------------------------------------------------------- exam-wide regrade
+
+@dataclass
+class RegradeReport:
+    exam: str
+    before: dict[int, tuple[str, float | None]]          # id -> (status, score) before
+    queued: list[int] = field(default_factory=list)
+    skipped: dict[int, str] = field(default_factory=dict)  # id -> why
+    overrides_discarded: int = 0
+
+    def changes(self) -> list[dict[str, Any]]:
+        """Old vs new per queued submission, read now (complete at once when tasks run
+        in-process; with a broker, those still grading show as pending)."""
+        now = {s.pk: s for s in Submission.objects.filter(pk__in=self.queued)}
+        rows = []
+        for pk in self.queued:
+            old_status, old_score = self.before[pk]
+            s = now.get(pk)
+            pending = s is None or s.status in (S.RECEIVED, S.PROCESSING)
+            rows.append({"submission": pk, "student": s.student if s else "",
+                         "old_status": old_status, "old_score": old_score,
+                         "new_status": s.status if s else None,
+                         "new_score": None if pending or s is None else s.score,
+                         "pending": pending,
+                         "changed": not pending and (s.score != old_score or s.status != old_status)})
+        return rows
+
+    def summary(self) -> str:
+        rows = self.changes()
+        changed = [r for r in rows if r["changed"]]
+        pending = [r for r in rows if r["pending"]]
+        parts = [f"{self.exam}: {len(self.queued)} submission(s) regraded"]
+        if self.overrides_discarded:
+            parts.append(f"{self.overrides_discarded} TA override(s) discarded")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped (still grading)")
+        if pending:
+            parts.append(f"{len(pending)} still queued")
+        text = "; ".join(parts) + "."
+        if changed:
+            text += " Changed: " + ", ".join(
+                f"#{r['submission']} {r['student']} {_fmt(r['old_score'])} → {_fmt(r['new_score'])}"
+                f"{'' if r['old_status'] == r['new_status'] else ' (' + r['new_status'] + ')'}"
+                for r in changed)
+        elif not pending:
+            text += " No score changed."
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"exam": self.exam, "queued": self.queued, "skipped": self.skipped,
+                "overrides_discarded": self.overrides_discarded, "changes": self.changes(),
+                "summary": self.summary()}
+
+
+def _fmt(score: float | None) -> str:
+    return "—" if score is None else f"{score:g}"
+
+
+def exam_regrade_all(*, exam: Exam, keep_overrides: bool = True) -> RegradeReport:
+    """Regrade every finished submission of ``exam`` (after its key or points changed).
+
+    TA overrides survive unless ``keep_overrides`` is False; then the reviewed answers are
+    handed back to the machine (and, Review.answer being CASCADE, their history goes with
+    them: the report counts them). Submissions still received/processing are skipped: they
+    will be graded with the current key anyway.
+    """
+    if not exam.published:
+        raise ReviewError(f"exam {exam.code} is not published (its key check failed); "
+                          "fix the key before regrading")
+    submissions = list(exam.submissions.order_by("pk"))
+    report = RegradeReport(exam=exam.code, before={s.pk: (s.status, s.score) for s in submissions})
+    with transaction.atomic():
+        for s in submissions:
+            if s.status in (S.RECEIVED, S.PROCESSING):
+                report.skipped[s.pk] = s.status
+                continue
+            if not keep_overrides:
+                # Not REVIEWED any more -> submission_store_results replaces them.
+                report.overrides_discarded += s.answers.filter(
+                    status=Answer.Status.REVIEWED).update(status=Answer.Status.FLAGGED)
+            services.submission_regrade(submission=s)
+            report.queued.append(s.pk)
+    # Leaving the block ran the on_commit enqueues (in-process grading when no broker).
+    return report

@@ -62,7 +62,7 @@ def key_from_result(spec: QuestionSpec, result: Any) -> Any:
             if missing:
                 raise DefinitionError(f"{where}: solver {spec.solver} has no output "
                                       f"{', '.join(missing)} (it has {', '.join(map(str, names))})")
-            return {n: jsonable(result[n]) for n in picked}
+            return {n: _integral(jsonable(result[n])) for n in picked}
         if spec.outputs:
             if len(spec.outputs) != 1 or spec.outputs[0] not in result:
                 raise DefinitionError(f"{where}: name one of {', '.join(map(str, names))}")
@@ -72,7 +72,7 @@ def key_from_result(spec: QuestionSpec, result: Any) -> Any:
         else:
             raise DefinitionError(f"{where}: solver {spec.solver} returns several values "
                                   f"({', '.join(map(str, names))}); pick one with outputs")
-    value = jsonable(result)
+    value = _integral(jsonable(result))
     if spec.kind == "numeric":
         if isinstance(value, list):
             flat = _flatten(value)
@@ -86,6 +86,21 @@ def key_from_result(spec: QuestionSpec, result: Any) -> Any:
             raise DefinitionError(f"question {spec.label}: solver {spec.solver} did not return a shape")
         return [int(v) for v in value]
     return value
+
+
+def _integral(value: Any) -> Any:
+    """A key whose numbers are all integer-valued floats (e.g. a convolution of integers)
+    becomes ints, so it prints as the exam does and compares exactly unless the question sets
+    a tolerance. A key with any fractional entry is left alone."""
+    leaves = _flatten(value)
+    if not leaves or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                             and float(v).is_integer() and abs(v) < 2**53 for v in leaves):
+        return value
+    return _to_int(value)
+
+
+def _to_int(value: Any) -> Any:
+    return [_to_int(v) for v in value] if isinstance(value, list) else int(value)
 
 
 def _flatten(value: Any) -> list:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tools.samples import sample_submissions  # noqa: E402 - needs ROOT on sys.path
 DB = ROOT / "demo.sqlite3"
 os.environ["DATABASE_URL"] = f"sqlite:///{DB}"
 os.environ.setdefault("MEDIA_ROOT", str(ROOT / "demo_media"))
@@ -33,7 +35,7 @@ def main() -> None:
         except Exception as exc:  # noqa: BLE001 - show the error, go on with the other samples
             print(f"  {exc}")
             continue
-        pdfs = sorted((exam_file.parent / "submissions").glob("*.pdf"))
+        pdfs = sample_submissions(exam_file.parent)
         if not pdfs:
             continue
         code = yaml.safe_load(exam_file.read_text(encoding="utf-8"))["code"]

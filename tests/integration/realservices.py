@@ -1,0 +1,99 @@
+"""Helpers for tests that run the project against the machine's real PostgreSQL and Redis,
+as separate processes (manage.py commands and Celery workers), like a deployment does."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require(host: str, port: int, what: str) -> None:
+    """In CI a missing service is a failure; on a laptop without it, a skip."""
+    if reachable(host, port):
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is not reachable on {host}:{port}")
+    pytest.skip(f"{what} is not running on {host}:{port}")
+
+
+@contextmanager
+def postgres_database():
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    import psycopg
+
+    require(PG_HOST, PG_PORT, "PostgreSQL")
+    name = f"grader_it_{uuid.uuid4().hex[:10]}"
+    admin = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgres://postgres@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def project_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DJANGO_", "CELERY_", "DATABASE_", "REDIS_"))}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "MEDIA_ROOT": str(tmp_path / "media"),
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "OMP_THREAD_LIMIT": "1",
+                "PYTHONPATH": str(ROOT)})
+    env.update(extra)
+    return env
+
+
+def manage(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@contextmanager
+def celery_workers(env: dict[str, str], concurrency: int = 2, log: Path | None = None):
+    """A real Celery worker (prefork, ``concurrency`` processes) for the duration."""
+    log_file = open(log or os.devnull, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=INFO",
+         f"--concurrency={concurrency}", "--pool=prefork", "--without-gossip", "--without-mingle",
+         f"--hostname=test-{uuid.uuid4().hex[:6]}@%h"],
+        env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log_file.close()
+
+
+def redis_url(db: int) -> str:
+    require(REDIS_HOST, REDIS_PORT, "Redis")
+    import redis
+
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db)
+    client.flushdb()
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}"

@@ -1,0 +1,48 @@
+"""Grading through the real services: PostgreSQL as the database, Redis as the broker with
+real worker processes. Each test runs the project as separate processes, like a deployment."""
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.integration.realservices import (
+    celery_workers, manage, postgres_database, project_env, redis_url,
+)
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "ai6126_a2"
+PDFS = [str(SAMPLES / "submissions" / "seed001_student.pdf"),
+        str(SAMPLES / "submissions" / "seed000_junyu_yin.pdf")]
+
+
+def check_results(stdout: str) -> None:
+    objs = [json.loads(line) for line in stdout.strip().splitlines()]
+    assert [o["student"] for o in objs] == ["seed001_student", "seed000_junyu_yin"]
+    by_q = {a["question"]: a for a in objs[0]["answers"]}
+    assert by_q["1.ii"]["score"] == 2 and by_q["1.iv"]["score"] == 2
+    assert "ambiguous" in {a["question"]: a for a in objs[1]["answers"]}["1.ii"]["flags"]
+    assert all(o["status"] == "needs_review" for o in objs)
+
+
+@pytest.mark.postgres
+def test_grading_on_postgresql(tmp_path):
+    with postgres_database() as url:
+        env = project_env(tmp_path, DATABASE_URL=url)
+        manage(env, "migrate", "--noinput")
+        manage(env, "load_exam", str(SAMPLES / "exam.yaml"))
+        result = manage(env, "grade", "AI6126-A2", *PDFS, "--json")
+        check_results(result.stdout)
+        csv = manage(env, "export_results", "AI6126-A2").stdout
+        assert csv.count("\n") == 3
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_grading_through_redis_and_two_worker_processes(tmp_path):
+    with postgres_database() as url:
+        env = project_env(tmp_path, DATABASE_URL=url, CELERY_BROKER_URL=redis_url(db=11))
+        manage(env, "migrate", "--noinput")
+        manage(env, "load_exam", str(SAMPLES / "exam.yaml"))
+        with celery_workers(env, concurrency=2, log=tmp_path / "worker.log"):
+            result = manage(env, "grade", "AI6126-A2", *PDFS, "--json", "--timeout", "120")
+        check_results(result.stdout)
+        assert "succeeded" in (tmp_path / "worker.log").read_text()

@@ -17,6 +17,7 @@ import json
 import os
 import random
 import sys
+import textwrap
 from pathlib import Path
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -30,7 +31,7 @@ KINDS = {"numeric", "shape", "matrix", "values", "multiple_choice", "expression"
 
 def selected(entries: list[dict]) -> list[dict]:
     """Snippets a scan can carry: short, one to eight lines, no raw LaTeX environments."""
-    return [e for e in entries if e["kind"] in KINDS and len(e["text"]) <= 160 and e["text"].count("\n") < 8
+    return [e for e in entries if e["kind"] in KINDS and len(e["text"]) <= 200 and e["text"].count("\n") < 8
             and "\\begin" not in e["text"] and "\\frac" not in e["text"]]
 
 
@@ -46,9 +47,11 @@ def render_pdf(text: str) -> bytes:
     c = canvas.Canvas(buf, pagesize=landscape(A5))
     c.setFont("DejaVu", 13)
     y = landscape(A5)[1] - 50
-    for line in text.split("\n"):
-        c.drawString(40, y, line.replace("\t", "    "))
-        y -= 22
+    for para in text.split("\n"):
+        # wrap like a page would; a line running off the paper is lost text, not OCR noise
+        for line in textwrap.wrap(para.replace("\t", "    "), 64, drop_whitespace=False) or [""]:
+            c.drawString(40, y, line)
+            y -= 22
     c.showPage()
     c.save()
     return buf.getvalue()

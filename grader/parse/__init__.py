@@ -1,0 +1,142 @@
+"""Answer text → value of the question's kind: ``parse_answer(spec, text, confidence=…)``.
+
+Every reader is pure; the flags say how sure the value is: ``unparsed`` (nothing of the kind
+found), ``ambiguous`` (two different final answers; ``alternatives`` holds them, ``value`` the
+last), ``ocr_corrected`` (digits repaired from look-alike letters) and ``low_confidence``
+(confidence after corrections below ``LOW_CONFIDENCE``)."""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from grader.parse import choices, expressions, matrices, values
+from grader.parse.final import Selection, select, split_top
+from grader.parse.latex import to_plain
+from grader.parse.numbers import arithmetic_runs, shapes_in
+from grader.parse.ocrfix import fix_numeric_tokens, join_split_numbers
+from grader.types import (
+    FLAG_AMBIGUOUS, FLAG_FREE_TEXT, FLAG_LOW_CONFIDENCE, FLAG_OCR_CORRECTED, FLAG_UNPARSED, Parsed, QuestionSpec,
+)
+
+__all__ = ["parse_answer", "LOW_CONFIDENCE", "OCR_FIX_PENALTY"]
+
+LOW_CONFIDENCE = 0.6      # below this the answer goes to a TA
+OCR_FIX_PENALTY = 0.85    # confidence factor per corrected character (each one is a guess)
+MAX_TEXT = 20_000         # longer "answers" are not answers; avoid quadratic regex work
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _read_number(snippet: str) -> tuple[Any, str] | None:
+    rhs = split_top(snippet)[-1] if len(split_top(snippet)) > 1 else snippet
+    runs = arithmetic_runs(rhs)
+    return (runs[0].value, rhs[runs[0].start:runs[0].end]) if runs else None
+
+
+def _all_numbers(plain: str) -> list[tuple[Any, str]]:
+    return [(f.value, plain[f.start:f.end]) for f in arithmetic_runs(plain)]
+
+
+def _read_shape(snippet: str) -> tuple[Any, str] | None:
+    parts = split_top(snippet)
+    found = shapes_in(parts[-1])
+    return (found[0].value, parts[-1][found[0].start:found[0].end]) if found else None
+
+
+def _all_shapes(plain: str) -> list[tuple[Any, str]]:
+    return [(f.value, plain[f.start:f.end]) for f in shapes_in(plain)]
+
+
+def _numeric_context(text: str) -> tuple[str, str, int]:
+    """(OCR-fixed raw text, its plain form, number of corrections)."""
+    fixed, n = fix_numeric_tokens(text)
+    return fixed, join_split_numbers(to_plain(fixed)), n
+
+
+def _selected(sel: Selection | None) -> tuple[Any, str, tuple[str, ...], tuple[Any, ...]]:
+    if sel is None:
+        return None, "", (FLAG_UNPARSED,), ()
+    return sel.value, sel.evidence, ((FLAG_AMBIGUOUS,) if sel.ambiguous else ()), sel.alternatives
+
+
+def _parse_numeric(spec: QuestionSpec, raw: str, plain: str):
+    return _selected(select(raw, plain, _read_number, _same_number, to_plain, _all_numbers))
+
+
+def _parse_shape(spec: QuestionSpec, raw: str, plain: str):
+    return _selected(select(raw, plain, _read_shape, lambda a, b: a == b, to_plain, _all_shapes))
+
+
+def _parse_matrix(spec: QuestionSpec, raw: str, plain: str):
+    found = matrices.find_matrices(raw)
+    if not found:
+        return None, "", (FLAG_UNPARSED,), ()
+    last, start, end = found[-1]
+    if last is None or not matrices.is_rectangular(last):
+        return None, raw[start:end], (FLAG_UNPARSED,), ()
+    key_shape = matrices.shape_of(spec.key)
+    if key_shape and matrices.shape_of(last) != key_shape:
+        # The question fixes the shape; an earlier matrix of that shape may be the intended
+        # answer (e.g. attention weights before the outputs). Offer both, never pick silently.
+        fitting = [f for f in found if f[0] is not None and matrices.shape_of(f[0]) == key_shape]
+        if fitting:
+            return fitting[-1][0], raw[fitting[-1][1]:fitting[-1][2]], (FLAG_AMBIGUOUS,), (fitting[-1][0], last)
+    return last, raw[start:end], (), ()
+
+
+def _parse_values(spec: QuestionSpec, raw: str, plain: str):
+    found, claims, evidence = values.read_values(plain, spec.outputs)
+    if not found:
+        return None, "", (FLAG_UNPARSED,), ()
+    flags: tuple[str, ...] = () if len(found) == len(spec.outputs) else (FLAG_UNPARSED,)
+    conflicting = {n: vs for n, vs in claims.items() if len({float(v) for v in vs}) > 1}
+    alternatives: tuple[Any, ...] = ()
+    if conflicting:
+        flags += (FLAG_AMBIGUOUS,)
+        alternatives = tuple({**found, n: v} for n, vs in conflicting.items() for v in dict.fromkeys(vs))
+    return found, "\n".join(dict.fromkeys(evidence)), flags, alternatives
+
+
+def _parse_expression(spec: QuestionSpec, raw: str, plain: str):
+    reader = lambda s: expressions.read_expression(s, spec.variables)  # noqa: E731
+    def read_all(p: str) -> list[tuple[Any, str]]:
+        got = reader(p.replace("\n", " "))
+        return [got] if got else []
+    return _selected(select(raw, plain, reader, lambda a, b: a == b, to_plain, read_all))
+
+
+def _parse_choice(spec: QuestionSpec, raw: str, plain: str):
+    chosen, evidence, stated = choices.read_choices(plain, spec.options)
+    if chosen is None:
+        return None, "", (FLAG_UNPARSED,), ()
+    if len(stated) > 1:
+        return chosen, evidence, (FLAG_AMBIGUOUS,), tuple(stated)
+    return chosen, evidence, (), ()
+
+
+_PARSERS = {"numeric": _parse_numeric, "shape": _parse_shape, "matrix": _parse_matrix,
+            "values": _parse_values, "expression": _parse_expression, "multiple_choice": _parse_choice}
+
+
+def parse_answer(spec: QuestionSpec, text: str, *, confidence: float = 1.0) -> Parsed:
+    """Read ``spec.kind`` from ``text``. Never raises on odd input; says what it was unsure of."""
+    text = (text or "")[:MAX_TEXT]
+    if spec.kind == "text" or spec.kind not in _PARSERS:
+        stripped = text.strip()
+        return Parsed(stripped or None, stripped, confidence, (FLAG_FREE_TEXT,) if stripped else (FLAG_UNPARSED,))
+    if not text.strip():
+        return Parsed(None, "", confidence, (FLAG_UNPARSED,))
+    if spec.kind == "multiple_choice":
+        raw, plain, fixes = text, to_plain(text), 0  # option letters must not become digits
+    else:
+        raw, plain, fixes = _numeric_context(text)
+    value, evidence, flags, alternatives = _PARSERS[spec.kind](spec, raw, plain)
+    if fixes and value is not None:
+        flags += (FLAG_OCR_CORRECTED,)
+        confidence *= OCR_FIX_PENALTY ** fixes
+    if confidence < LOW_CONFIDENCE and value is not None:
+        flags += (FLAG_LOW_CONFIDENCE,)
+    return Parsed(value, evidence.strip(), round(confidence, 4), tuple(dict.fromkeys(flags)), alternatives)

@@ -1,0 +1,179 @@
+"""Numbers, arithmetic and shapes in plain math text (see ``latex.to_plain``).
+
+Arithmetic is evaluated with a whitelist AST walker — never ``eval`` — so hostile text cannot
+run code, and exponents are capped so ``9^9^9`` cannot hang a worker."""
+from __future__ import annotations
+
+import ast
+import math
+import re
+from dataclasses import dataclass
+
+MAX_RUN = 200       # longest arithmetic run we try to evaluate
+MAX_EXPONENT = 64
+
+_NUM = r"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+# Separators that mean "by" (a size): ×, x/X between numbers, \times (already ×), "by".
+_BY = r"(?:×|(?<=\d)\s*[xX]\s*(?=\d)|\s[xX]\s|\bby\b)"
+
+
+@dataclass(frozen=True)
+class Found:
+    """A value read from ``text[start:end]``."""
+
+    value: object
+    start: int
+    end: int
+
+
+def _to_python_ops(expr: str) -> str:
+    expr = re.sub(r"(?<=\d)\s*[xX]\s*(?=[\d(])", "×", expr)
+    expr = expr.replace("×", "*").replace("·", "*").replace("^", "**")
+    expr = expr.replace("{", "(").replace("}", ")").replace("[", "(").replace("]", ")")
+    expr = re.sub(r"sqrt", "S", expr)
+    expr = re.sub(r"(?<=[\d)])\s*(?=[(S])", "*", expr)          # 2(3) -> 2*(3), )( -> )*(
+    expr = re.sub(r"(?<=\))\s*(?=\d)", "*", expr)
+    return expr
+
+
+def _eval_node(node: ast.AST) -> float:
+    if isinstance(node, ast.Expression):
+        return _eval_node(node.body)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
+        v = _eval_node(node.operand)
+        return -v if isinstance(node.op, ast.USub) else v
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "S" \
+            and len(node.args) == 1 and not node.keywords:
+        v = _eval_node(node.args[0])
+        if v < 0:
+            raise ValueError("sqrt of negative")
+        r = math.sqrt(v)
+        return int(round(r)) if isinstance(v, int) and round(r) ** 2 == v else r
+    if isinstance(node, ast.BinOp):
+        a, b = _eval_node(node.left), _eval_node(node.right)
+        if isinstance(node.op, ast.Add):
+            return a + b
+        if isinstance(node.op, ast.Sub):
+            return a - b
+        if isinstance(node.op, ast.Mult):
+            return a * b
+        if isinstance(node.op, ast.Div):
+            if b == 0:
+                raise ZeroDivisionError
+            q = a / b
+            return int(q) if isinstance(a, int) and isinstance(b, int) and a % b == 0 else q
+        if isinstance(node.op, ast.Pow):
+            if abs(b) > MAX_EXPONENT or abs(a) > 1e12:
+                raise ValueError("exponent too large")
+            return a ** b
+    raise ValueError("not arithmetic")
+
+
+def evaluate(expr: str) -> int | float | None:
+    """Value of a small arithmetic expression (numbers, + - × · / ^, parentheses, sqrt)."""
+    expr = expr.strip()
+    if not expr or len(expr) > MAX_RUN:
+        return None
+    py = _to_python_ops(expr)
+    if re.search(r"[^0-9.eE+\-*/()S\s]", py):
+        return None
+    try:
+        value = _eval_node(ast.parse(py, mode="eval"))
+    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError, RecursionError):
+        return None
+    if isinstance(value, complex) or not math.isfinite(value):
+        return None
+    return clean_number(value)
+
+
+def clean_number(value: float) -> int | float:
+    """Integral floats become ints (JSON: 15 not 15.0); tiny float noise is rounded away."""
+    if isinstance(value, int):
+        return value
+    if abs(value) < 1e15 and abs(value - round(value)) < 1e-9:
+        return int(round(value))
+    return value
+
+
+_RUN = re.compile(rf"(?:{_NUM}|sqrt|\*\*|[-+*/^×·(){{}} \t])+")
+
+
+def _by_to_times(text: str) -> str:
+    """Same length: ``15 x 15`` keeps its offsets while reading as ``15 × 15``."""
+    text = re.sub(r"(?<=\d)(\s*)[xX](\s*)(?=\d)", lambda m: m.group(1) + "×" + m.group(2), text)
+    return re.sub(r"(?<=\d) by (?=\d)", " ×  ", text)
+
+
+def arithmetic_runs(text: str) -> list[Found]:
+    """Maximal evaluable arithmetic stretches, in order, with their values."""
+    found: list[Found] = []
+    for m in _RUN.finditer(_by_to_times(text)):
+        if not re.search(r"\d", m.group(0)):
+            continue
+        # Part of an identifier or a function argument (h_2, x1, ReLU(-51), 10^{...}): not a value.
+        first = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
+        if first > 0 and re.match(r"[\w^\\]", text[first - 1]) and not text[first - 1].isdigit():
+            continue
+        raw = m.group(0)
+        start = m.start() + len(raw) - len(raw.lstrip())
+        candidate = raw.strip()
+        # Trim dangling operators/parentheses until it evaluates (broken OCR, prose around).
+        for _ in range(6):
+            if not candidate:
+                break
+            value = evaluate_size_aware(candidate)
+            if value is not None:
+                found.append(Found(value, start, start + len(candidate)))
+                break
+            candidate = _trim(candidate)
+            start = m.start() + raw.find(candidate) if candidate else start
+    return found
+
+
+def _trim(expr: str) -> str:
+    expr = expr.strip()
+    if expr.count("(") > expr.count(")") and expr.startswith("("):
+        return expr[1:].strip()
+    if expr.count(")") > expr.count("(") and expr.endswith(")"):
+        return expr[:-1].strip()
+    return re.sub(r"^[-+*/^×·\s]+|[-+*/^×·(\s]+$", "", expr) if re.search(r"^[+*/^×·]|[-+*/^×·(]$", expr) \
+        else expr[:-1].strip()
+
+
+def square_size(expr: str) -> int | float | None:
+    """``15×15`` / ``15 x 15`` written for a size (receptive field) → 15."""
+    parts = re.split(_BY, expr)
+    if len(parts) in (2, 3):
+        values = [evaluate(p) for p in parts]
+        if all(v is not None for v in values) and len(set(values)) == 1:
+            return values[0]
+    return None
+
+
+def evaluate_size_aware(expr: str) -> int | float | None:
+    return square_size(expr) if square_size(expr) is not None else evaluate(expr)
+
+
+def numbers_in(text: str) -> list[Found]:
+    """Plain number literals (no arithmetic), e.g. for choice lists and matrix rows."""
+    out = []
+    for m in re.finditer(rf"(?<![\w.]){_NUM}(?![\w])", text):
+        out.append(Found(clean_number(float(m.group(0))) if re.search(r"[.eE]", m.group(0)) else int(m.group(0)),
+                         m.start(), m.end()))
+    return out
+
+
+_SHAPE_BY = re.compile(rf"(?<![\w.])\d+(?:\s*{_BY}\s*\d+)+(?!\d|\.\d)")
+_SHAPE_TUPLE = re.compile(r"[(\[]\s*\d+(?:\s*,\s*\d+)+\s*,?\s*[)\]]")
+
+
+def shapes_in(text: str) -> list[Found]:
+    """``8×8×5``, ``8 x 8 x 5``, ``(4, 3, 5, 5)``, ``[4,3,5,5]`` → lists of ints, in order."""
+    out = []
+    for rx in (_SHAPE_BY, _SHAPE_TUPLE):
+        for m in rx.finditer(text):
+            dims = [int(d) for d in re.findall(r"\d+", m.group(0))]
+            out.append(Found(dims, m.start(), m.end()))
+    return sorted(out, key=lambda f: f.start)

@@ -1,0 +1,327 @@
+"""Submission text → the span that answers each question (``segment_answers``).
+
+Real submissions repeat the exam's prompts before answering (typed documents copy the whole
+question sheet), answer in any order, continue on "additional space" pages, and label parts in
+every style (``ii)``, ``(b)``, ``c.``, ``\\text{ii) }`` inside LaTeX, a bare handwritten ``d``).
+The rules, in order:
+
+1. Headings are found line by line: question headings (``Question 3``, ``Problem 4``, ``Q5``,
+   ``A6``, OCR-clipped ``stion 2``; bare ``5.`` only when no keyword heading exists) and part
+   headings, accepted only when the part is one of that question's parts in the exam (so ``i)``
+   is roman in a roman list and a letter in a letter list).
+2. Each heading owns the text up to the next heading: spans never overlap.
+3. A span that starts with a copy of the prompt (the question's ``title``, or text repeated by
+   another occurrence of the same label) is a prompt; its answer is what follows the copy.
+4. The LAST occurrence of a label with answer content wins. Consecutive occurrences of one
+   label are one answer. An out-of-order losing occurrence sitting exactly where a missing
+   part belongs (a handwritten ``a`` read as ``d``) is given to that part, with lower
+   confidence.
+5. "Question 3 (continued)" / "additional space for 2b" spans are appended to that answer.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from grader.types import PageText, QuestionSpec, Segment
+
+PAGE_JOIN = "\n\f\n"
+RELABEL_CONFIDENCE = 0.75   # an answer placed by sequence, not by its (misread) label
+PROMPT_SIMILARITY = 0.75
+
+_LEAD = (r"^[ \t>*#•\-–]*(?:(?:\$\$|\\\[|\\begin\{(?:aligned|align\*?)\}|\*\*|&|\\item)[ \t]*)*"
+         r"(?:[:;]?(?:so)?(?:lution|ution|tion|ion|on|answer|nswer|swer|wer|ans|sol)[ \t]*:[ \t]*)?")
+_SOLUTION_WORD = re.compile(r"^\s*[:;]?(?:so)?(?:lution|ution|tion|ion|answer|nswer|swer|wer|ans|sol)[ \t]*:[ \t]*",
+                            re.IGNORECASE)
+_Q_KEYWORD = (r"(?:(?i:question|uestion|estion|stion|tion|ion|problem|roblem|exercise|task|aufgabe)"
+              r"[ \t]*\.?[ \t]*|Q[ \t]*|A)")
+_QUESTION = re.compile(_LEAD + _Q_KEYWORD + r"(?P<num>\d+)(?![\d])(?:\.(?!\d))?"
+                       r"(?:[ \t]*(?:\(|\.)?(?P<part>[a-z]{1,4})(?:\)|\.|:|\b)(?!\w))?(?P<rest>.*)$")
+_BARE_NUMBER = re.compile(_LEAD + r"(?P<num>\d+)[ \t]*(?:[.):]|$)(?!\d)(?P<rest>.*)$")
+_COMBINED = re.compile(_LEAD + r"(?P<num>\d+)[ \t]*(?:\.|\()?[ \t]*(?P<part>[a-z]{1,4})[ \t]*[).:](?!\w)(?P<rest>.*)$")
+_PART = re.compile(_LEAD + r"(?:\d[ \t]+)?(?:\\text\{[ \t]*)?(?:\((?P<p1>[a-z]{1,4}|[A-Z])\)|(?P<p2>[a-z]{1,4})[ \t]*[).:]"
+                   r"(?![a-z]\.)|(?P<p3>[A-Z])[ \t]*[):]|(?P<p4>[a-z])(?=[ \t]*(?:\\quad|\\qquad|\t|[ \t]{2,})))"
+                   r"(?:[ \t]*\})?(?P<rest>.*)$")
+_CONTINUATION = re.compile(r"additional space|continu(?:ed|ation)|\bcont\.|\(cont\)", re.IGNORECASE)
+_REF = re.compile(r"(?:(?i:question|problem|q|task|exercise)[ \t]*\.?[ \t]*)?(?P<num>\d+)[ \t]*(?:\.|\()?[ \t]*"
+                  r"(?P<part>[a-z]{1,4})?\)?(?![\w])")
+_RESIDUE = re.compile(r"^\s*\d\s*$")   # point boxes printed beside a question ("0 1 2")
+_MARKS = re.compile(r"^\s*\(\s*\d+\s*(?:marks?|points?|pts?|credits?|p)\.?\s*\)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Heading:
+    start: int          # line start
+    body: int           # first character after the heading token
+    kind: str           # question | part | cont | boundary
+    number: str | None
+    part: str | None
+
+
+@dataclass(frozen=True)
+class _Occurrence:
+    label: str
+    start: int
+    end: int
+    continuation: bool = False
+
+
+def join_pages(pages: Sequence[PageText]) -> tuple[str, list[int]]:
+    starts, pos, chunks = [], 0, []
+    for page in pages:
+        starts.append(pos)
+        chunks.append(page.text)
+        pos += len(page.text) + len(PAGE_JOIN)
+    return PAGE_JOIN.join(chunks), starts
+
+
+def _structure(questions: Sequence[QuestionSpec]) -> tuple[dict[str, list[str]], dict[str, QuestionSpec]]:
+    parts: dict[str, list[str]] = {}
+    for q in questions:
+        parts.setdefault(q.number, [])
+        if q.part:
+            parts[q.number].append(q.part.lower())
+    return parts, {q.label: q for q in questions}
+
+
+def _line_heading(line: str, start: int, parts: dict[str, list[str]], current: str | None,
+                  bare_numbers: bool) -> _Heading | None:
+    body = lambda m: start + m.start("rest")  # noqa: E731
+    if _CONTINUATION.search(line):
+        for ref in _REF.finditer(line):
+            num, part = ref.group("num"), ref.group("part")
+            if num in parts:
+                part = part if part and part in parts[num] else None
+                return _Heading(start, start + len(line), "cont", num, part)
+        if re.search(r"additional space", line, re.IGNORECASE):
+            return _Heading(start, start + len(line), "boundary", None, None)
+    m = _QUESTION.match(line) or (_BARE_NUMBER.match(line) if bare_numbers else None)
+    if m and m.group("num") in parts:
+        part = m.groupdict().get("part")
+        part = part if part and part in parts[m.group("num")] else None
+        if part is None and m.groupdict().get("part"):
+            return _Heading(start, start + m.start("part"), "question", m.group("num"), None)
+        return _Heading(start, body(m), "question", m.group("num"), part)
+    m = _COMBINED.match(line)
+    if m and m.group("num") in parts and m.group("part") in parts[m.group("num")]:
+        return _Heading(start, body(m), "question", m.group("num"), m.group("part"))
+    m = _PART.match(line)
+    if m and current is not None:
+        token = next(g for g in (m.group("p1"), m.group("p2"), m.group("p3"), m.group("p4")) if g)
+        if token.lower() in parts.get(current, []) and not (token.isupper() and len(token) > 1):
+            return _Heading(start, body(m), "part", current, token.lower())
+    return None
+
+
+def _headings(text: str, parts: dict[str, list[str]]) -> list[_Heading]:
+    has_keyword = any(_QUESTION.match(l) and _QUESTION.match(l).group("num") in parts for l in text.split("\n"))
+    out: list[_Heading] = []
+    current: str | None = None
+    pos = 0
+    for line in text.split("\n"):
+        h = _line_heading(line, pos, parts, current, bare_numbers=not has_keyword)
+        if h:
+            out.append(h)
+            if h.kind in ("question", "cont"):
+                current = h.number
+            elif h.kind == "boundary":
+                current = None
+        pos += len(line) + 1
+    return out
+
+
+def _label(h: _Heading, parts: dict[str, list[str]]) -> str | None:
+    if h.number is None:
+        return None
+    if h.part:
+        return f"{h.number}.{h.part}"
+    return h.number if not parts.get(h.number) else None
+
+
+def _occurrences(text: str, headings: list[_Heading], parts: dict[str, list[str]],
+                 labels: dict[str, QuestionSpec]) -> list[_Occurrence]:
+    """One occurrence per heading (its text up to the next heading); repeats merged."""
+    out: list[_Occurrence] = []
+    for i, h in enumerate(headings):
+        end = headings[i + 1].start if i + 1 < len(headings) else len(text)
+        label = _label(h, parts)
+        if label is None or label not in labels:
+            out.append(_Occurrence("", h.body, end))
+            continue
+        out.append(_Occurrence(label, h.body, end, h.kind == "cont"))
+    return out
+
+
+def _words(text: str) -> list[tuple[str, int]]:
+    return [(m.group(0).lower(), m.end()) for m in re.finditer(r"[A-Za-z0-9]+", text)]
+
+
+def _title_prefix_end(text: str, title: str) -> int:
+    """Offset where a copy of ``title`` at the start of ``text`` ends; 0 if it is not one."""
+    tw = [w for w, _ in _words(title)]
+    if len(tw) < 3:
+        return 0
+    words = _words(text)
+    if not words:
+        return 0
+    first = difflib.SequenceMatcher(None, tw[:6], [w for w, _ in words[:8]]).ratio()
+    if first < 0.5:
+        return 0
+    best_end, best = 0, 0.0
+    for k in range(max(1, len(tw) - 6), min(len(words), len(tw) + 6) + 1):
+        ratio = difflib.SequenceMatcher(None, tw, [w for w, _ in words[:k]]).ratio()
+        if ratio > best:
+            best, best_end = ratio, words[k - 1][1]
+    return best_end if best >= PROMPT_SIMILARITY else 0
+
+
+def _common_prefix_end(text: str, other: str) -> int:
+    a, b = _words(text), _words(other)
+    n = 0
+    while n < min(len(a), len(b)) and a[n][0] == b[n][0]:
+        n += 1
+    return a[n - 1][1] if n >= 5 else 0
+
+
+def _question_prompt_end(text: str) -> int:
+    """Without a title: a first paragraph ending in '?' is the prompt restated."""
+    m = re.match(r"\s*([^\n]*?\?)[ \t)]*(?:\([^)]*\))?[ \t]*(?:\n|$)", text)
+    if m and len(m.group(1).split()) >= 4:
+        return m.end()
+    # "Question 2: Title (3 marks)": a heading line closed by its marks is a printed title.
+    m = re.match(r"[ \t:.\-]*([^\n]*?)" + _MARKS.pattern[2:] + r"[ \t.]*(?:\n|$)", text, re.IGNORECASE)
+    return m.end() if m else 0
+
+
+def _content(text: str, occ: _Occurrence, others: list[_Occurrence], spec: QuestionSpec) -> tuple[int, int] | None:
+    """(start, end) of the answer inside an occurrence, prompt copy removed; None if no answer."""
+    body = text[occ.start:occ.end]
+    cut = _title_prefix_end(body, spec.title) if spec.title else 0
+    for other in others:
+        if other is not occ:
+            cut = max(cut, _common_prefix_end(body, text[other.start:other.end]))
+    if cut or not spec.title:
+        # the prompt's remaining sentence up to its question mark is still the prompt
+        cut += _question_prompt_end(body[cut:])
+    rest = body[cut:]
+    sol = _SOLUTION_WORD.match(rest)
+    if sol:
+        cut += sol.end()
+        rest = rest[sol.end():]
+    if cut:
+        rest = re.sub(r"^[ \t)\].,:;?!]+", "", rest)
+        m = _MARKS.match(rest)
+        rest = rest[m.end():] if m else rest
+        # A prompt's trailing point boxes are print, not an answer.
+        kept = [l for l in rest.split("\n") if not _RESIDUE.match(l)]
+        if not any(re.search(r"\w", l) for l in kept):
+            return None
+    if not re.search(r"\w", rest):
+        return None
+    lead = len(body) - len(rest) + (len(rest) - len(rest.lstrip()))
+    if cut:
+        # skip residue lines at the start of the answer
+        m = re.match(r"(?:\s*\d\s*\n)+", body[lead:])
+        lead += m.end() if m else 0
+    # A math opener left dangling before the next heading (``$$\begin{aligned}``) is not content.
+    trail = len(re.sub(r"(?:\n[ \t]*\d[ \t]*)+$|(?:\n[ \t]*(?:\$\$|\\\[|\\begin\{\w+\*?\})+[ \t]*)+\s*$", "", body.rstrip()))
+    return occ.start + lead, occ.start + max(trail, lead)
+
+
+def _skip_space(text: str, occ: _Occurrence) -> int:
+    body = text[occ.start:occ.end]
+    return len(body) - len(body.lstrip())
+
+
+def _page_of(offset: int, page_starts: list[int]) -> int:
+    page = 1
+    for i, s in enumerate(page_starts):
+        if offset >= s:
+            page = i + 1
+    return page
+
+
+def _span_confidence(pages: Sequence[PageText], page_starts: list[int], start: int, end: int) -> float:
+    """Mean OCR word confidence inside [start, end); 1.0 when there are no OCR words."""
+    confs: list[float] = []
+    for page, base in zip(pages, page_starts):
+        if not page.words or base > end or base + len(page.text) < start:
+            continue
+        cursor = 0
+        for word, conf in page.words:
+            at = page.text.find(word, cursor)
+            if at < 0:
+                continue
+            cursor = at + len(word)
+            if start <= base + at < end:
+                confs.append(conf)
+    return round(sum(confs) / len(confs), 4) if confs else 1.0
+
+
+def segment_answers(pages: Sequence[PageText], questions: Sequence[QuestionSpec]) -> dict[str, Segment]:
+    text, page_starts = join_pages(pages)
+    parts, labels = _structure(questions)
+    headings = _headings(text, parts)
+    occs = _occurrences(text, headings, parts, labels)
+    by_label: dict[str, list[_Occurrence]] = {}
+    for o in occs:
+        if o.label and not o.continuation:
+            by_label.setdefault(o.label, []).append(o)
+    chosen: dict[str, tuple[int, int, float]] = {}
+    losers: list[tuple[_Occurrence, tuple[int, int]]] = []
+    for label, group in by_label.items():
+        with_content = [(o, c) for o in group if (c := _content(text, o, group, labels[label]))]
+        if not with_content:
+            continue
+        winner, (start, end) = with_content[-1]
+        # Consecutive occurrences of one label ("e. …" then "e. …") are one answer.
+        merged = [winner]
+        for o, c in reversed(with_content[:-1]):
+            if occs.index(o) == occs.index(merged[-1]) - 1 and c[0] == o.start + _skip_space(text, o):
+                merged.append(o)
+                start = c[0]
+            else:
+                break
+        chosen[label] = (start, end, 1.0)
+        losers.extend((o, c) for o, c in with_content if o not in merged)
+    chosen = _relabel(losers, occs, parts, chosen)
+    segments: dict[str, Segment] = {}
+    for label in labels:
+        spans = [chosen[label][:2]] if label in chosen else []
+        factor = chosen[label][2] if label in chosen else 1.0
+        for o in occs:
+            if o.continuation and o.label == label and re.search(r"\w", text[o.start:o.end]):
+                s = o.start + len(text[o.start:o.end]) - len(text[o.start:o.end].lstrip())
+                spans.append((s, o.start + len(text[o.start:o.end].rstrip())))
+        if not spans:
+            continue
+        start, end = spans[0]
+        body = "\n".join(text[a:b] for a, b in spans)
+        pages_used = sorted({_page_of(p, page_starts) for a, b in spans for p in (a, max(a, b - 1))}
+                            | {i + 1 for i, s in enumerate(page_starts) for a, b in spans if a <= s < b})
+        conf = min(_span_confidence(pages, page_starts, a, b) for a, b in spans) * factor
+        segments[label] = Segment(label, body, start, end, tuple(pages_used), round(conf, 4))
+    return segments
+
+
+def _relabel(losers: list[tuple[_Occurrence, tuple[int, int]]], occs: list[_Occurrence],
+             parts: dict[str, list[str]], chosen: dict[str, tuple[int, int, float]]
+             ) -> dict[str, tuple[int, int, float]]:
+    """Give an overridden occurrence to the missing part whose place in the sequence it takes."""
+    chosen = dict(chosen)
+    for occ, span in losers:
+        number = occ.label.split(".")[0]
+        idx = occs.index(occ)
+        nxt = next((o for o in occs[idx + 1:] if o.label and not o.continuation), None)
+        if nxt is None or "." not in nxt.label or nxt.label.split(".")[0] != number:
+            continue
+        order = parts[number]
+        pos = order.index(nxt.label.split(".")[1])
+        if pos == 0:
+            continue
+        missing = f"{number}.{order[pos - 1]}"
+        if missing not in chosen and missing != occ.label:
+            chosen[missing] = (*span, RELABEL_CONFIDENCE)
+    return chosen

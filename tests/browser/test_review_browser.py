@@ -45,6 +45,9 @@ def browser(tmp_path_factory):
                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    # Each click loads a new page; on a loaded CI machine that takes a while, so every lookup
+    # waits for its element instead of racing the navigation.
+    driver.implicitly_wait(15)
     driver.set_page_load_timeout(30)
     yield driver
     driver.quit()
@@ -86,7 +89,9 @@ def test_ta_overrides_a_flagged_answer_and_sees_the_total_change(browser, live_s
     message = browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
     assert "changed 0 → 1.5" in message and "total now 2.5 / 6 (graded)" in message
     # The queue is empty now, and the submission page shows the new total.
+    browser.implicitly_wait(0)  # absence is asserted at once: the page has already loaded
     assert not browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
+    browser.implicitly_wait(15)
     browser.get(f"{live_server.url}/admin/exams/submission/{bob.pk}/change/")
     assert browser.find_element(By.CSS_SELECTOR, "div.field-score .readonly").text == "2.5"
     assert browser.find_element(By.CSS_SELECTOR, "div.field-status .readonly").text == "Graded"

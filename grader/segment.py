@@ -41,13 +41,14 @@ _QUESTION = re.compile(_LEAD + _Q_KEYWORD + r"(?P<num>\d+)(?![\d])(?:\.(?!\d))?"
                        r"(?:[ \t]*(?:\(|\.)?(?P<part>[a-z]{1,4})(?:\)|\.|:|\b)(?!\w))?(?P<rest>.*)$")
 _BARE_NUMBER = re.compile(_LEAD + r"(?P<num>\d+)[ \t]*(?:[.):]|$)(?!\d)(?P<rest>.*)$")
 _COMBINED = re.compile(_LEAD + r"(?P<num>\d+)[ \t]*(?:\.|\()?[ \t]*(?P<part>[a-z]{1,4})[ \t]*[).:](?!\w)(?P<rest>.*)$")
-_PART = re.compile(_LEAD + r"(?:\d[ \t]+)?(?:\\text\{[ \t]*)?(?:\((?P<p1>[a-z]{1,4}|[A-Z])\)|(?P<p2>[a-z]{1,4})[ \t]*[).:]"
-                   r"(?![a-z]\.)|(?P<p3>[A-Z])[ \t]*[):]|(?P<p4>[a-z])(?=[ \t]*(?:\\quad|\\qquad|\t|[ \t]{2,})))"
-                   r"(?:[ \t]*\})?(?P<rest>.*)$")
+_PART = re.compile(_LEAD + r"(?:\d[ \t]+)?(?P<tx>\\text\{[ \t]*)?(?:\((?P<p1>[a-z]{1,4}|[A-Z])\)|(?P<p2>[a-z]{1,4})[ \t]*[).:]"
+                   r"(?![a-z]\.)(?![{^_])|(?P<p3>[A-Z])[ \t]*[):]|(?P<p4>[a-z])(?=[ \t]*(?:\\quad|\\qquad|\t|[ \t]{2,})))"
+                   r"(?(tx)(?:[ \t]*\})?|(?![ \t]*\}))(?P<rest>.*)$")
 _CONTINUATION = re.compile(r"additional space|continu(?:ed|ation)|\bcont\.|\(cont\)", re.IGNORECASE)
 _REF = re.compile(r"(?:(?i:question|problem|q|task|exercise)[ \t]*\.?[ \t]*)?(?P<num>\d+)[ \t]*(?:\.|\()?[ \t]*"
                   r"(?P<part>[a-z]{1,4})?\)?(?![\w])")
 _RESIDUE = re.compile(r"^\s*\d\s*$")   # point boxes printed beside a question ("0 1 2")
+_PROMPT_END = re.compile(r"([^\n]*\?)[ \t)]*(?:\([^)]*\))?[ \t]*$")
 _MARKS = re.compile(r"^\s*\(\s*\d+\s*(?:marks?|points?|pts?|credits?|p)\.?\s*\)", re.IGNORECASE)
 
 
@@ -97,7 +98,12 @@ def _line_heading(line: str, start: int, parts: dict[str, list[str]], current: s
                 return _Heading(start, start + len(line), "cont", num, part)
         if re.search(r"additional space", line, re.IGNORECASE):
             return _Heading(start, start + len(line), "boundary", None, None)
-    m = _QUESTION.match(line) or (_BARE_NUMBER.match(line) if bare_numbers else None)
+    keyword = _QUESTION.match(line)
+    if keyword and keyword.group("num") not in parts:
+        # "Problem 5" of the paper that the exam definition does not grade: its text must not
+        # run on into the previous graded answer.
+        return _Heading(start, start + len(line), "boundary", None, None)
+    m = keyword or (_BARE_NUMBER.match(line) if bare_numbers else None)
     if m and m.group("num") in parts:
         part = m.groupdict().get("part")
         part = part if part and part in parts[m.group("num")] else None
@@ -112,7 +118,23 @@ def _line_heading(line: str, start: int, parts: dict[str, list[str]], current: s
         token = next(g for g in (m.group("p1"), m.group("p2"), m.group("p3"), m.group("p4")) if g)
         if token.lower() in parts.get(current, []) and not (token.isupper() and len(token) > 1):
             return _Heading(start, body(m), "part", current, token.lower())
+        if _sibling_style(token, parts.get(current, [])):
+            # A part the exam does not grade (e.g. "e)" when only b and d are keyed) still
+            # ends the answer before it.
+            return _Heading(start, start + len(line), "foreign", None, None)
     return None
+
+
+_ROMAN = re.compile(r"^[ivxl]+$")
+
+
+def _sibling_style(token: str, known: list[str]) -> bool:
+    """Does ``token`` look like another part label of a question whose parts are ``known``?"""
+    if not known or not token.islower():
+        return False
+    if all(_ROMAN.match(p) for p in known) and any(len(p) > 1 for p in known):
+        return bool(_ROMAN.match(token))
+    return len(token) == 1 and all(len(p) == 1 for p in known)
 
 
 def _headings(text: str, parts: dict[str, list[str]]) -> list[_Heading]:
@@ -185,11 +207,23 @@ def _common_prefix_end(text: str, other: str) -> int:
     return a[n - 1][1] if n >= 5 else 0
 
 
-def _question_prompt_end(text: str) -> int:
-    """Without a title: a first paragraph ending in '?' is the prompt restated."""
-    m = re.match(r"\s*([^\n]*?\?)[ \t)]*(?:\([^)]*\))?[ \t]*(?:\n|$)", text)
-    if m and len(m.group(1).split()) >= 4:
-        return m.end()
+def _question_prompt_end(text: str, *, min_words: int = 4) -> int:
+    """A first paragraph ending in '?' is the prompt restated. A paragraph, not a line: typed
+    PDFs wrap a long printed question over several lines. After a matched title the rest of
+    the prompt may be a single word ("cell? (Calculate final number)"): ``min_words=1``."""
+    offset = len(text) - len(text.lstrip())
+    pos = offset
+    for _ in range(6):  # a printed question is a few lines at most
+        newline = text.find("\n", pos)
+        line = text[pos:] if newline < 0 else text[pos:newline]
+        if not line.strip():
+            break
+        m = _PROMPT_END.match(line)
+        if m and len(text[offset:pos + m.end(1)].split()) >= min_words:
+            return pos + m.end()
+        if newline < 0:
+            break
+        pos = newline + 1
     # "Question 2: Title (3 marks)": a heading line closed by its marks is a printed title.
     m = re.match(r"[ \t:.\-]*([^\n]*?)" + _MARKS.pattern[2:] + r"[ \t.]*(?:\n|$)", text, re.IGNORECASE)
     return m.end() if m else 0
@@ -202,9 +236,9 @@ def _content(text: str, occ: _Occurrence, others: list[_Occurrence], spec: Quest
     for other in others:
         if other is not occ:
             cut = max(cut, _common_prefix_end(body, text[other.start:other.end]))
-    if cut or not spec.title:
-        # the prompt's remaining sentence up to its question mark is still the prompt
-        cut += _question_prompt_end(body[cut:])
+    # The prompt's remaining sentence up to its question mark is still the prompt; an exam
+    # title that does not match the printed wording must not stop that rule.
+    cut += _question_prompt_end(body[cut:], min_words=1 if cut else 4)
     rest = body[cut:]
     sol = _SOLUTION_WORD.match(rest)
     if sol:

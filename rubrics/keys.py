@@ -116,9 +116,11 @@ def run_solver(spec: QuestionSpec, params: Mapping[str, Any] | None = None,
     if spec.solver not in SOLVERS:
         raise DefinitionError(f"question {spec.label}, field 'solver': unknown solver "
                               f"{spec.solver!r} (known: {', '.join(sorted(SOLVERS))})")
+    params = dict(spec.params if params is None else params)
+    # An exam may fix intermediate values itself (seed 002 6.d gives h1..h3): `params.overrides`.
+    merged = {**(params.pop("overrides", None) or {}), **(overrides or {})}
     try:
-        result = solve(spec.solver, overrides=dict(overrides) if overrides else None,
-                       **dict(spec.params if params is None else params))
+        result = solve(spec.solver, overrides=merged or None, **params)
     except SolverError as exc:
         raise DefinitionError(f"question {spec.label}, field 'params': {exc}") from None
     except TypeError as exc:

@@ -15,7 +15,8 @@ from grader.parse.numbers import arithmetic_runs
 
 def norm_name(name: str) -> str:
     name = name.replace("\\partial", "d").replace("∂", "d")
-    return re.sub(r"[\s{}()\\_$*]|\bmathrm|\btext", "", name)
+    # "/" too: an exam may name dh3/dV as dh3_dV (YAML keys), students write dh3/dV.
+    return re.sub(r"[\s{}()\\_$*/]|\bmathrm|\btext", "", name)
 
 
 def _value_of(part: str) -> tuple[int | float, str] | None:
@@ -50,7 +51,7 @@ def read_values(plain: str, outputs: Sequence[str]) -> tuple[dict[str, int | flo
     found: dict[str, int | float] = {}
     claims: dict[str, list] = {}
     evidence: list[str] = []
-    for text, _ in statements(plain):
+    for text in (piece for whole, _ in statements(plain) for piece in _assignments(whole)):
         concluded = bool(CONCLUSION.search(text))
         parts = split_top(text, "=")
         if len(parts) < 2:
@@ -70,6 +71,15 @@ def read_values(plain: str, outputs: Sequence[str]) -> tuple[dict[str, int | flo
                 claims.setdefault(t, []).append(value[0])
             evidence.append(text.strip())
     return found, claims, evidence
+
+
+# "dh3/dV = 2/3, dh3/dW = 1": a comma followed by another "name =" starts a new assignment
+# (a thousands separator, "10,000", is not followed by "=").
+_NEXT_ASSIGNMENT = re.compile(r"[,;]\s*(?=[^,;=\n]*[A-Za-z][^,;=\n]*=(?!=))")
+
+
+def _assignments(text: str) -> list[str]:
+    return [piece for piece in _NEXT_ASSIGNMENT.split(text) if piece.strip()]
 
 
 def _exact_ci(compact: str, names: dict[str, str]) -> str | None:

@@ -1,0 +1,54 @@
+"""Cases found while grading the seed samples end to end (full documents, typed PDFs)."""
+import pytest
+
+from grader.parse import parse_answer
+from grader.segment import segment_answers
+from grader.types import PageText, QuestionSpec
+
+
+def values(outputs):
+    return QuestionSpec(label="6.d", number="6", part="d", kind="values", points=3, outputs=outputs)
+
+
+@pytest.mark.parametrize("text,outputs,expected", [
+    # several assignments on one line: each name gets its own value, never the last one
+    ("dh3/dV = 2/3, dh3/dW = 1, dh3/dx1 = 0", ("dh3_dV", "dh3_dW", "dh3_dx1"),
+     {"dh3_dV": 2 / 3, "dh3_dW": 1, "dh3_dx1": 0}),
+    # YAML output names with "_" match the student's "/" notation
+    (r"$$\frac{\partial h_3}{\partial V} = \frac{2}{3}$$", ("dh3_dV",), {"dh3_dV": 2 / 3}),
+    ("Thus, a = 70, b = 24, e = f = 0.", ("a", "b", "e", "f"), {"a": 70, "b": 24, "e": 0, "f": 0}),
+    ("x = 10,000 and y = 3", ("x", "y"), {"x": 10000, "y": 3}),
+])
+def test_values(text, outputs, expected):
+    assert parse_answer(values(outputs), text).value == pytest.approx(expected)
+
+
+def q(label, kind="text", title=""):
+    number, _, part = label.partition(".")
+    return QuestionSpec(label=label, number=number, part=part or None, kind=kind, points=1, title=title)
+
+
+def test_parts_the_exam_does_not_grade_still_end_the_previous_answer():
+    text = "Problem 4\na) prompt a?\nb) What is the output shape?\n8x8x5\nc) Name the dims?\nwidth height\n"
+    segs = segment_answers([PageText(1, text)], [q("4.b", "shape")])
+    assert segs["4.b"].text.strip() == "8x8x5"
+
+
+def test_problems_the_exam_does_not_grade_do_not_run_on():
+    text = "Problem 4\nb) What is the receptive field?\n15\nProblem 5 Training\nGradient descent 20 times\n"
+    segs = segment_answers([PageText(1, text)], [q("4.b", "numeric")])
+    assert segs["4.b"].text.strip() == "15"
+
+
+def test_wrapped_prompt_is_not_taken_as_the_answer():
+    text = ("Problem 4\nb) Given a Convolution Layer with 5 filters, filter size of 7. For an input\n"
+            "feature map of 26 x 26 x 26, what is the output dimensionality?\n8 x 8 x 5\n")
+    segs = segment_answers([PageText(1, text)], [q("4.b", "shape", title="output dimensionality")])
+    assert parse_answer(q("4.b", "shape"), segs["4.b"].text).value == [8, 8, 5]
+
+
+def test_wrapped_latex_fragment_is_not_a_part_heading():
+    text = ("Problem 6\nd) Compute it.\n$$\\frac{\\partial \\text{ReLU}(V h_1 + W x_2 +\n"
+            "b)} \\cdot V = 2/3$$\n")
+    segs = segment_answers([PageText(1, text)], [q("6.b"), q("6.d")])
+    assert "6.b" not in segs and "b)}" in segs["6.d"].text

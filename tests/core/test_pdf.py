@@ -51,31 +51,26 @@ def test_truncated_pdf(tmp_path):
         assert pdf.count >= 1
 
 
-def test_encrypted_with_user_password(tmp_path):
+def encrypted_pdf(tmp_path, user_password: str):
     from pypdf import PdfReader, PdfWriter
 
     plain = tmp_path / "plain.pdf"
     text_to_pdf("Question 1\nanswer 15 and some more words to pass the threshold", plain)
     writer = PdfWriter(clone_from=PdfReader(plain))
-    writer.encrypt(user_password="secret", owner_password="owner")
+    writer.encrypt(user_password=user_password, owner_password="owner")
     locked = tmp_path / "locked.pdf"
     with open(locked, "wb") as fh:
         writer.write(fh)
+    return locked
+
+
+def test_encrypted_with_user_password(tmp_path):
     with pytest.raises(PdfError, match="password"):
-        read_pdf_pages(locked)
+        read_pdf_pages(encrypted_pdf(tmp_path, "secret"))
 
 
 def test_encrypted_without_user_password_is_read(tmp_path):
-    from pypdf import PdfReader, PdfWriter
-
-    plain = tmp_path / "plain.pdf"
-    text_to_pdf("Question 1\nanswer 15 and some more words to pass the threshold", plain)
-    writer = PdfWriter(clone_from=PdfReader(plain))
-    writer.encrypt(user_password="", owner_password="owner")
-    locked = tmp_path / "owner-only.pdf"
-    with open(locked, "wb") as fh:
-        writer.write(fh)
-    assert "answer 15" in read_pdf_pages(locked).texts[0]
+    assert "answer 15" in read_pdf_pages(encrypted_pdf(tmp_path, "")).texts[0]
 
 
 def test_page_limit(tmp_path):

@@ -97,3 +97,16 @@ def redis_url(db: int) -> str:
     client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db)
     client.flushdb()
     return f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}"
+
+
+def grade_through_workers(tmp_path: Path, exam_yaml: Path, code: str, pdfs: list[str], *,
+                          redis_db: int, timeout: int = 300) -> tuple[str, str]:
+    """Fresh PostgreSQL DB + Redis broker + 2 worker processes: load the exam, grade the PDFs
+    with `grade --json`; returns (stdout, worker log)."""
+    with postgres_database() as url:
+        env = project_env(tmp_path, DATABASE_URL=url, CELERY_BROKER_URL=redis_url(db=redis_db))
+        manage(env, "migrate", "--noinput")
+        manage(env, "load_exam", str(exam_yaml))
+        with celery_workers(env, concurrency=2, log=tmp_path / "worker.log"):
+            result = manage(env, "grade", code, *pdfs, "--json", "--timeout", str(timeout))
+        return result.stdout, (tmp_path / "worker.log").read_text()

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.realservices import (
-    celery_workers, manage, postgres_database, project_env, redis_url,
+    grade_through_workers, manage, postgres_database, project_env,
 )
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "ai6126_a2"
@@ -38,11 +38,7 @@ def test_grading_on_postgresql(tmp_path):
 @pytest.mark.redis
 @pytest.mark.postgres
 def test_grading_through_redis_and_two_worker_processes(tmp_path):
-    with postgres_database() as url:
-        env = project_env(tmp_path, DATABASE_URL=url, CELERY_BROKER_URL=redis_url(db=11))
-        manage(env, "migrate", "--noinput")
-        manage(env, "load_exam", str(SAMPLES / "exam.yaml"))
-        with celery_workers(env, concurrency=2, log=tmp_path / "worker.log"):
-            result = manage(env, "grade", "AI6126-A2", *PDFS, "--json", "--timeout", "120")
-        check_results(result.stdout)
-        assert "succeeded" in (tmp_path / "worker.log").read_text()
+    stdout, log = grade_through_workers(tmp_path, SAMPLES / "exam.yaml", "AI6126-A2", PDFS,
+                                        redis_db=11, timeout=120)
+    check_results(stdout)
+    assert "succeeded" in log

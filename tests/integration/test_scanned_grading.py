@@ -9,9 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.conftest import have_tesseract
-from tests.integration.realservices import (
-    celery_workers, manage, postgres_database, project_env, redis_url,
-)
+from tests.integration.realservices import grade_through_workers
 
 FOLDER = Path(__file__).resolve().parents[2] / "samples" / "tum_endterm"
 TRUTH = json.loads((FOLDER / "truth.json").read_text())
@@ -54,13 +52,9 @@ def test_scanned_submissions_in_process(media_root):
 @pytest.mark.redis
 @pytest.mark.postgres
 def test_scanned_submissions_through_redis_and_two_workers(tmp_path):
-    with postgres_database() as url:
-        env = project_env(tmp_path, DATABASE_URL=url, CELERY_BROKER_URL=redis_url(db=12))
-        manage(env, "migrate", "--noinput")
-        manage(env, "load_exam", str(FOLDER / "exam.yaml"))
-        pdfs = [str(FOLDER / s["file"]) for s in TRUTH["submissions"]]
-        with celery_workers(env, concurrency=2, log=tmp_path / "worker.log"):
-            result = manage(env, "grade", "IN2346-ENDTERM", *pdfs, "--json", "--timeout", "300")
-        check([json.loads(line) for line in result.stdout.splitlines()])
-        log = (tmp_path / "worker.log").read_text()
-        assert "worker.tasks.extract_page" in log and "worker.tasks.assemble_submission" in log
+    pdfs = [str(FOLDER / s["file"]) for s in TRUTH["submissions"]]
+    stdout, log = grade_through_workers(tmp_path, FOLDER / "exam.yaml", "IN2346-ENDTERM", pdfs,
+                                        redis_db=12)
+    check([json.loads(line) for line in stdout.splitlines()])
+    # pages were fanned out to page tasks and joined
+    assert "worker.tasks.extract_page" in log and "worker.tasks.assemble_submission" in log

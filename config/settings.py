@@ -138,6 +138,10 @@ if not DEBUG and not env_bool("GRADER_EMBEDDED", True):
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 3600, minimum=0)
+    # Opt-in: they bind every subdomain / the browser preload list, which only the operator
+    # can decide. `check --deploy` reports them until set.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")

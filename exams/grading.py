@@ -43,7 +43,7 @@ def extract_page(submission: Submission, number: int, text_layer: str | None) ->
 
 
 def _extract_scanned_page(submission: Submission, number: int) -> dict[str, Any]:
-    from grader.ocr import OcrError, ocr_scanned_page
+    from grader.ocr import OcrError, OcrTimeout, ocr_scanned_page
     from grader.render import RenderError, render_pdf_page
 
     try:
@@ -57,6 +57,13 @@ def _extract_scanned_page(submission: Submission, number: int) -> dict[str, Any]
         info["boxes"] = _read_boxes(image, page_boxes)
     try:
         text = ocr_scanned_page(image, timeout_s=settings.GRADER_OCR_TIMEOUT_S)
+    except OcrTimeout as exc:
+        # Tesseract is stopped at the per-page limit (pytesseract kills it): the page is
+        # abnormal (dense print, heavy noise, not a scan of the exam), so say what to do.
+        raise PageExtractionError(
+            f"page {number} could not be read within {settings.GRADER_OCR_TIMEOUT_S} s "
+            f"(the scan may be very dense, noisy or not an exam page); scan it again at "
+            f"300 dpi and upload the new file") from exc
     except OcrError as exc:
         raise PageExtractionError(f"page {number}: {exc}") from exc
     return {"number": number, "text": text.text, "source": "ocr", "confidence": text.confidence,

@@ -13,6 +13,15 @@ DEFAULT_IMAGE_DPI = 300.0  # an image without dpi metadata is taken as a 300 dpi
 # double free. Processes (Celery workers) do not share it, so the lock costs them nothing.
 _PDFIUM_LOCK = threading.Lock()
 
+# Pixel budget of one rendered page, checked from the page size BEFORE rendering: PDFium
+# allocates the whole bitmap up front (a 30,000 pt square page at 300 dpi would be 15.6
+# gigapixels; PDFium fails or the process is killed). 40 Mpx is A2 at 300 dpi (~160 MB as
+# BGRA). A larger page is rendered at a lower resolution that fits, down to MIN_RENDER_DPI
+# (below it small print no longer OCRs: 150 dpi still reads 0.82-0.93 of words); a page that
+# does not fit even then (larger than about A0) is refused with a message.
+MAX_RENDER_PIXELS = 40_000_000
+MIN_RENDER_DPI = 150.0
+
 
 class RenderError(Exception):
     """A page could not be rendered (broken, encrypted or hostile file)."""
@@ -46,11 +55,32 @@ def _render_locked(path: str | Path, index: int, dpi: float) -> PageImage:
         if not 0 <= index < len(pdf):
             raise RenderError(f"page {index + 1} does not exist (the file has {len(pdf)})")
         page = pdf[index]
-        bitmap = page.render(scale=dpi / 72.0, grayscale=True)
-        image = bitmap.to_pil().convert("L")
+        dpi = fit_dpi(page.get_size(), dpi)
+        try:
+            bitmap = page.render(scale=dpi / 72.0, grayscale=True)
+            image = bitmap.to_pil().convert("L")
+        except (pdfium.PdfiumError, ValueError, MemoryError, OSError) as exc:
+            # PdfiumError is not a RenderError: without this a hostile page would surface as
+            # an "internal error" instead of a message naming the page.
+            raise RenderError(f"the renderer could not draw it ({exc})") from exc
         return PageImage(number=index + 1, image=image, dpi=dpi)
     finally:
         pdf.close()
+
+
+def fit_dpi(size_pt: tuple[float, float], dpi: float) -> float:
+    """``dpi``, lowered so the page fits MAX_RENDER_PIXELS; RenderError if it cannot."""
+    width_pt, height_pt = (abs(float(v)) for v in size_pt)
+    pixels = width_pt * height_pt * (dpi / 72.0) ** 2
+    if pixels <= MAX_RENDER_PIXELS:
+        return dpi
+    fitted = dpi * (MAX_RENDER_PIXELS / pixels) ** 0.5
+    if fitted >= MIN_RENDER_DPI:
+        return fitted
+    cm = 2.54 / 72.0
+    raise RenderError(
+        f"it is {width_pt * cm:,.0f} x {height_pt * cm:,.0f} cm, far larger than "
+        f"an exam page (the largest readable is about A0); scan or export it at A4 size")
 
 
 def pdf_page_count(path: str | Path) -> int:

@@ -16,6 +16,10 @@ import yaml
 from grader.types import KINDS, QuestionSpec, RubricItem, Tolerance
 
 MAX_YAML_BYTES = 1_000_000
+# Values in the file once YAML aliases are expanded. yaml.safe_load shares aliased objects, so
+# a 400-byte "billion laughs" loads cheaply, but storing the definition (JSONField) expands it
+# to gigabytes. Real exams have a few thousand values.
+MAX_YAML_VALUES = 200_000
 MAX_KEY_ENTRIES = 10_000       # a key or param array larger than this is almost surely a mistake
 MAX_QUESTIONS = 500
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -50,7 +54,28 @@ def parse_definition_text(text: str) -> ExamDefinition:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise DefinitionError(f"not valid YAML: {exc}") from None
+    except RecursionError:
+        # PyYAML's composer recurses once per nesting level ("[[[[..." in a 1 MB file).
+        raise DefinitionError("not valid YAML: nested too deeply") from None
+    _check_expanded_size(data)
     return parse_definition(data)
+
+
+def _check_expanded_size(data: Any) -> None:
+    """Refuse alias bombs: count values as a consumer would see them, stopping at the limit."""
+    count, stack = 0, [data]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > MAX_YAML_VALUES:
+            raise DefinitionError(
+                f"the exam file expands to more than {MAX_YAML_VALUES:,} values through YAML "
+                f"aliases (&name / *name); write the values out instead")
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def parse_definition(data: Any) -> ExamDefinition:

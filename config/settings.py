@@ -113,6 +113,7 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900, minimum=60)}
 # A submission in `processing` longer than this is considered abandoned and re-queued.
 GRADER_STALE_AFTER_S = env_int("GRADER_STALE_AFTER_S", 900, minimum=10)
+GRADER_MAX_ATTEMPTS = env_int("GRADER_MAX_ATTEMPTS", 3, minimum=1)
 GRADER_OCR_TIMEOUT_S = env_int("GRADER_OCR_TIMEOUT_S", 60, minimum=1)
 
 REST_FRAMEWORK = {

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from exams.models import Answer, Exam, Page, Question, Submission
@@ -181,22 +182,20 @@ def submission_claim(*, submission_id: int) -> bool:
     """Claim a submission for grading exactly once (a conditional UPDATE, like healthchecks)."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.GRADER_STALE_AFTER_S)
-    claimable = Submission.objects.filter(pk=submission_id, status__in=[S.RECEIVED, S.FAILED])
+    claimable = Submission.objects.filter(pk=submission_id, status=S.RECEIVED)
     if claimable.update(status=S.PROCESSING, started_at=now, updated_at=now, error="",
-                        pages_done=0) == 1:
-        Submission.objects.filter(pk=submission_id).update(attempts=_attempts(submission_id) + 1)
+                        pages_done=0, attempts=F("attempts") + 1) == 1:
         return True
-    # A submission left in `processing` by a killed worker is taken over after it goes stale.
-    taken = Submission.objects.filter(pk=submission_id, status=S.PROCESSING,
-                                      started_at__lt=stale).update(started_at=now, updated_at=now,
-                                                                   pages_done=0)
-    if taken == 1:
-        Submission.objects.filter(pk=submission_id).update(attempts=_attempts(submission_id) + 1)
-    return taken == 1
-
-
-def _attempts(submission_id: int) -> int:
-    return Submission.objects.filter(pk=submission_id).values_list("attempts", flat=True).first() or 0
+    # A submission left in `processing` by a killed worker is taken over after it goes stale,
+    # a bounded number of times: a page that crashes the reader must not loop forever.
+    abandoned = Submission.objects.filter(pk=submission_id, status=S.PROCESSING, started_at__lt=stale)
+    if abandoned.filter(attempts__gte=settings.GRADER_MAX_ATTEMPTS).exists():
+        submission_fail(submission=Submission.objects.get(pk=submission_id), error=(
+            f"grading was interrupted {settings.GRADER_MAX_ATTEMPTS} times (a page may crash the "
+            f"reader); scan or export the file again, or ask a TA to grade it by hand"))
+        return False
+    return abandoned.update(started_at=now, updated_at=now, pages_done=0,
+                            attempts=F("attempts") + 1) == 1
 
 
 def submission_fail(*, submission: Submission, error: str) -> Submission:

@@ -166,3 +166,20 @@ def test_load_exam_command_reports_and_rejects(db, media_root, tmp_path):
 
     with pytest.raises(CommandError, match="question 1: needs 'answer' or 'solver'"):
         call_command("load_exam", str(bad), stdout=io.StringIO())
+
+
+def test_abandoned_submission_is_retried_a_bounded_number_of_times(ai6126_exam, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.GRADER_MAX_ATTEMPTS = 2
+    s = services.submission_create(exam=ai6126_exam, student="k", content=b"%PDF-1.4", enqueue=False)
+    long_ago = timezone.now() - timedelta(seconds=settings.GRADER_STALE_AFTER_S + 5)
+    assert services.submission_claim(submission_id=s.pk)          # attempt 1, then "killed"
+    Submission.objects.filter(pk=s.pk).update(started_at=long_ago)
+    assert services.submission_claim(submission_id=s.pk)          # attempt 2 takes it over
+    Submission.objects.filter(pk=s.pk).update(started_at=long_ago)
+    assert not services.submission_claim(submission_id=s.pk)      # no third attempt
+    s.refresh_from_db()
+    assert s.status == "failed" and "interrupted 2 times" in s.error and s.attempts == 2

@@ -53,10 +53,16 @@ def _extract_scanned_page(submission: Submission, number: int) -> dict[str, Any]
     info: dict[str, Any] = {}
     template = submission.exam.omr_template or {}
     page_boxes = _template_boxes_for_page(template, number)
+    rotation = None
     if page_boxes:
         info["boxes"] = _read_boxes(image, page_boxes)
+        fit = info["boxes"]["registration"]
+        if fit["ok"]:
+            # The page fitted the blank exam: its orientation is known, no need to guess it.
+            rotation = 180 if fit["upside_down"] else 0
     try:
-        text = ocr_scanned_page(image, timeout_s=settings.GRADER_OCR_TIMEOUT_S)
+        text = ocr_scanned_page(image, timeout_s=settings.GRADER_OCR_TIMEOUT_S,
+                                known_rotation=rotation)
     except OcrTimeout as exc:
         # Tesseract is stopped at the per-page limit (pytesseract kills it): the page is
         # abnormal (dense print, heavy noise, not a scan of the exam), so say what to do.
@@ -86,7 +92,8 @@ def _read_boxes(image, page_boxes: list[dict]) -> dict[str, Any]:
                 for b in page_boxes]
     registration, readings = omr.read_template_boxes(image.array, image.dpi, template)
     return {
-        "registration": {"ok": registration.ok, "fit_error_mm": registration.fit_error_mm},
+        "registration": {"ok": registration.ok, "fit_error_mm": registration.fit_error_mm,
+                         "upside_down": bool(registration.upside_down)},
         "readings": [{"label": b["label"], "option": b["option"], "mark": r.mark,
                       "checked": r.checked, "confidence": r.confidence, "uncertain": r.uncertain}
                      for b, r in zip(page_boxes, readings)],

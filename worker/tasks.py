@@ -57,9 +57,7 @@ def grade_submission(self, submission_id: int) -> str:
         count, texts = grading.page_plan(submission)
         if all(text is not None for text in texts):
             # Typed PDFs: extraction is cheap, a fan-out would cost more than it saves.
-            pages = [grading.extract_page(submission, n, texts[n - 1])
-                     for n in range(1, count + 1)]
-            return grading.assemble(submission, pages).status
+            return grading.assemble(submission, grading.extract_all_pages(submission, texts)).status
     except (PdfError, grading.PageExtractionError) as exc:
         services.submission_fail(submission=submission, error=str(exc))
         return "failed"

@@ -83,9 +83,13 @@ def pipeline_page(job: Job) -> int:
 
     pdf, index, boxes = job
     image = render_pdf_page(pdf, index, dpi=SCAN_DPI)
+    rotation = None
     if boxes:
-        read_template_boxes(image.array, image.dpi, boxes)
-    return len(ocr_scanned_page(image, timeout_s=120).words)
+        # As exams.grading does: a page that fits the blank exam has a known orientation.
+        registration, _ = read_template_boxes(image.array, image.dpi, boxes)
+        if registration.ok:
+            rotation = 180 if registration.upside_down else 0
+    return len(ocr_scanned_page(image, timeout_s=120, known_rotation=rotation).words)
 
 
 def bare_page(path: Path) -> int:
@@ -124,9 +128,13 @@ def breakdown(jobs: list[Job], pngs: list[Path]) -> dict[str, float]:
             start = time.perf_counter()
             image = render_pdf_page(pdf, index, dpi=SCAN_DPI)
             totals["render"] = totals.get("render", 0.0) + time.perf_counter() - start
+            rotation = None
             if boxes:
-                timed("checkboxes (register + read)", read_template_boxes)(image.array, image.dpi, boxes)
-            timed("ocr_scanned_page (all of OCR)", ocr.ocr_scanned_page)(image, timeout_s=120)
+                registration, _ = timed("checkboxes (register + read)", read_template_boxes)(
+                    image.array, image.dpi, boxes)
+                rotation = (180 if registration.upside_down else 0) if registration.ok else None
+            timed("ocr_scanned_page (all of OCR)", ocr.ocr_scanned_page)(
+                image, timeout_s=120, known_rotation=rotation)
             timed("bare tesseract (same page)", bare_page)(png)
     finally:
         for attr, fn in originals.items():

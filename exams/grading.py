@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import F
 
 from exams import services
-from exams.models import Exam, Submission
+from exams.models import Submission
 from grader.pdf import PdfError, read_pdf_pages
 from grader.types import (
     FLAG_REGISTRATION, FLAG_UNCERTAIN_BOX, PageText, Parsed,
@@ -169,22 +169,3 @@ def grade_in_process(submission: Submission) -> Submission:
         return services.submission_fail(
             submission=submission, error=f"internal error while grading ({type(exc).__name__}); "
                                          f"a TA has been notified via the failed status")
-
-
-def exam_omr_template(exam: Exam) -> dict[str, list[list[float]]]:
-    """Checkbox positions for the exam's multiple-choice questions (YAML boxes win)."""
-    from exams.services import question_specs
-
-    mc = [q for q in question_specs(exam) if q.kind == "multiple_choice"]
-    explicit = {q.label: q.spec.get("boxes") for q in exam.questions.all() if q.spec.get("boxes")}
-    template: dict[str, list[list[float]]] = dict(explicit)
-    missing = [q for q in mc if q.label not in explicit]
-    if missing and exam.blank_pdf:
-        from grader import omr
-
-        found = omr.template_from_pdf(exam.blank_pdf.path)
-        assigned = omr.assign_options(found, [(q.label, len(q.options)) for q in missing])
-        for label, boxes in assigned.items():
-            template[label] = [[b.page, b.x, b.y, b.w, b.h] for b in boxes]
-    return template
-

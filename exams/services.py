@@ -72,9 +72,29 @@ def exam_load(*, text: str, base_dir: Path | None = None, accept_mismatch: tuple
         elif blank_path is not None:
             with open(blank_path, "rb") as fh:
                 exam.blank_pdf.save(f"{defn.code}.pdf", File(fh), save=False)
+        exam.omr_template = _omr_template(exam, defn)
         exam.save()
         _sync_questions(exam, keyed, report, set(accept_mismatch), user)
     return exam, report
+
+
+def _omr_template(exam: Exam, defn: ExamDefinition) -> dict[str, list[list[float]]]:
+    """Checkbox positions per multiple-choice question (mm): the YAML's `boxes:` win, the
+    others are found on the blank exam PDF and assigned in reading order."""
+    template = {label: [list(b) for b in boxes] for label, boxes in defn.boxes.items()}
+    missing = [q for q in defn.questions if q.kind == "multiple_choice" and q.label not in template]
+    if missing and exam.blank_pdf:
+        from grader import omr
+        from grader.render import RenderError
+
+        try:
+            found = omr.template_from_pdf(exam.blank_pdf.path)
+            assigned = omr.assign_options(found, [(q.label, len(q.options)) for q in missing])
+        except (RenderError, ValueError) as exc:
+            raise DefinitionError(f"field 'blank_pdf': cannot place the checkboxes: {exc}") from None
+        template.update({label: [[b.page, b.x, b.y, b.w, b.h] for b in boxes]
+                         for label, boxes in assigned.items()})
+    return template
 
 
 def _sync_questions(exam: Exam, defn: ExamDefinition, report: KeyReport,

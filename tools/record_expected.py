@@ -35,11 +35,6 @@ def main(folder: Path) -> None:
     call_command("migrate", verbosity=0)
     exam_file = folder / "exam.yaml"
     exam, _ = services.exam_load(text=exam_file.read_text(encoding="utf-8"), base_dir=folder)
-    if exam.blank_pdf:
-        from exams.grading import exam_omr_template
-
-        exam.omr_template = exam_omr_template(exam)
-        exam.save(update_fields=["omr_template"])
     out = folder / "expected"
     out.mkdir(exist_ok=True)
     for pdf in sample_submissions(folder):

@@ -58,3 +58,22 @@ def test_scanned_submissions_through_redis_and_two_workers(tmp_path):
     check([json.loads(line) for line in stdout.splitlines()])
     # pages were fanned out to page tasks and joined
     assert "worker.tasks.extract_page" in log and "worker.tasks.assemble_submission" in log
+
+
+@pytest.mark.django_db
+def test_checkbox_template_is_built_on_every_load_path(media_root, tmp_path):
+    """The template comes from the exam service, so API and command loads both have it;
+    explicit YAML `boxes:` work without a blank PDF."""
+    from exams import services
+
+    exam, _ = services.exam_load(text=(FOLDER / "exam.yaml").read_text(), base_dir=FOLDER)
+    assert sum(len(v) for v in exam.omr_template.values()) == 36
+    first = exam.omr_template["1.a"][0]
+    truth = TRUTH["submissions"][0]["boxes"][0]          # 1.a option 1, as printed
+    assert first[0] == 1 and abs(first[1] - truth["x"]) < 1 and abs(first[2] - truth["y"]) < 1
+
+    explicit = ("code: BOXES\nquestions:\n - number: '1'\n   parts:\n"
+                "    - {part: a, kind: multiple_choice, points: 2, options: [x, y], correct: [1],\n"
+                "       boxes: [[1, 20, 30, 5, 5], [1, 20, 40, 5, 5]]}\n")
+    exam, _ = services.exam_load(text=explicit)
+    assert exam.omr_template == {"1.a": [[1.0, 20.0, 30.0, 5.0, 5.0], [1.0, 20.0, 40.0, 5.0, 5.0]]}

@@ -35,8 +35,9 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {exc}") from None
         self.stdout.write(f"exam {exam.code}: {exam.title} — {exam.questions.count()} questions, "
                           f"{exam.max_score:g} points")
-        if exam.blank_pdf:
-            self._template(exam)
+        if exam.omr_template:
+            n = sum(len(v) for v in exam.omr_template.values())
+            self.stdout.write(f"  checkbox template: {n} boxes for {len(exam.omr_template)} questions")
         for entry in report.entries:
             line = f"  {entry.label:<8} {entry.status:<9}"
             if entry.status == "mismatch":
@@ -54,18 +55,6 @@ class Command(BaseCommand):
                 f"Fix the key or accept it with --accept-key LABEL.", returncode=3)
         else:
             self.stdout.write(self.style.SUCCESS("key check passed; exam published"))
-
-    def _template(self, exam):
-        from exams.grading import exam_omr_template
-
-        try:
-            template = exam_omr_template(exam)
-        except (ValueError, OSError) as exc:
-            raise CommandError(f"blank PDF: cannot place the checkboxes: {exc}") from None
-        exam.omr_template = template
-        exam.save(update_fields=["omr_template"])
-        n = sum(len(v) for v in template.values())
-        self.stdout.write(f"  checkbox template: {n} boxes for {len(template)} questions")
 
 
 def _short(value, width: int = 60) -> str:

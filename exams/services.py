@@ -22,12 +22,15 @@ from rubrics.keys import KeyReport, check_keys
 log = logging.getLogger(__name__)
 S = Submission.Status
 
+# RECEIVED -> PROCESSING happens in submission_claim (a conditional UPDATE); a regrade sends a
+# finished submission back to RECEIVED; PROCESSING -> RECEIVED is not used: a stale claim is
+# taken over in place.
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.RECEIVED: {S.PROCESSING, S.FAILED},
-    S.PROCESSING: {S.GRADED, S.NEEDS_REVIEW, S.FAILED, S.RECEIVED},
-    S.GRADED: {S.PROCESSING, S.NEEDS_REVIEW},
-    S.NEEDS_REVIEW: {S.PROCESSING, S.GRADED},
-    S.FAILED: {S.PROCESSING, S.RECEIVED},
+    S.PROCESSING: {S.GRADED, S.NEEDS_REVIEW, S.FAILED},
+    S.GRADED: {S.NEEDS_REVIEW, S.RECEIVED},
+    S.NEEDS_REVIEW: {S.GRADED, S.RECEIVED},
+    S.FAILED: {S.RECEIVED},
 }
 
 
@@ -227,18 +230,11 @@ def submission_fail(*, submission: Submission, error: str) -> Submission:
 
 
 def submission_regrade(*, submission: Submission) -> Submission:
-    """Queue a graded/failed submission again; its answers are replaced, never duplicated."""
-    submission_transition(submission=submission, to=S.RECEIVED) if submission.status == S.FAILED \
-        else _reset_for_regrade(submission)
+    """Queue a finished submission again; its answers are replaced, never duplicated."""
+    if submission.status != S.RECEIVED:
+        submission = submission_transition(submission=submission, to=S.RECEIVED)
     transaction.on_commit(lambda: submission_enqueue(submission_id=submission.pk), robust=True)
     return submission
-
-
-def _reset_for_regrade(submission: Submission) -> None:
-    if submission.status in (S.GRADED, S.NEEDS_REVIEW):
-        Submission.objects.filter(pk=submission.pk, status=submission.status).update(
-            status=S.RECEIVED, updated_at=timezone.now())
-        submission.refresh_from_db()
 
 
 def stale_submissions() -> list[int]:

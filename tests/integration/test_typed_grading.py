@@ -183,3 +183,11 @@ def test_abandoned_submission_is_retried_a_bounded_number_of_times(ai6126_exam, 
     assert not services.submission_claim(submission_id=s.pk)      # no third attempt
     s.refresh_from_db()
     assert s.status == "failed" and "interrupted 2 times" in s.error and s.attempts == 2
+
+
+def test_regrade_goes_through_the_transition_table(ai6126_exam):
+    s = services.submission_create(exam=ai6126_exam, student="r", content=b"%PDF-1.4", enqueue=False)
+    assert services.submission_claim(submission_id=s.pk)
+    s.refresh_from_db()
+    with pytest.raises(services.InvalidTransition):      # not while a worker holds it
+        services.submission_regrade(submission=s)

@@ -157,15 +157,36 @@ def assemble(submission: Submission, pages: list[dict]) -> Submission:
                                              results=results, page_infos=infos)
 
 
-def grade_in_process(submission: Submission) -> Submission:
-    """The whole path in this process (embedded default and tests)."""
+def internal_error_message(exc: BaseException) -> str:
+    return (f"internal error while grading ({type(exc).__name__}); a TA has been notified via "
+            f"the failed status")
+
+
+def time_limit_message(what: str) -> str:
+    return (f"{what} took longer than the {settings.CELERY_TASK_SOFT_TIME_LIMIT} s limit and "
+            f"was stopped; the file may be unusually large or complex, export or scan it again")
+
+
+def grade_in_process(submission: Submission, texts: list[str | None] | None = None) -> Submission:
+    """The whole path in this process: the embedded default, and typed PDFs in a worker.
+
+    ``texts`` are the page text layers when the caller has read them already. A database
+    outage propagates (a Celery task retries it; the sweep picks the submission up later);
+    anything else fails this one submission with a readable error.
+    """
+    from celery.exceptions import SoftTimeLimitExceeded
+    from django.db import OperationalError
+
     try:
-        _, texts = page_plan(submission)
+        if texts is None:
+            _, texts = page_plan(submission)
         return assemble(submission, extract_all_pages(submission, texts))
     except (PdfError, PageExtractionError) as exc:
         return services.submission_fail(submission=submission, error=str(exc))
+    except OperationalError:
+        raise
+    except SoftTimeLimitExceeded:
+        return services.submission_fail(submission=submission, error=time_limit_message("grading"))
     except Exception as exc:  # noqa: BLE001 - one bad submission must not take the caller down
         log.exception("grading submission %s failed", submission.pk)
-        return services.submission_fail(
-            submission=submission, error=f"internal error while grading ({type(exc).__name__}); "
-                                         f"a TA has been notified via the failed status")
+        return services.submission_fail(submission=submission, error=internal_error_message(exc))

@@ -32,16 +32,6 @@ def _fail_if_processing(submission_id: int, error: str) -> str:
     return services.submission_fail(submission=submission, error=error).status
 
 
-def _time_limit_message(what: str) -> str:
-    return (f"{what} took longer than the {settings.CELERY_TASK_SOFT_TIME_LIMIT} s limit and "
-            f"was stopped; the file may be unusually large or complex, export or scan it again")
-
-
-def _internal_error_message(exc: BaseException) -> str:
-    return (f"internal error while grading ({type(exc).__name__}); a TA has been notified via "
-            f"the failed status")
-
-
 @shared_task(bind=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=3)
 def grade_submission(self, submission_id: int) -> str:
     from exams import grading, services
@@ -55,19 +45,11 @@ def grade_submission(self, submission_id: int) -> str:
         return grading.grade_in_process(submission).status
     try:
         count, texts = grading.page_plan(submission)
-        if all(text is not None for text in texts):
-            # Typed PDFs: extraction is cheap, a fan-out would cost more than it saves.
-            return grading.assemble(submission, grading.extract_all_pages(submission, texts)).status
-    except (PdfError, grading.PageExtractionError) as exc:
-        services.submission_fail(submission=submission, error=str(exc))
-        return "failed"
-    except RETRYABLE:
-        raise   # autoretry; after the retries the sweep picks the submission up again
-    except SoftTimeLimitExceeded:
-        return _fail_if_processing(submission_id, _time_limit_message("grading"))
-    except Exception as exc:  # noqa: BLE001 - see _fail_if_processing
-        log.exception("grading submission %s failed", submission_id)
-        return _fail_if_processing(submission_id, _internal_error_message(exc))
+    except PdfError as exc:
+        return services.submission_fail(submission=submission, error=str(exc)).status
+    if all(text is not None for text in texts):
+        # Typed PDFs: extraction is cheap, a fan-out would cost more than it saves.
+        return grading.grade_in_process(submission, texts).status
     # Scans: one task per page (OCR + checkboxes), joined by `assemble_submission`.
     header = [extract_page.s(submission_id, n, texts[n - 1]) for n in range(1, count + 1)]
     chord(header)(assemble_submission.s(submission_id).on_error(fail_submission.s(submission_id)))
@@ -87,10 +69,10 @@ def extract_page(self, submission_id: int, number: int, text_layer: str | None) 
     except grading.PageExtractionError as exc:
         error = str(exc)
     except SoftTimeLimitExceeded:
-        error = _time_limit_message(f"reading page {number}")
+        error = grading.time_limit_message(f"reading page {number}")
     except Exception as exc:  # noqa: BLE001 - one hostile page must not crash the chord silently
         log.exception("extracting page %s of submission %s failed", number, submission_id)
-        error = f"page {number}: {_internal_error_message(exc)}"
+        error = f"page {number}: {grading.internal_error_message(exc)}"
     # Fail the submission here, with this page's message: the chord errback only receives a
     # ChordError ("Dependency <uuid> raised PageExtractionError('...')"), not fit for students.
     _fail_if_processing(submission_id, error)
@@ -110,10 +92,10 @@ def assemble_submission(self, pages: list[dict], submission_id: int) -> str:
     except RETRYABLE:
         raise
     except SoftTimeLimitExceeded:
-        return _fail_if_processing(submission_id, _time_limit_message("grading"))
+        return _fail_if_processing(submission_id, grading.time_limit_message("grading"))
     except Exception as exc:  # noqa: BLE001 - see _fail_if_processing
         log.exception("assembling submission %s failed", submission_id)
-        return _fail_if_processing(submission_id, _internal_error_message(exc))
+        return _fail_if_processing(submission_id, grading.internal_error_message(exc))
 
 
 @shared_task

@@ -1,5 +1,4 @@
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,3 @@ def ai6126_exam(db, media_root):
     exam, _ = services.exam_load(text=path.read_text(), base_dir=path.parent)
     return exam
 
-
-def have_tesseract() -> bool:
-    return shutil.which("tesseract") is not None

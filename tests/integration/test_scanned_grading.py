@@ -8,12 +8,10 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from tests.conftest import have_tesseract
 from tests.integration.realservices import grade_through_workers
 
 FOLDER = Path(__file__).resolve().parents[2] / "samples" / "tum_endterm"
 TRUTH = json.loads((FOLDER / "truth.json").read_text())
-pytestmark = pytest.mark.skipif(not have_tesseract(), reason="tesseract is not installed")
 
 
 def expected_scores(student: dict) -> dict[str, float]:

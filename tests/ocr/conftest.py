@@ -2,7 +2,6 @@
 then skewed, turned, blurred or noised like a scan."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +31,6 @@ ANSWER_LINES = (
 EXPECTED_TOKENS = ("Question 1", "ii)", "15x15", "1 4 7 6", "5 17 27 20", "45", "1476",
                    "0.2244", "0.5512", "Question 3")
 
-needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None,
-                                     reason="tesseract is not installed (apt tesseract-ocr)")
 
 
 def write_answer_pdf(path: Path, lines=ANSWER_LINES, font_size: float = 11) -> Path:

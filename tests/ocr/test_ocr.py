@@ -10,7 +10,7 @@ from grader import ocr
 from grader.render import PageImage
 from grader.types import PageText
 
-from .conftest import EXPECTED_TOKENS, needs_tesseract, scanned
+from .conftest import EXPECTED_TOKENS, scanned
 
 
 def _missing_tokens(text: str) -> list[str]:
@@ -82,7 +82,6 @@ def test_span_confidence_without_words_is_the_page_confidence():
 # ---------------------------------------------------------------- OCR with tesseract
 
 
-@needs_tesseract
 def test_ocr_page_reads_typed_answers_with_lines_and_confidences(clean_page):
     page = ocr.ocr_page(clean_page.image, page_number=4)
     assert page.number == 4 and page.source == "ocr"
@@ -94,7 +93,6 @@ def test_ocr_page_reads_typed_answers_with_lines_and_confidences(clean_page):
     assert [w for w, _ in page.words] == page.text.split()
 
 
-@needs_tesseract
 @pytest.mark.parametrize("angle", [3.0, -3.0])
 def test_scanned_page_is_straightened_and_read(clean_page, angle):
     noisy = scanned(clean_page.image, angle=angle, noise=15, seed=2)
@@ -103,7 +101,6 @@ def test_scanned_page_is_straightened_and_read(clean_page, angle):
     assert page.number == 2 and 0.8 < page.confidence <= 1.0
 
 
-@needs_tesseract
 def test_upside_down_page_is_detected_and_read(clean_page):
     upside_down = scanned(clean_page.image, angle=183.0, noise=10, seed=3)
     assert ocr.detect_orientation(upside_down) == 180
@@ -111,14 +108,12 @@ def test_upside_down_page_is_detected_and_read(clean_page):
     assert _missing_tokens(page.text) == []
 
 
-@needs_tesseract
 def test_orientation_fallback_without_osd(clean_page, monkeypatch):
     monkeypatch.setattr(ocr, "osd_available", lambda: False)
     assert ocr.detect_orientation(clean_page.image.rotate(180)) == 180
     assert ocr.detect_orientation(clean_page.image) == 0
 
 
-@needs_tesseract
 def test_prepare_scan_reports_turn_and_skew(clean_page):
     image, report = ocr.prepare_scan(scanned(clean_page.image, angle=183.0))
     assert report["rotation"] == 180
@@ -126,7 +121,6 @@ def test_prepare_scan_reports_turn_and_skew(clean_page):
     assert image.size == clean_page.image.size
 
 
-@needs_tesseract
 def test_blurred_page_has_lower_confidence(clean_page):
     clean = ocr.ocr_page(clean_page.image, page_number=1)
     blurred = ocr.ocr_page(scanned(clean_page.image, blur=4.5), page_number=1)
@@ -135,7 +129,6 @@ def test_blurred_page_has_lower_confidence(clean_page):
     assert ocr.span_confidence(clean, start, start + 5) > 0.8
 
 
-@needs_tesseract
 def test_timeout_raises_ocr_timeout(clean_page):
     big = clean_page.image.resize((clean_page.image.width * 2, clean_page.image.height * 2))
     with pytest.raises(ocr.OcrTimeout, match=r"page 9 took longer than 0.05 s"):
@@ -149,7 +142,6 @@ def test_missing_tesseract_binary_raises_ocr_error(clean_page, monkeypatch):
         ocr.ocr_page(clean_page.image, page_number=1)
 
 
-@needs_tesseract
 def test_blank_page_reads_nothing_with_zero_confidence():
     page = ocr.ocr_page(Image.new("L", (1240, 1754), 255), page_number=1, dpi=150)
     assert page.text == "" and page.words == () and page.confidence == 0.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch  # a test dependency (requirements-test.txt): make test installs it
 import torch.nn.functional as F  # noqa: E402
 
 from rubrics.solvers import solve  # noqa: E402

@@ -43,12 +43,8 @@ def test_truncated_pdf(tmp_path):
     data = good.read_bytes()
     bad = tmp_path / "truncated.pdf"
     bad.write_bytes(data[: len(data) // 3])
-    try:
-        pdf = read_pdf_pages(bad)
-    except PdfError as exc:
-        assert "PDF" in str(exc)
-    else:  # pypdf may recover some pages; then they must still be readable text
-        assert pdf.count >= 1
+    with pytest.raises(PdfError, match="^the PDF is damaged and cannot be read"):
+        read_pdf_pages(bad)
 
 
 def encrypted_pdf(tmp_path, user_password: str):

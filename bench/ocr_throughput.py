@@ -56,7 +56,8 @@ def make_pages(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def _bare_one(path: Path) -> int:
+def bare_tesseract_words(path: Path) -> int:
+    """Bare `tesseract PAGE stdout`, one thread: the baseline every scan bench compares with."""
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
     out = subprocess.run(["tesseract", str(path), "stdout"], env=env, check=True,
                          capture_output=True, text=True).stdout
@@ -80,15 +81,20 @@ def run_bare(paths: list[Path], procs: int) -> tuple[float, int]:
     # Threads only wait on the child processes: P threads = P tesseract processes at a time.
     with ThreadPoolExecutor(procs) as pool:
         start = time.perf_counter()
-        words = sum(pool.map(_bare_one, paths))
+        words = sum(pool.map(bare_tesseract_words, paths))
         return time.perf_counter() - start, words
 
 
 def run_pipeline(paths: list[Path], procs: int) -> tuple[float, int]:
+    return run_in_processes(_pipeline_one, [str(p) for p in paths], procs, _warm_up_task)
+
+
+def run_in_processes(fn, items: list, procs: int, warm) -> tuple[float, int]:
+    """(seconds, sum of fn's results) over ``items`` in P warmed-up processes."""
     with ProcessPoolExecutor(procs) as pool:
-        list(pool.map(_warm_up_task, range(procs * 2)))
+        list(pool.map(warm, range(procs * 2)))
         start = time.perf_counter()
-        words = sum(pool.map(_pipeline_one, [str(p) for p in paths]))
+        words = sum(pool.map(fn, items))
         return time.perf_counter() - start, words
 
 

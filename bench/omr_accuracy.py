@@ -76,7 +76,7 @@ def _effects(p) -> tuple[str, ...]:
     tags.append("upside_down" if p.upside_down else ("rot>3" if abs(p.rotation) > 3 else "rot<=3"))
     tags += ["blur>0.8"] if p.blur > 0.8 else []
     tags += ["noise>6"] if p.noise > 6 else []
-    tags += [f"jpeg<=55"] if 0 < p.jpeg <= 55 else []
+    tags += ["jpeg<=55"] if 0 < p.jpeg <= 55 else []
     tags += ["shadow>0.2"] if p.shadow > 0.2 else []
     tags += ["scale_err>2%"] if abs(p.scale - 1) > 0.02 else []
     return tuple(tags)

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
+
+from bench.ocr_throughput import bare_tesseract_words, run_bare, run_in_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -92,13 +92,6 @@ def pipeline_page(job: Job) -> int:
     return len(ocr_scanned_page(image, timeout_s=120, known_rotation=rotation).words)
 
 
-def bare_page(path: Path) -> int:
-    env = dict(os.environ, OMP_THREAD_LIMIT="1")
-    out = subprocess.run(["tesseract", str(path), "stdout"], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    return len(out.split())
-
-
 def breakdown(jobs: list[Job], pngs: list[Path]) -> dict[str, float]:
     """Seconds per stage over all pages, one process, with the bare run of each page beside
     it. The stages are timed by wrapping grader.ocr's functions (ocr_scanned_page calls
@@ -135,7 +128,7 @@ def breakdown(jobs: list[Job], pngs: list[Path]) -> dict[str, float]:
                 rotation = (180 if registration.upside_down else 0) if registration.ok else None
             timed("ocr_scanned_page (all of OCR)", ocr.ocr_scanned_page)(
                 image, timeout_s=120, known_rotation=rotation)
-            timed("bare tesseract (same page)", bare_page)(png)
+            timed("bare tesseract (same page)", bare_tesseract_words)(png)
     finally:
         for attr, fn in originals.items():
             setattr(ocr, attr, fn)
@@ -150,20 +143,8 @@ def _warm(_: int) -> None:
     time.sleep(0.05)   # long enough that every pool process gets one
 
 
-def run_bare(paths: list[Path], procs: int) -> tuple[float, int]:
-    # The threads only wait on child processes: P threads = P tesseract processes at a time.
-    with ThreadPoolExecutor(procs) as pool:
-        start = time.perf_counter()
-        words = sum(pool.map(bare_page, paths))
-        return time.perf_counter() - start, words
-
-
 def run_pipeline(jobs: list[Job], procs: int) -> tuple[float, int]:
-    with ProcessPoolExecutor(procs) as pool:
-        list(pool.map(_warm, range(procs * 2)))
-        start = time.perf_counter()
-        words = sum(pool.map(pipeline_page, jobs))
-        return time.perf_counter() - start, words
+    return run_in_processes(pipeline_page, jobs, procs, _warm)
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -26,7 +26,7 @@ from PIL import Image, ImageDraw
 from tools.scansim_layout import (CORRECT, PAGE_H_MM, PAGE_W_MM, QUESTIONS, Layout, exam_layout,
                                   write_blank_pdf)
 from tools.scansim_marks import (CROSS_STYLES, apply_scan, compose_marks, draw_handwriting,
-                                 draw_mark, random_scan_params)
+                                 draw_mark, random_scan_params, ScanParams)
 
 CHECKED = {"empty": False, "cross": True, "filled": False, "filled_recrossed": True}
 

@@ -7,7 +7,6 @@ last), ``ocr_corrected`` (digits repaired from look-alike letters) and ``low_con
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 from grader.parse import choices, expressions, matrices, values

@@ -11,7 +11,7 @@ _CONF = re.escape("".join(CONFUSABLE))
 # A token mixing digits and confusables (at least one real digit), e.g. "1O0", "l5", "2.S".
 _MIXED = re.compile(rf"(?<![A-Za-z0-9_\\])(?=[{_CONF}0-9.,]*\d)[{_CONF}0-9][{_CONF}0-9.,]*(?<![.,])(?![A-Za-z0-9_])(?!\s*=)")  # "S2 = 0" names a value
 # A lone confusable right after "=" (``h_2 = O``) or as a matrix cell between separators.
-_LONE = re.compile(rf"(?<==)(\s*)([lIO|oSBZ])(?=\s*(?:$|[,;)\]&\n]|\\\\))")
+_LONE = re.compile(r"(?<==)(\s*)([lIO|oSBZ])(?=\s*(?:$|[,;)\]&\n]|\\\\))")
 
 
 def fix_numeric_tokens(text: str) -> tuple[str, int]:

@@ -164,7 +164,7 @@ def uniform_init_bound(mode: str = "lecun", fan_in: Any = None, fan_out: Any = N
             raise SolverError(f"uniform_init_bound: variance must be >= 0, got {var}")
         return math.sqrt(3.0 * var)
     if variance is not None:
-        raise SolverError(f"uniform_init_bound: 'variance' is only used with mode 'variance'")
+        raise SolverError("uniform_init_bound: 'variance' is only used with mode 'variance'")
     default_gain = math.sqrt(2.0) if key in ("kaiming", "he") else 1.0
     g = default_gain if gain is None else parse_number(gain, "gain")
     if key in ("xavier", "glorot"):

@@ -18,14 +18,6 @@ from grader.types import (
 Recompute = Callable[[QuestionSpec, Mapping[str, Any]], Any]
 
 
-def _default_expression_check() -> ExpressionCheck | None:
-    try:
-        from grader.expr import equivalent
-    except ImportError:  # pragma: no cover - SymPy is a hard dependency; be explicit anyway
-        return None
-    return equivalent
-
-
 def grade_pages(
     pages: Sequence[PageText],
     questions: Sequence[QuestionSpec],
@@ -35,11 +27,12 @@ def grade_pages(
     expression_check: ExpressionCheck | None = None,
 ) -> list[AnswerResult]:
     """One ``AnswerResult`` per question, in exam order, answered or not."""
+    from grader.expr import equivalent  # SymPy: imported on first use, not at start-up
     from grader.parse import parse_answer
     from grader.segment import segment_answers
 
     box_answers = box_answers or {}
-    check = expression_check or _default_expression_check()
+    check = expression_check or equivalent
     segments = segment_answers(pages, questions) if pages else {}
     results: dict[str, AnswerResult] = {}
     for spec in questions:

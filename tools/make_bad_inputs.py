@@ -41,9 +41,11 @@ KINDS: dict[str, str] = {
     "huge_image_a4": "an A4 page holding a 30,000 x 30,000 px image scaled down",
     "zero_size_page": "a page with MediaBox [0 0 0 0]",
     "deflate_bomb": "a FlateDecode content stream that inflates to ~2 GB",
+    "form_xobject_bomb": "typed answers, plus a Form XObject whose stream inflates to ~2 GB",
     "javascript_attachment": "typed PDF with an OpenAction JavaScript and an embedded file",
     "ocr_hang": "an A3 scan of tiny random characters: Tesseract needs ~70 s for it",
     "rotated_pages": "typed PDF, page 1 /Rotate 90, page 2 /Rotate 180",
+    "turned_text": "typed PDF whose text is drawn turned by -90 degrees on landscape pages",
     "mixed_sizes": "typed PDF with A4, Letter and A3 pages",
     "blank_scan": "two blank scanned pages (image-only)",
     "photo_jpeg": "a photo-like JPEG (smooth noise) as an image-only page",
@@ -245,6 +247,12 @@ def make_all(folder: str | Path) -> dict[str, Path]:
     chunk = b" " * (16 * 1024 * 1024)
     bomb = b"".join(comp.compress(chunk) for _ in range(128)) + comp.flush()
     target("deflate_bomb").write_bytes(_one_page_pdf(bomb, content_dict=b"/Filter /FlateDecode"))
+    # The same bomb one level down, where a check of the page's own stream does not look.
+    target("form_xobject_bomb").write_bytes(_one_page_pdf(
+        _text_content(_answer_lines()) + b"\nq /Fm1 Do Q",
+        resources=b"<< /Font << /F1 5 0 R >> /XObject << /Fm1 6 0 R >> >>",
+        extra_objects=[HELVETICA, stream(b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] "
+                                         b"/Filter /FlateDecode", bomb)]))
 
     w = _writer_from_sample()
     from pypdf.actions import JavaScript
@@ -260,8 +268,18 @@ def make_all(folder: str | Path) -> dict[str, Path]:
     w.pages[1].rotate(180)
     _save(w, target("rotated_pages"))
 
-    from pypdf import PdfReader, PdfWriter
+    from pypdf import Transformation
     from pypdf.generic import RectangleObject
+
+    w = _writer_from_sample()
+    for page in w.pages:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        # Portrait content turned -90 degrees onto a landscape page (reads top to bottom).
+        page.add_transformation(Transformation().rotate(-90).translate(0, width))
+        page.mediabox = RectangleObject([0, 0, height, width])
+    _save(w, target("turned_text"))
+
+    from pypdf import PdfReader, PdfWriter
 
     reader = PdfReader(str(TYPED_SAMPLE))
     w = PdfWriter()
@@ -354,9 +372,12 @@ def _odd_encodings_pdf() -> bytes:
 
 
 def _huge_text_pdf() -> bytes:
-    """Page 1: the typed answers; page 2: ~4 MB of text (one long Tj string per line)."""
+    """Page 1: the typed answers; page 2: ~4 MB of text (one long Tj string per line).
+
+    The lines are 0.3 pt type 0.4 pt apart: all on the page and none overlapping (PDFium
+    drops text drawn on top of the same text, as for fake bold)."""
     filler = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 40)[:2000]
-    big = b"BT /F1 1 Tf 0.1 TL 10 800 Td\n" + (b"(" + filler.encode() + b") Tj T*\n") * 2000 + b"ET"
+    big = b"BT /F1 0.3 Tf 0.4 TL 10 800 Td\n" + (b"(" + filler.encode() + b") Tj T*\n") * 2000 + b"ET"
     comp = zlib.compress(big, 9)
     return build_pdf([
         b"<< /Type /Catalog /Pages 2 0 R >>",

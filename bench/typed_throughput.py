@@ -25,13 +25,18 @@ def make_pdfs(folder: Path, count: int, pages: int) -> list[Path]:
     from tools.typed_pdf import text_to_pdf
 
     source = (ROOT / "samples/ai6126_a2/sources/seed001_student.txt").read_text(encoding="utf-8")
-    filler = ("Additional working, not part of any answer. " * 40 + "\n") * 3
+    # Half a page of working per extra page (a full page of it wrapped onto two pages, which
+    # made the "10-page" files 18 pages long until 2026-11-23).
+    filler = ("Additional working, not part of any answer. " * 20 + "\n") * 3
     body = source + "".join(f"\f{filler}" for _ in range(max(0, pages - 2)))
     paths = []
     for i in range(count):
         path = folder / f"student_{i:03d}.pdf"
         text_to_pdf(body.replace("Deadline", f"Student {i} deadline"), path)
         paths.append(path)
+    from grader.render import pdf_page_count
+
+    assert pdf_page_count(paths[0]) == pages, (pdf_page_count(paths[0]), pages)
     return paths
 
 

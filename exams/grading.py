@@ -47,14 +47,11 @@ def extract_page(submission: Submission, number: int, text_layer: str | None) ->
 
 
 def extract_all_pages(submission: Submission, texts: list[str | None]) -> list[dict[str, Any]]:
-    """Every page in this process. Text-layer pages report progress in one UPDATE (one per
-    page was most of a typed submission's database time); scans report page by page."""
-    pages = [_text_layer_page(n, t) if t is not None else extract_page(submission, n, None)
-             for n, t in enumerate(texts, start=1)]
-    typed = sum(1 for t in texts if t is not None)
-    if typed:
-        Submission.objects.filter(pk=submission.pk).update(pages_done=F("pages_done") + typed)
-    return pages
+    """Every page in this process. Scans report progress page by page; text-layer pages take
+    milliseconds and are counted when the results are stored (an UPDATE per page was most of
+    a typed submission's database time)."""
+    return [_text_layer_page(n, t) if t is not None else extract_page(submission, n, None)
+            for n, t in enumerate(texts, start=1)]
 
 
 def _extract_scanned_page(submission: Submission, number: int) -> dict[str, Any]:
@@ -149,12 +146,14 @@ def assemble(submission: Submission, pages: list[dict]) -> Submission:
     page_texts = [PageText(number=p["number"], text=p["text"], source=p["source"],
                            confidence=p["confidence"], words=tuple(tuple(w) for w in p["words"]))
                   for p in pages]
-    specs = services.question_specs(submission.exam)
+    questions = list(submission.exam.questions.order_by("order"))
+    specs = services.question_specs(submission.exam, questions)
     results = grade_pages(page_texts, specs, box_answers=box_answers_from_pages(pages),
                           recompute=recompute_with)
     infos = {p["number"]: p.get("info", {}) for p in pages}
     return services.submission_store_results(submission=submission, pages=page_texts,
-                                             results=results, page_infos=infos)
+                                             results=results, page_infos=infos,
+                                             questions=questions)
 
 
 def internal_error_message(exc: BaseException) -> str:

@@ -132,12 +132,15 @@ def _spec_extras(spec, defn: ExamDefinition) -> dict[str, Any]:
             "carry": dict(spec.carry), "boxes": [list(b) for b in defn.boxes.get(spec.label, ())]}
 
 
-def question_specs(exam: Exam):
-    """The exam's questions as the grading core's QuestionSpec values, keys included."""
+def question_specs(exam: Exam, questions: list[Question] | None = None):
+    """The exam's questions as the grading core's QuestionSpec values, keys included.
+
+    ``questions``: the exam's Question rows in order, when the caller has loaded them already.
+    """
     from grader.types import QuestionSpec, RubricItem, Tolerance
 
     specs = []
-    for q in exam.questions.order_by("order"):
+    for q in questions if questions is not None else exam.questions.order_by("order"):
         extra = q.spec or {}
         specs.append(QuestionSpec(
             label=q.label, number=q.number, part=q.part or None, kind=q.kind, points=q.points,
@@ -246,9 +249,14 @@ def stale_submissions() -> list[int]:
     return list(received.values_list("pk", flat=True)) + list(abandoned.values_list("pk", flat=True))
 
 
-def submission_store_results(*, submission: Submission, pages, results, page_infos=None) -> Submission:
-    """Replace the submission's pages and answers with a grading run's output; set the status."""
-    questions = {q.label: q for q in submission.exam.questions.all()}
+def submission_store_results(*, submission: Submission, pages, results, page_infos=None,
+                             questions: list[Question] | None = None) -> Submission:
+    """Replace the submission's pages and answers with a grading run's output; set the status.
+
+    One transaction, so the grading run lands whole or not at all (and costs one commit).
+    """
+    questions = {q.label: q for q in (questions if questions is not None
+                                      else submission.exam.questions.all())}
     page_infos = page_infos or {}
     with transaction.atomic():
         submission.pages.all().delete()
@@ -260,7 +268,7 @@ def submission_store_results(*, submission: Submission, pages, results, page_inf
             for p in pages])
         reviewed = {a.question_id: a for a in submission.answers.filter(status=Answer.Status.REVIEWED)}
         submission.answers.exclude(question_id__in=reviewed).delete()
-        new_answers = []
+        new_answers: list[Answer] = []
         for r in results:
             q = questions[r.label]
             if q.pk in reviewed:
@@ -275,7 +283,10 @@ def submission_store_results(*, submission: Submission, pages, results, page_inf
                 score=r.scored.score, suggested_score=r.scored.score, max_score=r.scored.max_score,
                 status=r.status, flags=list(r.scored.flags), detail=_detail(r), confidence=round(r.confidence, 4), pages=list(r.pages)))
         Answer.objects.bulk_create(new_answers)
-        return submission_finish(submission=submission)
+        # Every page is read now; redelivered page tasks may have counted some twice.
+        return submission_finish(submission=submission, answers=[*reviewed.values(), *new_answers],
+                                 pages_done=len(pages),
+                                 max_score=float(sum(q.points for q in questions.values())))
 
 
 def _detail(result) -> str:
@@ -285,14 +296,20 @@ def _detail(result) -> str:
     return result.scored.detail
 
 
-def submission_finish(*, submission: Submission) -> Submission:
-    """Recompute the total and set graded / needs_review from the answers."""
-    answers = list(submission.answers.all())
+def submission_finish(*, submission: Submission, answers: list[Answer] | None = None,
+                      **extra_fields: Any) -> Submission:
+    """Recompute the total and set graded / needs_review from the answers.
+
+    ``answers``: all of the submission's answers, when the caller has them in hand.
+    """
+    if answers is None:
+        answers = list(submission.answers.all())
     total = round(sum(a.score for a in answers), 6)
     max_score = submission.exam.max_score
     flagged = any(a.status == Answer.Status.FLAGGED for a in answers)
     to = S.NEEDS_REVIEW if flagged else S.GRADED
-    fields = {"score": total, "max_score": max_score, "finished_at": timezone.now(), "error": ""}
+    fields = {"score": total, "max_score": max_score, "finished_at": timezone.now(), "error": "",
+              **extra_fields}
     if submission.status == to:
         Submission.objects.filter(pk=submission.pk).update(**fields)
         submission.refresh_from_db()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Tesseract: one thread per process; parallelism comes from worker processes.
@@ -16,3 +17,19 @@ app.autodiscover_tasks(["worker"])
 app.conf.beat_schedule = {
     "sweep-stale-submissions": {"task": "worker.tasks.sweep_submissions", "schedule": 60.0},
 }
+
+
+@worker_init.connect
+def preload_grading_modules(**_: object) -> None:
+    """Import the grading path in the worker's parent before it forks its pool.
+
+    Otherwise every new pool process pays ~0.7 s (SymPy, NumPy, pypdf, PDFium) on its first
+    task, again after each ``--max-tasks-per-child`` recycle, and keeps a private copy of
+    pages that can be shared copy-on-write.
+    """
+    import importlib
+
+    for name in ("grader.pipeline", "grader.parse", "grader.segment", "grader.expr", "grader.pdf",
+                 "grader.ocr", "grader.omr", "grader.render", "rubrics.keys", "exams.grading",
+                 "pypdf", "pypdfium2", "sympy"):
+        importlib.import_module(name)

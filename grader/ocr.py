@@ -1,7 +1,8 @@
-"""OCR of scanned pages with Tesseract (via pytesseract). Pure Python: no Django imports.
+"""OCR of scanned pages with Tesseract (run by ``grader.tesseract``: libtesseract in this
+process, or the command via pytesseract). Pure Python: no Django imports.
 
 The path for one scanned page is ``ocr_scanned_page``: straighten the page (``deskew``, a
-projection-profile search in NumPy), OCR it with one ``tesseract`` run (``ocr_page``), and only
+projection-profile search in NumPy), OCR it with one Tesseract run (``ocr_page``), and only
 when that result looks like garbage check the orientation (``detect_orientation``) and OCR the
 turned page. Orientation is checked lazily because Tesseract OSD costs about as much as the OCR
 itself (0.4-0.7 s per A4 page here) while almost every scanned page is upright.
@@ -12,26 +13,19 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import pytesseract
 from PIL import Image
 
 from grader.render import PageImage
+from grader.tesseract import OcrError, OcrTimeout, run_osd, run_tsv
 from grader.types import PageText
 
-# One Tesseract thread per process. On this hardware OpenMP threading makes a page ~4x slower
-# (measured: 300 dpi A4 page 0.51 s with OMP_THREAD_LIMIT=1 vs 2.7 s by default, the threads
-# spin against each other); parallelism comes from worker processes instead. pytesseract starts
-# the `tesseract` binary as a child process, which inherits os.environ, so setting it here at
-# import covers every call. A value the operator set explicitly is kept.
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-
-import pytesseract  # noqa: E402  (after the environment is set, for clarity)
+__all__ = ["OcrError", "OcrTimeout", "OcrWord", "ocr_page", "ocr_scanned_page", "ocr_words",
+           "detect_orientation", "deskew", "prepare_scan", "span_confidence"]
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +56,6 @@ OSD_MIN_CONFIDENCE = 2.0     # Tesseract's own "Orientation confidence"; below i
 # 300 dpi): within a number 0.62-0.89, across a space 0.95-1.33. Monospace (Courier) digits sit
 # 0.83-1.03 apart, so a typewriter-font number can be split wrongly; handwriting varies.
 DIGIT_SPACE_PITCH = 0.92
-
-
-class OcrError(Exception):
-    """A page could not be OCRed (no tesseract, tesseract failed, ...)."""
-
-
-class OcrTimeout(OcrError):
-    """Tesseract did not finish a page within its time limit."""
 
 
 @functools.cache
@@ -181,38 +167,6 @@ def deskew(image: Image.Image) -> tuple[Image.Image, float]:
 # Running tesseract
 
 
-def _run_tesseract(image: Image.Image, *, config: str, lang: str | None, timeout_s: float,
-                   what: str, osd: bool = False) -> str:
-    """One tesseract run on ``image``; returns its TSV (or OSD) output.
-
-    The image is written by us as PNG with the fastest compression: pytesseract's default PNG
-    encoding costs ~50 ms on a 300 dpi page, level 1 ~30 ms, and tesseract reads it as fast
-    (0.48-0.50 s per page either way). Uncompressed PGM saves in 3 ms but leptonica reads it
-    ~0.1 s slower, BMP ~0.03 s slower (measured).
-    """
-    with tempfile.TemporaryDirectory(prefix="ocr_") as tmp:
-        path = str(Path(tmp) / "page.png")
-        image.convert("L").save(path, format="PNG", compress_level=1)
-        try:
-            if osd:
-                return pytesseract.image_to_osd(path, config=config, timeout=timeout_s)
-            return pytesseract.image_to_data(path, lang=lang, config=config, timeout=timeout_s)
-        except pytesseract.TesseractNotFoundError as exc:
-            raise OcrError(
-                "tesseract is not installed or not on PATH "
-                f"(tried {pytesseract.pytesseract.tesseract_cmd!r}; "
-                "install the apt package tesseract-ocr)") from exc
-        except RuntimeError as exc:
-            # pytesseract kills the process and raises a bare RuntimeError on timeout;
-            # TesseractError (a RuntimeError too) means tesseract itself failed.
-            if isinstance(exc, pytesseract.TesseractError):
-                raise OcrError(f"tesseract failed on {what}: {exc.message}") from exc
-            if "timeout" in str(exc).lower():
-                raise OcrTimeout(
-                    f"OCR of {what} took longer than {timeout_s:g} s and was stopped") from exc
-            raise OcrError(f"tesseract failed on {what}: {exc}") from exc
-
-
 def _parse_tsv(tsv: str) -> list[OcrWord]:
     """Words of Tesseract's TSV output in reading order (empty and layout rows dropped)."""
     words: list[OcrWord] = []
@@ -318,8 +272,7 @@ def ocr_words(image: Image.Image, *, timeout_s: float = 60, lang: str = "eng",
     gray = image.convert("L")
     dpi = dpi or (image.info.get("dpi") or (OCR_DPI,))[0]
     # Stating the dpi avoids tesseract's "Invalid resolution 0 dpi" guess (scaled-down heuristics).
-    tsv = _run_tesseract(gray, config=f"--psm 3 --dpi {int(round(dpi))}", lang=lang,
-                         timeout_s=timeout_s, what=what)
+    tsv = run_tsv(gray, lang=lang, dpi=int(round(dpi)), psm=3, timeout_s=timeout_s, what=what)
     words = _parse_tsv(tsv)
     if any(len(w.text) > 1 and w.text.isdigit() for w in words):
         page = np.asarray(gray, dtype=np.uint8)
@@ -359,8 +312,7 @@ def _osd_orientation(image: Image.Image, timeout_s: float) -> int | None:
     # the test pages) and takes 0.42 s instead of 0.60-0.74 s; at 100 dpi it guessed 90 as 270.
     small = image.convert("L").reduce(2)
     try:
-        out = _run_tesseract(small, config="--psm 0 --dpi 150", lang="osd",
-                             timeout_s=timeout_s, what="orientation", osd=True)
+        out = run_osd(small, dpi=150, timeout_s=timeout_s)
     except OcrTimeout:
         raise
     except OcrError as exc:       # "Too few characters", no osd data, ...

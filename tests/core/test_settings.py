@@ -21,6 +21,7 @@ def check(**env):
     ({"MAX_UPLOAD_MB": "lots"}, "MAX_UPLOAD_MB='lots' is not an integer"),
     ({"MAX_UPLOAD_MB": "0"}, "MAX_UPLOAD_MB=0 must be at least 1"),
     ({"DATABASE_URL": "nonsense://x"}, "DATABASE_URL"),
+    ({"GRADER_OCR_ENGINE": "gpu"}, "GRADER_OCR_ENGINE='gpu' is not one of auto, library, command"),
     ({"GRADER_EMBEDDED": "0", "DEBUG": "0"}, "SECRET_KEY is required when DEBUG is off"),
 ])
 def test_bad_settings_fail_loudly(env, message):

@@ -137,6 +137,7 @@ def test_timeout_raises_ocr_timeout(clean_page):
 
 
 def test_missing_tesseract_binary_raises_ocr_error(clean_page, monkeypatch):
+    monkeypatch.setenv("GRADER_OCR_ENGINE", "command")
     monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
     with pytest.raises(ocr.OcrError, match="tesseract is not installed"):
         ocr.ocr_page(clean_page.image, page_number=1)

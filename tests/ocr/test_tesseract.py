@@ -1,0 +1,60 @@
+"""The two ways of running Tesseract (libtesseract in-process, the command via pytesseract)
+must read a page identically and fail the same readable ways."""
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from grader import ocr, tesseract
+
+from .conftest import scanned
+
+
+def _words(monkeypatch, engine: str, image: Image.Image, **kwargs) -> list[ocr.OcrWord]:
+    monkeypatch.setenv("GRADER_OCR_ENGINE", engine)
+    return ocr.ocr_words(image, **kwargs)
+
+
+@pytest.mark.parametrize("variant", ["clean", "scanned"])
+def test_library_and_command_read_the_same_words(clean_page, monkeypatch, variant):
+    image = clean_page.image if variant == "clean" else scanned(
+        clean_page.image, angle=1.5, noise=12, blur=0.8, seed=4)
+    library = _words(monkeypatch, "library", image)
+    command = _words(monkeypatch, "command", image)
+    assert len(library) > 40
+    assert library == command      # text, confidence, box and line of every word
+
+
+def test_library_is_loaded_once_per_process(clean_page, monkeypatch):
+    monkeypatch.setenv("GRADER_OCR_ENGINE", "library")
+    ocr.ocr_words(clean_page.image.crop((0, 0, 1200, 600)))
+    first = tesseract._library("eng")
+    ocr.ocr_words(clean_page.image.crop((0, 0, 1200, 600)))
+    assert first is not None and tesseract._library("eng") is first
+
+
+def test_library_timeout_is_an_ocr_timeout(clean_page, monkeypatch):
+    monkeypatch.setenv("GRADER_OCR_ENGINE", "library")
+    big = clean_page.image.resize((clean_page.image.width * 2, clean_page.image.height * 2))
+    with pytest.raises(ocr.OcrTimeout, match=r"page 3 took longer than 0.05 s"):
+        ocr.ocr_page(big, page_number=3, timeout_s=0.05)
+    # The stopped run leaves nothing behind: the next page reads normally.
+    assert "Question" in ocr.ocr_page(clean_page.image, page_number=4).text
+
+
+def test_unknown_engine_fails_loudly(clean_page, monkeypatch):
+    monkeypatch.setenv("GRADER_OCR_ENGINE", "gpu")
+    with pytest.raises(ocr.OcrError, match=r"GRADER_OCR_ENGINE='gpu' is not one of auto, library"):
+        ocr.ocr_words(clean_page.image)
+
+
+def test_missing_library_falls_back_to_the_command_or_fails_when_required(clean_page, monkeypatch):
+    monkeypatch.setattr(tesseract, "_LIBRARY_NAMES", ("libtesseract-missing.so.99",))
+    monkeypatch.setattr(tesseract.ctypes.util, "find_library", lambda name: None)
+    monkeypatch.setattr(tesseract, "_LIBRARIES", {})
+    crop = clean_page.image.crop((0, 0, 1600, 500))
+    monkeypatch.setenv("GRADER_OCR_ENGINE", "auto")
+    assert "Student" in ocr.ocr_page(crop, page_number=1).text
+    monkeypatch.setenv("GRADER_OCR_ENGINE", "library")
+    with pytest.raises(ocr.OcrError, match="libtesseract could not be loaded"):
+        ocr.ocr_page(crop, page_number=1)

@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import islice
 
 from grader.types import PageText, QuestionSpec, Segment
 
@@ -44,9 +47,11 @@ _COMBINED = re.compile(_LEAD + r"(?P<num>\d+)[ \t]*(?:\.|\()?[ \t]*(?P<part>[a-z
 _PART = re.compile(_LEAD + r"(?:\d[ \t]+)?(?P<tx>\\text\{[ \t]*)?(?:\((?P<p1>[a-z]{1,4}|[A-Z])\)|(?P<p2>[a-z]{1,4})[ \t]*[).:]"
                    r"(?![a-z]\.)(?![{^_])|(?P<p3>[A-Z])[ \t]*[):]|(?P<p4>[a-z])(?=[ \t]*(?:\\quad|\\qquad|\t|[ \t]{2,})))"
                    r"(?(tx)(?:[ \t]*\})?|(?![ \t]*\}))(?P<rest>.*)$")
+# Every alternative contains "cont" or "pace": ``_may_continue`` relies on it.
 _CONTINUATION = re.compile(r"additional space|continu(?:ed|ation)|\bcont\.|\(cont\)", re.IGNORECASE)
 _REF = re.compile(r"(?:(?i:question|problem|q|task|exercise)[ \t]*\.?[ \t]*)?(?P<num>\d+)[ \t]*(?:\.|\()?[ \t]*"
                   r"(?P<part>[a-z]{1,4})?\)?(?![\w])")
+_WORD_CHAR = re.compile(r"\w")
 _RESIDUE = re.compile(r"^\s*\d\s*$")   # point boxes printed beside a question ("0 1 2")
 _PROMPT_END = re.compile(r"([^\n]*\?)[ \t)]*(?:\([^)]*\))?[ \t]*$")
 _MARKS = re.compile(r"^\s*\(\s*\d+\s*(?:marks?|points?|pts?|credits?|p)\.?\s*\)", re.IGNORECASE)
@@ -90,7 +95,7 @@ def _structure(questions: Sequence[QuestionSpec]) -> tuple[dict[str, list[str]],
 def _line_heading(line: str, start: int, parts: dict[str, list[str]], current: str | None,
                   bare_numbers: bool) -> _Heading | None:
     body = lambda m: start + m.start("rest")  # noqa: E731
-    if _CONTINUATION.search(line):
+    if _may_continue(line) and _CONTINUATION.search(line):
         for ref in _REF.finditer(line):
             num, part = ref.group("num"), ref.group("part")
             if num in parts:
@@ -113,8 +118,8 @@ def _line_heading(line: str, start: int, parts: dict[str, list[str]], current: s
     m = _COMBINED.match(line)
     if m and m.group("num") in parts and m.group("part") in parts[m.group("num")]:
         return _Heading(start, body(m), "question", m.group("num"), m.group("part"))
-    m = _PART.match(line)
-    if m and current is not None:
+    m = _PART.match(line) if current is not None else None
+    if m:
         token = next(g for g in (m.group("p1"), m.group("p2"), m.group("p3"), m.group("p4")) if g)
         if token.lower() in parts.get(current, []) and not (token.isupper() and len(token) > 1):
             return _Heading(start, body(m), "part", current, token.lower())
@@ -123,6 +128,15 @@ def _line_heading(line: str, start: int, parts: dict[str, list[str]], current: s
             # ends the answer before it.
             return _Heading(start, start + len(line), "foreign", None, None)
     return None
+
+
+def _may_continue(line: str) -> bool:
+    """False only for lines ``_CONTINUATION`` cannot match: each of its alternatives contains
+    "cont" or "pace", and the only characters IGNORECASE equates with c, o, n, t, p, a, e are
+    those whose ``lower()`` is that letter. The case-insensitive regex scan of every line was
+    ~1.6 ms of a 10-page submission; ``lower()`` and two substring tests are ~0.1 ms."""
+    low = line.lower()
+    return "cont" in low or "pace" in low
 
 
 _ROMAN = re.compile(r"^[ivxl]+$")
@@ -176,35 +190,86 @@ def _occurrences(text: str, headings: list[_Heading], parts: dict[str, list[str]
     return out
 
 
-def _words(text: str) -> list[tuple[str, int]]:
-    return [(m.group(0).lower(), m.end()) for m in re.finditer(r"[A-Za-z0-9]+", text)]
+# Word tokens of the prompt-copy rules. Only a prefix of an occurrence is ever compared with a
+# title or another occurrence, so words are read lazily: tokenising whole occurrences (an
+# answer that runs on over eight pages of working) was about half of ``grade_pages`` on the
+# typed bench (bench/typed_throughput.py, 10-page submissions).
+_WORD = re.compile(r"[A-Za-z0-9]+")
+_TITLE_MATCH_WORDS = 6      # title words compared with the first words of an occurrence
+_TITLE_SLACK = 6            # a copy may have this many words fewer or more than the title
+_FIRST_WORDS = 8
+
+
+def _words(text: str, limit: int | None = None) -> list[tuple[str, int]]:
+    """(lower-cased word, end offset) of the first ``limit`` words of ``text`` (all if None)."""
+    return [(m.group(0).lower(), m.end()) for m in islice(_WORD.finditer(text), limit)]
+
+
+@lru_cache(maxsize=1024)  # one entry per question title of the exams being graded
+def _title_words(title: str) -> tuple[str, ...]:
+    return tuple(w for w, _ in _words(title))
 
 
 def _title_prefix_end(text: str, title: str) -> int:
     """Offset where a copy of ``title`` at the start of ``text`` ends; 0 if it is not one."""
-    tw = [w for w, _ in _words(title)]
+    tw = list(_title_words(title))
     if len(tw) < 3:
         return 0
-    words = _words(text)
+    # No comparison below looks past word max(8, len(tw) + 6).
+    words = _words(text, max(_FIRST_WORDS, len(tw) + _TITLE_SLACK))
     if not words:
         return 0
-    first = difflib.SequenceMatcher(None, tw[:6], [w for w, _ in words[:8]]).ratio()
-    if first < 0.5:
+    tokens = [w for w, _ in words]
+    if difflib.SequenceMatcher(None, tw[:_TITLE_MATCH_WORDS], tokens[:_FIRST_WORDS]).ratio() < 0.5:
         return 0
-    best_end, best = 0, 0.0
-    for k in range(max(1, len(tw) - 6), min(len(words), len(tw) + 6) + 1):
-        ratio = difflib.SequenceMatcher(None, tw, [w for w, _ in words[:k]]).ratio()
-        if ratio > best:
-            best, best_end = ratio, words[k - 1][1]
-    return best_end if best >= PROMPT_SIMILARITY else 0
+    lengths = range(max(1, len(tw) - _TITLE_SLACK), min(len(tokens), len(tw) + _TITLE_SLACK) + 1)
+    k = _most_similar_prefix(tw, tokens, lengths)
+    return words[k - 1][1] if k else 0
+
+
+def _most_similar_prefix(a: list[str], b: list[str], lengths: range) -> int:
+    """The shortest ``k`` in ``lengths`` whose ``b[:k]`` has the highest difflib ratio with
+    ``a``, if that ratio reaches PROMPT_SIMILARITY; else 0.
+
+    Branch and bound, same answer as trying every length: the ratio of ``b[:k]`` is at most
+    ``2 * shared[k] / (len(a) + k)`` (difflib's ``quick_ratio``: matches pair equal words), so
+    lengths are tried by decreasing bound until none can reach the best ratio found. A verbatim
+    copy of the prompt then costs one or two SequenceMatchers instead of one per length (~12),
+    which were about half of the segmentation time of the i2dl sample (under cProfile)."""
+    shared = _shared_counts(a, b)
+    bound = {k: 2.0 * shared[k] / (len(a) + k) for k in lengths}
+    best_k, best = 0, -1.0
+    for k in sorted(lengths, key=lambda k: (-bound[k], k)):
+        if bound[k] < max(best, PROMPT_SIMILARITY):
+            break
+        if bound[k] == best and k > best_k:
+            continue  # at most a tie, and the shorter prefix wins ties
+        ratio = difflib.SequenceMatcher(None, a, b[:k]).ratio()
+        if ratio > best or (ratio == best and k < best_k):
+            best_k, best = k, ratio
+    return best_k if best >= PROMPT_SIMILARITY else 0
+
+
+def _shared_counts(a: list[str], b: list[str]) -> list[int]:
+    """``shared[k]``: how many words ``a`` and ``b[:k]`` have in common, with multiplicity."""
+    left = Counter(a)
+    shared = [0]
+    for word in b:
+        hit = left[word] > 0
+        if hit:
+            left[word] -= 1
+        shared.append(shared[-1] + hit)
+    return shared
 
 
 def _common_prefix_end(text: str, other: str) -> int:
-    a, b = _words(text), _words(other)
-    n = 0
-    while n < min(len(a), len(b)) and a[n][0] == b[n][0]:
-        n += 1
-    return a[n - 1][1] if n >= 5 else 0
+    """End of the words ``text`` shares with the start of ``other``, if at least five."""
+    n, end = 0, 0
+    for a, b in zip(_WORD.finditer(text), _WORD.finditer(other)):
+        if a.group(0).lower() != b.group(0).lower():
+            break
+        n, end = n + 1, a.end()
+    return end if n >= 5 else 0
 
 
 def _question_prompt_end(text: str, *, min_words: int = 4) -> int:
@@ -249,8 +314,7 @@ def _content(text: str, occ: _Occurrence, others: list[_Occurrence], spec: Quest
         m = _MARKS.match(rest)
         rest = rest[m.end():] if m else rest
         # A prompt's trailing point boxes are print, not an answer.
-        kept = [l for l in rest.split("\n") if not _RESIDUE.match(l)]
-        if not any(re.search(r"\w", l) for l in kept):
+        if not any(_WORD_CHAR.search(l) for l in rest.split("\n") if not _RESIDUE.match(l)):
             return None
     if not re.search(r"\w", rest):
         return None
@@ -260,8 +324,32 @@ def _content(text: str, occ: _Occurrence, others: list[_Occurrence], spec: Quest
         m = re.match(r"(?:\s*\d\s*\n)+", body[lead:])
         lead += m.end() if m else 0
     # A math opener left dangling before the next heading (``$$\begin{aligned}``) is not content.
-    trail = len(re.sub(r"(?:\n[ \t]*\d[ \t]*)+$|(?:\n[ \t]*(?:\$\$|\\\[|\\begin\{\w+\*?\})+[ \t]*)+\s*$", "", body.rstrip()))
+    trail = _trailing_print_start(body.rstrip())
     return occ.start + lead, occ.start + max(trail, lead)
+
+
+# Whole lines of print left at the end of an answer: point boxes ("2") or math openers.
+_BOX_LINE = re.compile(r"[ \t]*\d[ \t]*")
+_OPENER_LINE = re.compile(r"[ \t]*(?:\$\$|\\\[|\\begin\{\w+\*?\})+[ \t]*")
+
+
+def _trailing_print_start(body: str) -> int:
+    """Where the trailing run of box lines, or of opener lines, of ``body`` begins (at its
+    newline); ``len(body)`` if there is none. ``body`` has no trailing whitespace.
+
+    The offset the previous code cut at with one regex (the reference in
+    tests/parse/test_fast_paths.py): its two alternatives cannot match a newline inside a line,
+    so a match is a run of whole last lines and the leftmost match is the longer run. The regex
+    tried every newline of the answer (2.5 ms for an answer running over eight typed pages);
+    walking back from the end reads only the last lines."""
+    return min(_trailing_lines_start(body, _BOX_LINE), _trailing_lines_start(body, _OPENER_LINE))
+
+
+def _trailing_lines_start(body: str, line: re.Pattern[str]) -> int:
+    start = len(body)
+    while (newline := body.rfind("\n", 0, start)) >= 0 and line.fullmatch(body, newline + 1, start):
+        start = newline
+    return start
 
 
 def _skip_space(text: str, occ: _Occurrence) -> int:

@@ -13,19 +13,23 @@ _PY_LIST = re.compile(r"\[\s*\[[-+0-9.eE,\s\[\]/]*\]\s*\]")
 _CELL_SPLIT = re.compile(r"\s*&\s*")
 _ROW_LINE = re.compile(r"^[\s\[(|]*(-?\s?\d[\d.,/eE\-+\s]*?)[\s\])|]*$")
 
+_NUMPY_POINT = re.compile(r"(?<=\d)\.$")
+_ROW_BREAK = re.compile(r"\\\\|\\cr\b")
+_RULES_AND_DOTS = re.compile(r"\\hline|\\(?:vdots|ddots|cdots|dots|ldots)")
+
 Matrix = list[list[int | float]]
 
 
 def _cell(text: str) -> int | float | None:
     text = to_plain(text).strip()
-    text = re.sub(r"(?<=\d)\.$", "", text)  # numpy prints "0." for 0.0
+    text = _NUMPY_POINT.sub("", text)  # numpy prints "0." for 0.0
     return evaluate(text) if text else None
 
 
 def _rows_from_latex(body: str) -> Matrix | None:
     rows: Matrix = []
-    for row in re.split(r"\\\\|\\cr\b", body):
-        row = re.sub(r"\\hline|\\(?:vdots|ddots|cdots|dots|ldots)", "", row).strip()
+    for row in _ROW_BREAK.split(body):
+        row = _RULES_AND_DOTS.sub("", row).strip()
         if not row:
             continue
         cells = _CELL_SPLIT.split(row) if "&" in row else row.split()

@@ -26,13 +26,19 @@ class Found:
     end: int
 
 
+# Precompiled: evaluate() runs for every arithmetic run and matrix cell of every answer.
+_TIMES_X = re.compile(r"(?<=\d)\s*[xX]\s*(?=[\d(])")
+_IMPLICIT_TIMES = re.compile(r"(?<=[\d)])\s*(?=[(S])")
+_CLOSE_THEN_DIGIT = re.compile(r"(?<=\))\s*(?=\d)")
+
+
 def _to_python_ops(expr: str) -> str:
-    expr = re.sub(r"(?<=\d)\s*[xX]\s*(?=[\d(])", "×", expr)
+    expr = _TIMES_X.sub("×", expr)
     expr = expr.replace("×", "*").replace("·", "*").replace("^", "**")
     expr = expr.replace("{", "(").replace("}", ")").replace("[", "(").replace("]", ")")
-    expr = re.sub(r"sqrt", "S", expr)
-    expr = re.sub(r"(?<=[\d)])\s*(?=[(S])", "*", expr)          # 2(3) -> 2*(3), )( -> )*(
-    expr = re.sub(r"(?<=\))\s*(?=\d)", "*", expr)
+    expr = expr.replace("sqrt", "S")
+    expr = _IMPLICIT_TIMES.sub("*", expr)          # 2(3) -> 2*(3), )( -> )*(
+    expr = _CLOSE_THEN_DIGIT.sub("*", expr)
     return expr
 
 
@@ -71,13 +77,22 @@ def _eval_node(node: ast.AST) -> float:
     raise ValueError("not arithmetic")
 
 
+# A Python int literal: no leading zeros ("007" is a SyntaxError there, so None).
+_PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_NOT_ARITHMETIC = re.compile(r"[^0-9.eE+\-*/()S\s]")
+
+
 def evaluate(expr: str) -> int | float | None:
     """Value of a small arithmetic expression (numbers, + - × · / ^, parentheses, sqrt)."""
     expr = expr.strip()
     if not expr or len(expr) > MAX_RUN:
         return None
+    if _PLAIN_INT.fullmatch(expr):
+        # Matrix cells are mostly bare integers: the same value as the AST walk below, in
+        # 0.3 µs instead of 6 µs (a typed answer sheet has ~90 cells counting printed ones).
+        return int(expr)
     py = _to_python_ops(expr)
-    if re.search(r"[^0-9.eE+\-*/()S\s]", py):
+    if _NOT_ARITHMETIC.search(py):
         return None
     try:
         value = _eval_node(ast.parse(py, mode="eval"))
@@ -97,6 +112,7 @@ def clean_number(value: float) -> int | float:
     return value
 
 
+_BY_RX = re.compile(_BY)
 _RUN = re.compile(rf"(?:{_NUM}|sqrt|\*\*|[-+*/^×·(){{}} \t])+")
 
 
@@ -144,7 +160,7 @@ def _trim(expr: str) -> str:
 
 def square_size(expr: str) -> int | float | None:
     """``15×15`` / ``15 x 15`` written for a size (receptive field) → 15."""
-    parts = re.split(_BY, expr)
+    parts = _BY_RX.split(expr)
     if len(parts) in (2, 3):
         values = [evaluate(p) for p in parts]
         if all(v is not None for v in values) and len(set(values)) == 1:
@@ -153,7 +169,8 @@ def square_size(expr: str) -> int | float | None:
 
 
 def evaluate_size_aware(expr: str) -> int | float | None:
-    return square_size(expr) if square_size(expr) is not None else evaluate(expr)
+    size = square_size(expr)
+    return size if size is not None else evaluate(expr)
 
 
 def numbers_in(text: str) -> list[Found]:

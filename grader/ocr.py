@@ -95,9 +95,25 @@ def _otsu_threshold(gray: np.ndarray) -> int:
     return int(np.argmax(between))
 
 
+def _grey(image: Image.Image) -> Image.Image:
+    """``image`` in mode L, without copying one that already is (a 300 dpi page: 5 ms)."""
+    return image if image.mode == "L" else image.convert("L")
+
+
+def _percentile_u8(values: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` (linear interpolation) of uint8 values, from their histogram:
+    the same number without sorting half a million pixels (7 ms per page)."""
+    counts = np.cumsum(np.bincount(values.ravel(), minlength=256))
+    position = q / 100.0 * (counts[-1] - 1)
+    below = int(np.floor(position))
+    low = int(np.searchsorted(counts, below, side="right"))
+    high = int(np.searchsorted(counts, min(below + 1, counts[-1] - 1), side="right"))
+    return float(low + (position - below) * (high - low))
+
+
 def _ink_points(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates of dark pixels of a downscaled copy (about DESKEW_WORK_SIZE px long)."""
-    gray = image.convert("L")
+    gray = _grey(image)
     factor = max(1, round(max(gray.size) / DESKEW_WORK_SIZE))
     small = np.asarray(gray.reduce(factor) if factor > 1 else gray, dtype=np.uint8)
     threshold = _otsu_threshold(small)
@@ -269,7 +285,7 @@ def _weighted_confidence(pairs: Sequence[tuple[str, float]]) -> float | None:
 def ocr_words(image: Image.Image, *, timeout_s: float = 60, lang: str = "eng",
               dpi: float | None = None, what: str = "the page") -> list[OcrWord]:
     """Words of a page image with boxes and confidences, from one ``tesseract`` run."""
-    gray = image.convert("L")
+    gray = _grey(image)
     dpi = dpi or (image.info.get("dpi") or (OCR_DPI,))[0]
     # Stating the dpi avoids tesseract's "Invalid resolution 0 dpi" guess (scaled-down heuristics).
     tsv = run_tsv(gray, lang=lang, dpi=int(round(dpi)), psm=3, timeout_s=timeout_s, what=what)
@@ -384,13 +400,13 @@ def normalise(image: Image.Image) -> Image.Image:
     The white point is the 2nd percentile of the paper (pixels above Otsu's threshold), so
     faint strokes darker than the paper's noise are kept.
     """
-    gray = image if image.mode == "L" else image.convert("L")
+    gray = _grey(image)
     sample = np.asarray(gray.reduce(4) if min(gray.size) >= 64 else gray, dtype=np.uint8)
     paper = sample[sample > _otsu_threshold(sample)]
     if paper.size == 0:
         return gray
-    white = float(np.percentile(paper, 2))
-    black = float(np.percentile(sample, 0.5))
+    white = _percentile_u8(paper, 2)
+    black = _percentile_u8(sample, 0.5)
     if white - black < 30 or (black <= 0 and white >= 255):   # flat page, or nothing to do
         return gray
     levels = (np.arange(256, dtype=np.float64) - black) * (255.0 / (white - black))

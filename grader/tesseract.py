@@ -144,7 +144,8 @@ class _Library:
             raise OSError(f"TessBaseAPIInit3 failed for language {lang!r}")
 
     def tsv(self, image: Image.Image, *, dpi: int, psm: int, timeout_s: float, what: str) -> str:
-        pixels = np.ascontiguousarray(np.asarray(image.convert("L"), dtype=np.uint8))
+        grey = image if image.mode == "L" else image.convert("L")
+        pixels = np.ascontiguousarray(np.asarray(grey, dtype=np.uint8))
         height, width = pixels.shape
         lib, handle = self._lib, self._handle
         with self._lock:

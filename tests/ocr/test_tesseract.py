@@ -58,3 +58,21 @@ def test_missing_library_falls_back_to_the_command_or_fails_when_required(clean_
     monkeypatch.setenv("GRADER_OCR_ENGINE", "library")
     with pytest.raises(ocr.OcrError, match="libtesseract could not be loaded"):
         ocr.ocr_page(crop, page_number=1)
+
+
+def test_library_memory_does_not_grow_page_after_page(clean_page, monkeypatch):
+    """The model stays loaded for the life of a worker process; each page's image and results
+    must be freed (TessBaseAPIClear), or a worker would grow with every page it reads."""
+    monkeypatch.setenv("GRADER_OCR_ENGINE", "library")
+
+    def resident_mib() -> float:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+
+    crop = clean_page.image.crop((0, 0, 2400, 1400))
+    for _ in range(3):
+        ocr.ocr_words(crop)
+    settled = resident_mib()
+    for _ in range(25):
+        ocr.ocr_words(crop)
+    assert resident_mib() - settled < 8

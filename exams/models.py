@@ -159,9 +159,16 @@ class Answer(models.Model):
 
 
 class Review(models.Model):
-    """One TA decision on an answer: who, when, old -> new score, why."""
+    """One TA decision on an answer: who, when, old -> new score, why.
 
-    answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="reviews")
+    The audit trail outlives the answer row: a regrade that hands reviewed answers back to
+    the machine replaces those rows, and the decisions stay, tied to submission and question.
+    """
+
+    answer = models.ForeignKey(Answer, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="reviews")
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="reviews")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="reviews")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     old_score = models.FloatField()
     new_score = models.FloatField()

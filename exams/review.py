@@ -34,8 +34,10 @@ def answer_review(*, answer: Answer, reviewer, new_score: float | None = None,
         answer = Answer.objects.select_for_update().select_related("submission").get(pk=answer.pk)
         submission = answer.submission
         new = review_check(answer=answer, new_score=new_score, comment=comment)
-        review = Review.objects.create(answer=answer, reviewer=reviewer, old_score=answer.score,
-                                       new_score=new, old_status=answer.status, comment=comment)
+        review = Review.objects.create(answer=answer, submission=submission,
+                                       question_id=answer.question_id, reviewer=reviewer,
+                                       old_score=answer.score, new_score=new,
+                                       old_status=answer.status, comment=comment)
         answer.score = new
         answer.status = Answer.Status.REVIEWED
         answer.save(update_fields=["score", "status", "updated_at"])
@@ -208,8 +210,8 @@ def exam_regrade_all(*, exam: Exam, keep_overrides: bool = True) -> RegradeRepor
     """Regrade every finished submission of ``exam`` (after its key or points changed).
 
     TA overrides survive unless ``keep_overrides`` is False; then the reviewed answers are
-    handed back to the machine (and, Review.answer being CASCADE, their history goes with
-    them: the report counts them). Submissions still received/processing are skipped: they
+    handed back to the machine (the report counts them; their Review history stays, tied to
+    the submission and question). Submissions still received/processing are skipped: they
     will be graded with the current key anyway.
     """
     if not exam.published:

@@ -236,12 +236,12 @@ class AnswerAdmin(ExamScopedAdmin):
 class ReviewAdmin(ExamScopedAdmin):
     """The audit trail: read-only for everyone (reviews are made by review.answer_review)."""
 
-    exam_path = "answer__submission__exam"
-    list_display = ["created_at", "reviewer", "answer", "old_status", "old_score", "new_score",
-                    "comment"]
-    list_select_related = ["reviewer", "answer__question", "answer__submission"]
-    readonly_fields = ["answer", "reviewer", "old_score", "new_score", "old_status", "comment",
-                       "created_at"]
+    exam_path = "submission__exam"
+    list_display = ["created_at", "reviewer", "submission", "question", "old_status", "old_score",
+                    "new_score", "comment", "answer"]
+    list_select_related = ["reviewer", "question", "submission", "answer"]
+    readonly_fields = ["submission", "question", "answer", "reviewer", "old_score", "new_score",
+                       "old_status", "comment", "created_at"]
 
     def has_change_permission(self, request, obj=None):
         return False

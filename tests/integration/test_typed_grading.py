@@ -191,3 +191,22 @@ def test_regrade_goes_through_the_transition_table(ai6126_exam):
     s.refresh_from_db()
     with pytest.raises(services.InvalidTransition):      # not while a worker holds it
         services.submission_regrade(submission=s)
+
+
+def test_discarding_an_override_keeps_the_review_history(ai6126_exam, django_user_model):
+    """A regrade that hands a reviewed answer back to the machine replaces the answer row;
+    the TA's decision stays in the audit trail, tied to submission and question."""
+    from exams import review
+    from exams.models import Review
+
+    ta = django_user_model.objects.create_user("ta-history")
+    s = grade(ai6126_exam, "seed001_student.pdf")
+    answer = s.answers.get(question__label="2")
+    review.answer_review(answer=answer, reviewer=ta, new_score=0.5, comment="only half of it")
+    report = review.exam_regrade_all(exam=ai6126_exam, keep_overrides=False)
+    assert report.overrides_discarded == 1
+    assert not Answer.objects.filter(pk=answer.pk).exists()          # replaced by the regrade
+    history = Review.objects.get(submission=s, question__label="2")
+    assert (history.answer, history.new_score, history.comment, history.reviewer) == (
+        None, 0.5, "only half of it", ta)
+    assert s.answers.get(question__label="2").status != "reviewed"

@@ -91,10 +91,15 @@ def test_text_layer_has_the_words_pypdf_reads(path):
         slow = (page.extract_text() or "").replace("\x00", "")
         fast = pdf.texts[index]
         if fast is None:
+            assert len("".join(slow.split())) < 25, index   # pypdf finds no text layer either
             continue
         lines = [line.split() for line in slow.splitlines() if line.strip()]
-        if all(len(words) > 1 for words in lines):   # one-letter-per-line pages are joined
-            assert [line.split() for line in fast.splitlines() if line.strip()] == lines
+        if all(len("".join(words)) == 1 for words in lines):
+            # A column of single letters (seed 002's answer-sheet margins): PDFium reads it as
+            # one line, pypdf as one line per letter; the letters must be the same.
+            assert "".join(fast.split()) == "".join(slow.split()), index
+        else:
+            assert [line.split() for line in fast.splitlines() if line.strip()] == lines, index
 
 
 def test_turned_and_rotated_pages_keep_line_order(tmp_path):

@@ -131,8 +131,9 @@ def read_pdf_pages(path: str | Path, *, max_pages: int = 100) -> PdfPages:
         if _visible_chars(text) >= MIN_TEXT_LAYER_CHARS:
             texts.append(text)
         else:
-            # This page will be rendered and OCRed: refuse what would blow up the renderer.
-            check_renderable(page, number)
+            # This page will be rendered and OCRed: refuse what would blow up the renderer
+            # (its content was checked above).
+            _check_image_sizes(page, number)
             texts.append(None)
     return PdfPages(count=count, texts=tuple(texts))
 
@@ -226,13 +227,9 @@ def _too_much_content(number: int) -> str:
             f"{RESCAN_ADVICE}")
 
 
-def check_renderable(page, number: int) -> None:
-    """Raise PdfError if rendering ``page`` would need unbounded memory.
-
-    The content is checked by ``_check_content``; image sizes are read from their
-    dictionaries without decoding anything.
-    """
-    _check_content(page, number)
+def _check_image_sizes(page, number: int) -> None:
+    """Raise PdfError if rendering ``page`` would decode an image beyond MAX_IMAGE_PIXELS; sizes
+    are read from the image dictionaries without decoding anything."""
     try:
         largest = _largest_image(page.get("/Resources"), depth=0, seen=set())
     except (RecursionError, ValueError, TypeError, KeyError, AttributeError) as exc:

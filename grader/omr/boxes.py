@@ -18,8 +18,25 @@ RETRY_MIN_DEG = 0.5    # page rotation from which failed candidates are retried 
 RETRY_SIDE = (0.8, 1.5)  # candidate side / median found side for such a retry
 
 
+class Centred:
+    """The centre of an upright ``x, y, w, h`` rectangle (pixels for Box, mm for TemplateBox)."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+
 @dataclass(frozen=True)
-class Box:
+class Box(Centred):
     """A square checkbox in pixel coordinates of one page image (top-left origin).
 
     ``x, y, w, h`` describe the box as if upright (``w == h`` up to measurement); ``angle``
@@ -36,14 +53,6 @@ class Box:
     @classmethod
     def from_center(cls, cx: float, cy: float, side: float, angle: float = 0.0) -> "Box":
         return cls(x=cx - side / 2, y=cy - side / 2, w=side, h=side, angle=angle)
-
-    @property
-    def cx(self) -> float:
-        return self.x + self.w / 2
-
-    @property
-    def cy(self) -> float:
-        return self.y + self.h / 2
 
     @property
     def side(self) -> float:

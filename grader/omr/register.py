@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from grader.omr.boxes import Box, find_boxes, refine_box, text_side_upside_down
+from grader.omr.boxes import Box, Centred, find_boxes, refine_box, text_side_upside_down
 from grader.omr.classify import BoxReading, BoxFeatures, classify_box
 
 A4_MM = (210.0, 297.0)
@@ -19,7 +19,7 @@ MIN_MATCHED_FRACTION = 0.8
 
 
 @dataclass(frozen=True)
-class TemplateBox:
+class TemplateBox(Centred):
     """A box of the blank exam: page (1-based) and mm from that page's top-left corner."""
 
     page: int
@@ -40,14 +40,6 @@ class TemplateBox:
 
     def as_list(self) -> list[float]:
         return [self.page, round(self.x, 2), round(self.y, 2), round(self.w, 2), round(self.h, 2)]
-
-    @property
-    def cx(self) -> float:
-        return self.x + self.w / 2
-
-    @property
-    def cy(self) -> float:
-        return self.y + self.h / 2
 
 
 def template_from_pdf(blank_pdf_path: str | Path, dpi: float = 150) -> list[TemplateBox]:

@@ -116,17 +116,17 @@ class ExamAdmin(ExamScopedAdmin):
 
     @admin.action(description="Release results to students", permissions=["change"])
     def release_results(self, request, queryset):
-        for exam in self._instructor_exams(request, queryset):
-            Exam.objects.filter(pk=exam.pk).update(results_released=True)
-            self.log_change(request, exam, "released results")
-            self.message_user(request, f"{exam.code}: results released.")
+        self._set_released(request, queryset, True, log="released results", done="released")
 
     @admin.action(description="Withdraw results from students", permissions=["change"])
     def withdraw_results(self, request, queryset):
+        self._set_released(request, queryset, False, log="withdrew results", done="withdrawn")
+
+    def _set_released(self, request, queryset, released: bool, *, log: str, done: str) -> None:
         for exam in self._instructor_exams(request, queryset):
-            Exam.objects.filter(pk=exam.pk).update(results_released=False)
-            self.log_change(request, exam, "withdrew results")
-            self.message_user(request, f"{exam.code}: results withdrawn.")
+            Exam.objects.filter(pk=exam.pk).update(results_released=released)
+            self.log_change(request, exam, log)
+            self.message_user(request, f"{exam.code}: results {done}.")
 
     def _regrade(self, request, queryset, keep_overrides: bool):
         for exam in self._instructor_exams(request, queryset):

@@ -17,6 +17,19 @@ def short(value, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown under their parent for reading only: machine output and the audit trail."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class ExamScopedAdmin(admin.ModelAdmin):
     exam_path = "exam"
 

@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from exams import review, roles, services, stats
-from exams.admin.base import ExamFilter, ExamScopedAdmin, short
+from exams.admin.base import ExamFilter, ExamScopedAdmin, ReadOnlyInline, short
 from exams.models import Answer, Exam, ExamRole, Question, Submission
 from exams.results import results_csv
 
@@ -204,16 +204,11 @@ class QuestionAdmin(ExamScopedAdmin):
 
 # ---------------------------------------------------------------- submissions
 
-class AnswerInline(admin.TabularInline):
+class AnswerInline(ReadOnlyInline):
     model = Answer
-    extra = 0
-    can_delete = False
     fields = readonly_fields = ["open_link", "status", "score", "max_score", "flags_display",
                                 "parsed_short"]
     ordering = ["question__order"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="question")
     def open_link(self, a):

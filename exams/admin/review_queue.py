@@ -17,7 +17,8 @@ from django.utils.html import format_html, format_html_join
 
 from exams import review
 from exams.admin.base import (
-    AnswerExamFilter, ExamScopedAdmin, FlagFilter, QuestionLabelFilter, QueueFilter, short,
+    AnswerExamFilter, ExamScopedAdmin, FlagFilter, QuestionLabelFilter, QueueFilter, ReadOnlyInline,
+    short,
 )
 from exams.models import Answer, Review
 
@@ -49,18 +50,10 @@ class AnswerReviewForm(forms.ModelForm):
         return data
 
 
-class ReviewInline(admin.TabularInline):
+class ReviewInline(ReadOnlyInline):
     model = Review
-    extra = 0
-    can_delete = False
     fields = readonly_fields = ["created_at", "reviewer", "old_status", "old_score", "new_score",
                                 "comment"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Answer)

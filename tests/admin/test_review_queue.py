@@ -163,3 +163,14 @@ def test_submission_pages(client, course, path):
     assert response.status_code == 200
     client.force_login(course["ta_b"])
     assert client.get(url).status_code in (302, 404)
+
+
+def test_submission_page_lists_its_answers_and_review_history_read_only(client, course):
+    answer = answer_of(course["bob"], "2")
+    client.force_login(course["ta"])
+    review_post(client, answer, new_score="0.5", comment="some idea")
+    page = client.get(f"/admin/exams/submission/{course['bob'].pk}/change/").content.decode()
+    assert f'/admin/exams/answer/{answer.pk}/change/' in page     # the answer inline's links
+    assert 'name="answers-0-score"' not in page                    # shown, not editable
+    history = client.get(f"/admin/exams/answer/{answer.pk}/change/").content.decode()
+    assert "some idea" in history and 'name="reviews-0-comment"' not in history

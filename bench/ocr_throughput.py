@@ -56,12 +56,15 @@ def make_pages(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def bare_tesseract_words(path: Path) -> int:
+def bare_tesseract_text(path: Path) -> str:
     """Bare `tesseract PAGE stdout`, one thread: the baseline every scan bench compares with."""
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
-    out = subprocess.run(["tesseract", str(path), "stdout"], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    return len(out.split())
+    return subprocess.run(["tesseract", str(path), "stdout"], env=env, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def bare_tesseract_words(path: Path) -> int:
+    return len(bare_tesseract_text(path).split())
 
 
 def _pipeline_one(path: str) -> int:

@@ -77,6 +77,11 @@ def render_pngs(jobs: list[Job], folder: Path) -> list[Path]:
 
 def pipeline_page(job: Job) -> int:
     """One scanned page as the page task reads it; returns the number of words read."""
+    return len(read_page(job).words)
+
+
+def read_page(job: Job):
+    """One scanned page as the page task reads it (a grader.types.PageText)."""
     from grader.ocr import ocr_scanned_page
     from grader.omr import read_template_boxes
     from grader.render import render_pdf_page
@@ -89,7 +94,7 @@ def pipeline_page(job: Job) -> int:
         registration, _ = read_template_boxes(image.array, image.dpi, boxes)
         if registration.ok:
             rotation = 180 if registration.upside_down else 0
-    return len(ocr_scanned_page(image, timeout_s=120, known_rotation=rotation).words)
+    return ocr_scanned_page(image, timeout_s=120, known_rotation=rotation)
 
 
 def breakdown(jobs: list[Job], pngs: list[Path]) -> dict[str, float]:

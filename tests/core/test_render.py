@@ -1,5 +1,6 @@
-"""Rendering scanned pages: a page that is exactly one image at the asked resolution is read
-without rendering, and must give the pixels rendering gives; anything else is rendered."""
+"""Rendering scanned pages: a page that is exactly one image is decoded rather than rendered
+(as is at the asked resolution, enlarged with the filter PDFium uses below it) and must give
+the pixels rendering gives; anything else is rendered."""
 from __future__ import annotations
 
 import numpy as np
@@ -54,7 +55,7 @@ def _rendered(path, index: int = 0, dpi: float = 300) -> np.ndarray:
 def _taken(path, dpi: float = 300) -> bool:
     pdf = pdfium.PdfDocument(str(path))
     try:
-        return render._scanned_image_as_is(pdfium, pdf[0], dpi) is not None
+        return render._scanned_image(pdfium, pdf[0], dpi) is not None
     finally:
         pdf.close()
 
@@ -86,12 +87,40 @@ def test_a_scan_whose_page_is_a_hair_larger_is_its_own_pixels(tmp_path):
     assert difference.mean() < 0.2
 
 
-def test_a_scan_at_another_resolution_is_rendered(tmp_path):
-    path = _pdf(tmp_path, _scan(size=(1654, 2339)), dpi=200)
+@pytest.mark.parametrize("dpi", [150, 200, 240])
+def test_a_scan_at_a_lower_resolution_is_enlarged_as_pdfium_would(tmp_path, dpi):
+    path = _a4_pdf(tmp_path, _scan(size=(round(8.27 * dpi), round(11.69 * dpi))))
+    assert _taken(path)
+    page = render.render_pdf_page(path, 0, dpi=300)
+    rendered = _rendered(path)
+    assert np.asarray(page.image).shape == rendered.shape
+    difference = np.abs(np.asarray(page.image).astype(int) - rendered)
+    assert difference.max() <= 2 and difference.mean() < 1.5
+
+
+@pytest.mark.parametrize("dpi", [150, 200])
+def test_a_scan_whose_page_is_a_whole_number_of_pixels_is_rendered(tmp_path, dpi):
+    """A scanner's page is its image at its dpi: 150 dpi drawn at 300 covers exactly 2x the
+    pixels, where PDFium resamples in its own way. Rendered, so the pixels are PDFium's."""
+    path = _pdf(tmp_path, _scan(size=(round(8.27 * dpi), round(11.69 * dpi))), dpi=dpi)
+    assert not _taken(path)
+    assert np.array_equal(np.asarray(render.render_pdf_page(path, 0).image).astype(int),
+                          _rendered(path))
+
+
+@pytest.mark.parametrize("dpi", [400, 600])
+def test_a_scan_at_a_higher_resolution_is_rendered(tmp_path, dpi):
+    path = _a4_pdf(tmp_path, _scan(size=(round(8.27 * dpi), round(11.69 * dpi))))
     assert not _taken(path)
     page = render.render_pdf_page(path, 0, dpi=300)
-    assert abs(page.image.width - 2481) <= 1 and abs(page.image.height - 3508) <= 1
     assert np.array_equal(np.asarray(page.image).astype(int), _rendered(path))
+
+
+def test_an_image_past_the_pixel_budget_is_left_to_the_renderer(tmp_path, monkeypatch):
+    path = _a4_pdf(tmp_path, _scan(size=(1241, 1754)))
+    assert _taken(path)
+    monkeypatch.setattr(render, "MAX_RENDER_PIXELS", 1241 * 1754 - 1)
+    assert not _taken(path)
 
 
 def test_a_scan_with_anything_else_on_the_page_is_rendered(tmp_path):

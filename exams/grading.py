@@ -4,6 +4,7 @@ in-process path of the embedded default."""
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from exams import services
 from exams.models import Submission
 from grader.pdf import PdfError, read_pdf_pages
 from grader.types import (
-    FLAG_REGISTRATION, FLAG_UNCERTAIN_BOX, PageText, Parsed,
+    FLAG_AMBIGUOUS, FLAG_REGISTRATION, FLAG_UNCERTAIN_BOX, PageText, Parsed,
 )
 
 log = logging.getLogger(__name__)
@@ -63,11 +64,10 @@ def _extract_scanned_page(submission: Submission, number: int) -> dict[str, Any]
     except RenderError as exc:
         raise PageExtractionError(f"page {number} cannot be rendered: {exc}") from exc
     info: dict[str, Any] = {}
-    template = submission.exam.omr_template or {}
-    page_boxes = _template_boxes_for_page(template, number)
+    template_pages = _template_pages(submission.exam.omr_template or {})
     rotation = None
-    if page_boxes:
-        info["boxes"] = _read_boxes(image, page_boxes)
+    if number in template_pages:
+        info["boxes"] = _read_boxes(image, template_pages, expected_page=number)
         fit = info["boxes"]["registration"]
         if fit["ok"]:
             # The page fitted the blank exam: its orientation is known, no need to guess it.
@@ -88,45 +88,98 @@ def _extract_scanned_page(submission: Submission, number: int) -> dict[str, Any]
             "words": [list(w) for w in text.words], "info": info}
 
 
-def _template_boxes_for_page(template: dict, number: int) -> list[dict]:
-    boxes = []
+def _template_pages(template: dict) -> dict[int, list[dict]]:
+    """The exam's checkboxes by page of the blank exam: label, option and mm box."""
+    pages: dict[int, list[dict]] = {}
     for label, entries in template.items():
         for option, (page, x, y, w, h) in enumerate(entries, start=1):
-            if int(page) == number:
-                boxes.append({"label": label, "option": option, "x": x, "y": y, "w": w, "h": h})
-    return boxes
+            pages.setdefault(int(page), []).append(
+                {"label": label, "option": option, "x": x, "y": y, "w": w, "h": h})
+    return pages
 
 
-def _read_boxes(image, page_boxes: list[dict]) -> dict[str, Any]:
+def _read_boxes(image, template_pages: dict[int, list[dict]],
+                expected_page: int | None) -> dict[str, Any] | None:
+    """The page's checkboxes read against the blank page it fits (its own first; see
+    ``omr.read_matching_template_page``), or None when there is none to try."""
     from grader import omr
 
-    template = [omr.TemplateBox(page=image.number, x=b["x"], y=b["y"], w=b["w"], h=b["h"])
-                for b in page_boxes]
-    registration, readings = omr.read_template_boxes(image.array, image.dpi, template)
+    boxes = {page: [omr.TemplateBox(page=page, x=b["x"], y=b["y"], w=b["w"], h=b["h"])
+                    for b in entries] for page, entries in template_pages.items()}
+    match = omr.read_matching_template_page(image.array, image.dpi, boxes, expected_page)
+    if match is None:
+        return None
+    page, registration, readings = match
+    fit_error = registration.fit_error_mm
     return {
-        "registration": {"ok": registration.ok, "fit_error_mm": registration.fit_error_mm,
+        "template_page": page,
+        # JSON has no infinity: a page where nothing matched has no fit error to show.
+        "registration": {"ok": registration.ok,
+                         "fit_error_mm": fit_error if math.isfinite(fit_error) else None,
                          "upside_down": bool(registration.upside_down)},
         "readings": [{"label": b["label"], "option": b["option"], "mark": r.mark,
                       "checked": r.checked, "confidence": r.confidence, "uncertain": r.uncertain}
-                     for b, r in zip(page_boxes, readings)],
+                     for b, r in zip(template_pages[page], readings)],
     }
+
+
+def place_unexamined_pages(submission: Submission, pages: list[dict]) -> None:
+    """Give the blank pages that no scanned page fitted a second chance.
+
+    A page task reads checkboxes only on pages where the blank exam has some, so a box page
+    that arrived at another position (an extra sheet in front, pages out of order) is found
+    here: the scanned pages never examined are fitted to the blank pages still unmatched.
+    Costs nothing when every box page fitted where expected.
+    """
+    from grader.render import RenderError, render_pdf_page
+
+    template_pages = _template_pages(submission.exam.omr_template or {})
+    fitted = {p["info"]["boxes"].get("template_page", p["number"]) for p in pages
+              if p.get("info", {}).get("boxes") and p["info"]["boxes"]["registration"]["ok"]}
+    unmatched = {n: template_pages[n] for n in template_pages if n not in fitted}
+    for page in pages:
+        if not unmatched:
+            return
+        if page["source"] != "ocr" or page.get("info", {}).get("boxes"):
+            continue
+        try:
+            image = render_pdf_page(submission.file.path, page["number"] - 1, dpi=SCAN_DPI)
+        except RenderError:
+            continue
+        boxes = _read_boxes(image, unmatched, expected_page=None)
+        if boxes is not None:
+            page.setdefault("info", {})["boxes"] = boxes
+            unmatched.pop(boxes["template_page"])
 
 
 def box_answers_from_pages(pages: list[dict]) -> dict[str, Parsed]:
     """Multiple-choice selections read from checkboxes, with flags where unsure."""
-    by_label: dict[str, list[tuple[int, dict, bool]]] = {}
+    by_template: dict[int, list[dict]] = {}
     for page in pages:
         boxes = page.get("info", {}).get("boxes")
-        if not boxes:
-            continue
-        fitted = boxes["registration"]["ok"]
-        for reading in boxes["readings"]:
-            by_label.setdefault(reading["label"], []).append((reading["option"], reading, fitted))
+        if boxes:
+            by_template.setdefault(boxes.get("template_page", page["number"]), []).append(boxes)
+    by_label: dict[str, list[tuple[int, dict, bool]]] = {}
+    disagree: set[str] = set()
+    for entries in by_template.values():
+        # A blank page fitted by one scanned page is read from it; fitted by none, from the
+        # page at its position (flagged); fitted by two (scanned twice), from the first, and
+        # where the two readings differ the question is flagged.
+        fitted = [e for e in entries if e["registration"]["ok"]]
+        for first, other in zip(fitted, fitted[1:]):
+            disagree |= {a["label"] for a, b in zip(first["readings"], other["readings"])
+                         if a["checked"] != b["checked"]}
+        chosen = (fitted or entries)[0]
+        for reading in chosen["readings"]:
+            by_label.setdefault(reading["label"], []).append(
+                (reading["option"], reading, chosen["registration"]["ok"]))
     answers = {}
     for label, readings in by_label.items():
         flags: list[str] = []
         if any(not fitted for _, _, fitted in readings):
             flags.append(FLAG_REGISTRATION)
+        if label in disagree:
+            flags.append(FLAG_AMBIGUOUS)
         if any(r["uncertain"] for _, r, _ in readings):
             flags.append(FLAG_UNCERTAIN_BOX)
         chosen = sorted(option for option, r, _ in readings if r["checked"])
@@ -143,6 +196,7 @@ def assemble(submission: Submission, pages: list[dict]) -> Submission:
     from rubrics.keys import recompute_with
 
     pages = sorted(pages, key=lambda p: p["number"])
+    place_unexamined_pages(submission, pages)
     page_texts = [PageText(number=p["number"], text=p["text"], source=p["source"],
                            confidence=p["confidence"], words=tuple(tuple(w) for w in p["words"]))
                   for p in pages]

@@ -8,10 +8,11 @@ with ``uncertain=True`` (to be flagged), never silently decided.
 from grader.omr.boxes import Box, find_boxes, refine_box
 from grader.omr.classify import CHECKED, MARKS, BoxFeatures, BoxReading, classify_box
 from grader.omr.document import read_document_boxes, read_page_boxes
-from grader.omr.register import (Registration, TemplateBox, assign_options, read_template_boxes,
+from grader.omr.register import (Registration, TemplateBox, assign_options,
+                                 read_matching_template_page, read_template_boxes,
                                  register_page, sort_reading_order, template_from_pdf)
 
 __all__ = ["Box", "BoxFeatures", "BoxReading", "CHECKED", "MARKS", "Registration", "TemplateBox",
            "assign_options", "classify_box", "find_boxes", "read_document_boxes",
-           "read_page_boxes", "read_template_boxes", "refine_box", "register_page",
+           "read_matching_template_page", "read_page_boxes", "read_template_boxes", "refine_box", "register_page",
            "sort_reading_order", "template_from_pdf"]

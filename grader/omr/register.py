@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -256,6 +256,13 @@ def register_page(scan_gray: np.ndarray, scan_dpi: float,
     reasons = []
     if matched < need:
         reasons.append(f"{matched} of {expected} template boxes matched (need {need})")
+    # Symmetric: a scan of another page with a similar grid of boxes (pages out of order) can
+    # land most template boxes on its own with a shift, but leaves many of its boxes
+    # unexplained (14 of 20 on the sample exam's page 2 fitted to page 1, against 16 of 16
+    # and 19-20 of 20 for every true fit).
+    if matched < MIN_MATCHED_FRACTION * len(scan):
+        reasons.append(f"{len(scan) - matched} of the {len(scan)} boxes on the scan are not "
+                       f"on this page of the blank exam")
     if rms > MAX_FIT_ERROR_MM:
         reasons.append(f"fit error {rms:.2f} mm > {MAX_FIT_ERROR_MM} mm")
     if not 0.9 < scale < 1.1:
@@ -275,15 +282,19 @@ def _with(reg: Registration, **changes) -> Registration:
 
 
 def read_template_boxes(scan_gray: np.ndarray, scan_dpi: float,
-                        template_boxes_for_page: Sequence[TemplateBox]
+                        template_boxes_for_page: Sequence[TemplateBox],
+                        found: Sequence[Box] | None = None,
+                        registration: Registration | None = None,
                         ) -> tuple[Registration, list[BoxReading]]:
     """Register the page, then read every template box (same order as given).
 
     Each box is read at its registered position, re-centred on the outline found near the
     predicted spot. If the page cannot be registered at all, every reading is uncertain.
+    ``found`` and ``registration`` skip finding and fitting again when the caller has them.
     """
-    found = find_boxes(scan_gray, scan_dpi)
-    reg = register_page(scan_gray, scan_dpi, template_boxes_for_page, found=found)
+    if found is None:
+        found = find_boxes(scan_gray, scan_dpi)
+    reg = registration or register_page(scan_gray, scan_dpi, template_boxes_for_page, found=found)
     px = scan_dpi / 25.4
     if not math.isfinite(reg.fit_error_mm) and reg.matched < 2:
         blank = BoxFeatures(0.0, 0.0, 0.0)
@@ -314,3 +325,39 @@ def _recentre(gray: np.ndarray, dpi: float, guess: Box, found: Sequence[Box]) ->
             and 0.8 < measured.side / guess.side < 1.25:
         return Box.from_center(measured.cx, measured.cy, measured.side, guess.angle)
     return guess
+
+
+def read_matching_template_page(scan_gray: np.ndarray, scan_dpi: float,
+                                template_pages: Mapping[int, Sequence[TemplateBox]],
+                                expected_page: int | None,
+                                ) -> tuple[int, Registration, list[BoxReading]] | None:
+    """Read a scanned page against the page of the blank exam it fits.
+
+    The expected page (the scan's own page number) is tried first, and a page that fits it is
+    never moved. When it does not fit (a page scanned out of order, an extra sheet in front)
+    the boxes already found are fitted to every other template page, and the page is read
+    as the one that fits, provided exactly one does: two blank pages with the same box layout
+    cannot be told apart by their boxes, so such a page stays unfitted and is flagged.
+    Returns (template page, registration, readings); the expected page's failed fit when
+    nothing fits; None when there is no expected page and nothing fits.
+    """
+    found = find_boxes(scan_gray, scan_dpi)
+    failed = None
+    if expected_page in template_pages:
+        reg, readings = read_template_boxes(scan_gray, scan_dpi, template_pages[expected_page],
+                                            found=found)
+        if reg.ok:
+            return expected_page, reg, readings
+        failed = (expected_page, reg, readings)
+    fits = []
+    for page, boxes in template_pages.items():
+        if page != expected_page:
+            reg = register_page(scan_gray, scan_dpi, boxes, found=found)
+            if reg.ok:
+                fits.append((page, reg))
+    if len(fits) != 1:
+        return failed
+    page, reg = fits[0]
+    reg, readings = read_template_boxes(scan_gray, scan_dpi, template_pages[page], found=found,
+                                        registration=reg)
+    return page, reg, readings

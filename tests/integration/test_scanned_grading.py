@@ -75,3 +75,61 @@ def test_checkbox_template_is_built_on_every_load_path(media_root, tmp_path):
                 "       boxes: [[1, 20, 30, 5, 5], [1, 20, 40, 5, 5]]}\n")
     exam, _ = services.exam_load(text=explicit)
     assert exam.omr_template == {"1.a": [[1.0, 20.0, 30.0, 5.0, 5.0], [1.0, 20.0, 40.0, 5.0, 5.0]]}
+
+
+def _rearranged(tmp_path, student: str, order: list, name: str, turn: dict | None = None) -> str:
+    """The student's scan with its pages in ``order`` (1-based; None = an extra blank sheet),
+    page n turned by ``turn[n]`` degrees (a page fed sideways)."""
+    from pypdf import PdfReader, PdfWriter
+
+    source = PdfReader(str(FOLDER / f"{student}.pdf"))
+    writer = PdfWriter()
+    for n in order:
+        if n is None:
+            box = source.pages[0].mediabox
+            writer.add_blank_page(width=box.width, height=box.height)
+        else:
+            page = writer.add_page(source.pages[n - 1])
+            if turn and n in turn:
+                page.rotate(turn[n])
+    path = tmp_path / f"{name}.pdf"
+    writer.write(str(path))
+    return str(path)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pages_out_of_order_and_an_extra_sheet_are_placed_by_their_boxes(media_root, tmp_path):
+    """Page 2 first, a blank sheet, then pages 1 and 3: every box page is found where it is,
+    including page 1, which landed where the blank exam has no boxes at all."""
+    call_command("load_exam", str(FOLDER / "exam.yaml"), stdout=io.StringIO())
+    students = TRUTH["submissions"]
+    pdfs = [_rearranged(tmp_path, s["student"], [2, None, 1, 3], s["student"]) for s in students]
+    out = io.StringIO()
+    call_command("grade", "IN2346-ENDTERM", *pdfs, "--json", stdout=out, stderr=io.StringIO())
+    check([json.loads(line) for line in out.getvalue().splitlines()])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_whose_boxes_fit_nowhere_is_flagged_not_failed(media_root, tmp_path):
+    """A page fed sideways fits no page of the blank exam (nothing matched, no fit error):
+    its questions are flagged for review, the rest graded, nothing crashes."""
+    call_command("load_exam", str(FOLDER / "exam.yaml"), stdout=io.StringIO())
+    student = TRUTH["submissions"][0]
+    pdf = _rearranged(tmp_path, student["student"], [1, 2, 3], "sideways", turn={2: 90})
+    out = io.StringIO()
+    call_command("grade", "IN2346-ENDTERM", pdf, "--json", stdout=out, stderr=io.StringIO())
+    obj = json.loads(out.getvalue())
+    assert obj["status"] == "needs_review", obj
+    answers = {a["question"]: a for a in obj["answers"]}
+    page_2 = [label for label, boxes in _template_labels_by_page().items() if boxes == 2]
+    assert page_2 and all("registration_failed" in answers[label]["flags"] for label in page_2)
+    for label, chosen in student["selection"].items():
+        if label not in page_2:
+            assert answers[label]["answer"] == sorted(chosen) and not answers[label]["flags"]
+
+
+def _template_labels_by_page() -> dict[str, int]:
+    from exams.models import Exam
+
+    template = Exam.objects.get(code="IN2346-ENDTERM").omr_template
+    return {label: int(entries[0][0]) for label, entries in template.items()}

@@ -71,7 +71,7 @@ def _extract_scanned_page(submission: Submission, number: int) -> dict[str, Any]
         fit = info["boxes"]["registration"]
         if fit["ok"]:
             # The page fitted the blank exam: its orientation is known, no need to guess it.
-            rotation = 180 if fit["upside_down"] else 0
+            rotation = fit.get("upright_turn_cw", 180 if fit["upside_down"] else 0)
     try:
         text = ocr_scanned_page(image, timeout_s=settings.GRADER_OCR_TIMEOUT_S,
                                 known_rotation=rotation)
@@ -116,7 +116,8 @@ def _read_boxes(image, template_pages: dict[int, list[dict]],
         # JSON has no infinity: a page where nothing matched has no fit error to show.
         "registration": {"ok": registration.ok,
                          "fit_error_mm": fit_error if math.isfinite(fit_error) else None,
-                         "upside_down": bool(registration.upside_down)},
+                         "upside_down": bool(registration.upside_down),
+                         "upright_turn_cw": registration.upright_turn_cw},
         "readings": [{"label": b["label"], "option": b["option"], "mark": r.mark,
                       "checked": r.checked, "confidence": r.confidence, "uncertain": r.uncertain}
                      for b, r in zip(template_pages[page], readings)],

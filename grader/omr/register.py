@@ -106,10 +106,18 @@ class Registration:
     matched: int
     expected: int
     reason: str = ""
+    # The scan was turned this many quarter turns counter-clockwise before the fit (a page
+    # fed sideways); the transform above maps onto the turned scan.
+    quarter_turns: int = 0
 
     @property
     def upside_down(self) -> bool:
         return abs(self.rotation_deg) > 90
+
+    @property
+    def upright_turn_cw(self) -> int:
+        """Clockwise degrees (0, 90, 180, 270) that turn the scan as given upright."""
+        return (-90 * self.quarter_turns - (180 if self.upside_down else 0)) % 360
 
     def apply(self, x_mm: float, y_mm: float) -> tuple[float, float]:
         t = math.radians(self.rotation_deg)
@@ -338,10 +346,30 @@ def read_matching_template_page(scan_gray: np.ndarray, scan_dpi: float,
     the boxes already found are fitted to every other template page, and the page is read
     as the one that fits, provided exactly one does: two blank pages with the same box layout
     cannot be told apart by their boxes, so such a page stays unfitted and is flagged.
+    When nothing fits, the same is tried once more on the page turned a quarter turn (a sheet
+    fed sideways; the fit itself covers the other half turn), and ``quarter_turns`` records it.
     Returns (template page, registration, readings); the expected page's failed fit when
     nothing fits; None when there is no expected page and nothing fits.
     """
     found = find_boxes(scan_gray, scan_dpi)
+    match = _matching_page(scan_gray, scan_dpi, found, template_pages, expected_page)
+    if match is not None and match[1].ok:
+        return match
+    if len(found) < MIN_MATCHED:    # a quarter turn finds the same boxes: too few either way
+        return match
+    turned = np.ascontiguousarray(np.rot90(scan_gray))
+    turned_match = _matching_page(turned, scan_dpi, find_boxes(turned, scan_dpi),
+                                  template_pages, expected_page)
+    if turned_match is None or not turned_match[1].ok:
+        return match
+    page, reg, readings = turned_match
+    return page, _with(reg, quarter_turns=1), readings
+
+
+def _matching_page(scan_gray: np.ndarray, scan_dpi: float, found: Sequence[Box],
+                   template_pages: Mapping[int, Sequence[TemplateBox]],
+                   expected_page: int | None,
+                   ) -> tuple[int, Registration, list[BoxReading]] | None:
     failed = None
     if expected_page in template_pages:
         reg, readings = read_template_boxes(scan_gray, scan_dpi, template_pages[expected_page],

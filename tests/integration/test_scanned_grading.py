@@ -77,9 +77,11 @@ def test_checkbox_template_is_built_on_every_load_path(media_root, tmp_path):
     assert exam.omr_template == {"1.a": [[1.0, 20.0, 30.0, 5.0, 5.0], [1.0, 20.0, 40.0, 5.0, 5.0]]}
 
 
-def _rearranged(tmp_path, student: str, order: list, name: str, turn: dict | None = None) -> str:
+def _rearranged(tmp_path, student: str, order: list, name: str, turn: dict | None = None,
+                shrink: dict | None = None) -> str:
     """The student's scan with its pages in ``order`` (1-based; None = an extra blank sheet),
-    page n turned by ``turn[n]`` degrees (a page fed sideways)."""
+    page n turned clockwise by ``turn[n]`` degrees (a page fed sideways) or printed at
+    ``shrink[n]`` of its size."""
     from pypdf import PdfReader, PdfWriter
 
     source = PdfReader(str(FOLDER / f"{student}.pdf"))
@@ -92,6 +94,8 @@ def _rearranged(tmp_path, student: str, order: list, name: str, turn: dict | Non
             page = writer.add_page(source.pages[n - 1])
             if turn and n in turn:
                 page.rotate(turn[n])
+            if shrink and n in shrink:
+                page.scale_by(shrink[n])
     path = tmp_path / f"{name}.pdf"
     writer.write(str(path))
     return str(path)
@@ -110,12 +114,26 @@ def test_pages_out_of_order_and_an_extra_sheet_are_placed_by_their_boxes(media_r
 
 
 @pytest.mark.django_db(transaction=True)
+def test_pages_fed_sideways_are_turned_by_their_boxes(media_root, tmp_path):
+    """Page 1 turned a quarter turn one way, page 2 the other (the sheet shown sideways, as a
+    scanner that was fed it sideways stores it): both fit their blank page turned back, and
+    are graded as if upright."""
+    call_command("load_exam", str(FOLDER / "exam.yaml"), stdout=io.StringIO())
+    students = TRUTH["submissions"]
+    pdfs = [_rearranged(tmp_path, s["student"], [1, 2, 3], s["student"], turn={1: 270, 2: 90})
+            for s in students]
+    out = io.StringIO()
+    call_command("grade", "IN2346-ENDTERM", *pdfs, "--json", stdout=out, stderr=io.StringIO())
+    check([json.loads(line) for line in out.getvalue().splitlines()])
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_page_whose_boxes_fit_nowhere_is_flagged_not_failed(media_root, tmp_path):
-    """A page fed sideways fits no page of the blank exam (nothing matched, no fit error):
-    its questions are flagged for review, the rest graded, nothing crashes."""
+    """A page printed at 80 % fits no page of the blank exam, upright or turned: its
+    questions are flagged for review, the rest graded, nothing crashes."""
     call_command("load_exam", str(FOLDER / "exam.yaml"), stdout=io.StringIO())
     student = TRUTH["submissions"][0]
-    pdf = _rearranged(tmp_path, student["student"], [1, 2, 3], "sideways", turn={2: 90})
+    pdf = _rearranged(tmp_path, student["student"], [1, 2, 3], "shrunk", shrink={2: 0.8})
     out = io.StringIO()
     call_command("grade", "IN2346-ENDTERM", pdf, "--json", stdout=out, stderr=io.StringIO())
     obj = json.loads(out.getvalue())

@@ -54,3 +54,18 @@ def test_two_alike_blank_pages_are_not_guessed_between(template_pages, scan):
     assert read_matching_template_page(scan[1].array, 300, alike, None) is None
     page, reg, _ = read_matching_template_page(scan[1].array, 300, {**alike, 2: template_pages[2]}, 2)
     assert page == 2 and not reg.ok
+
+
+@pytest.mark.parametrize("ccw_turns, upright_turn_cw", [(1, 90), (3, 270), (2, 180), (0, 0)])
+def test_a_page_fed_sideways_or_upside_down_is_read_turned_back(template_pages, scan, ccw_turns,
+                                                               upright_turn_cw):
+    """The scan as a scanner stores a sheet fed any way round: the fit says how far to turn
+    it clockwise to read it upright, and the marks read are the upright page's."""
+    import numpy as np
+
+    upright = read_matching_template_page(scan[2].array, 300, template_pages, 2)
+    turned = np.ascontiguousarray(np.rot90(scan[2].array, ccw_turns))
+    page, reg, readings = read_matching_template_page(turned, 300, template_pages, 2)
+    assert page == 2 and reg.ok and reg.upright_turn_cw == upright_turn_cw
+    assert [r.checked for r in readings] == [r.checked for r in upright[2]]
+    assert np.array_equal(np.rot90(turned, -upright_turn_cw // 90), scan[2].array)

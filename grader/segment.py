@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice
+from itertools import islice, takewhile
 
 from grader.types import PageText, QuestionSpec, Segment
 
@@ -154,18 +154,61 @@ def _sibling_style(token: str, known: list[str]) -> bool:
 def _headings(text: str, parts: dict[str, list[str]]) -> list[_Heading]:
     has_keyword = any(_QUESTION.match(l) and _QUESTION.match(l).group("num") in parts for l in text.split("\n"))
     out: list[_Heading] = []
+    lines: list[tuple[_Heading, str]] = []
     current: str | None = None
     pos = 0
     for line in text.split("\n"):
         h = _line_heading(line, pos, parts, current, bare_numbers=not has_keyword)
         if h:
             out.append(h)
+            lines.append((h, line))
             if h.kind in ("question", "cont"):
                 current = h.number
             elif h.kind == "boundary":
                 current = None
         pos += len(line) + 1
-    return out
+    return _with_inline_parts(out, lines, parts)
+
+
+@lru_cache(maxsize=256)
+def _inline_part(part: str) -> re.Pattern[str]:
+    """A part label in the middle of a line: "a) 15   b) 20", "(i) 3; (ii) 5"."""
+    label = re.escape(part)
+    return re.compile(rf"(?<![^ \t;,])(?:\({label}\)|{label}\))(?=[ \t]|$)")
+
+
+def _with_inline_parts(headings: list[_Heading], lines: list[tuple[_Heading, str]],
+                       parts: dict[str, list[str]]) -> list[_Heading]:
+    """Add the part labels written in the middle of a heading line.
+
+    Only parts later in the exam's order than the one before are looked for (the nearest one
+    written wins, so a skipped part is allowed), and only parts that never head a line of
+    their own: an answer that lists its own "a) ... b) ..." inside part a is left whole when
+    part b is written below it as usual."""
+    on_own_line = {(h.number, h.part) for h in headings if h.part}
+    inline: list[_Heading] = []
+    for h, line in lines:
+        known = parts.get(h.number or "", [])
+        if h.kind not in ("question", "part") or not known:
+            continue
+        line_start, at, last = h.start, h.body - h.start, h.part
+        while True:
+            following = known[known.index(last) + 1:] if last else known
+            candidates = list(takewhile(lambda p: (h.number, p) not in on_own_line, following))
+            found = [(m, p) for p in candidates
+                     if (m := _inline_part(p).search(line, at)) is not None]
+            if not found:
+                break
+            m, part = min(found, key=lambda f: f[0].start())
+            if last is not None and not line[at:m.start()].strip(" \t;,"):
+                break                     # "a) b) ...": no answer between, not two parts
+            before = max(at, len(line[:m.start()].rstrip(" \t;,")))
+            body = len(line) - len(line[m.end():].lstrip(" \t"))
+            inline.append(_Heading(line_start + before, line_start + body, "part", h.number, part))
+            at, last = m.end(), part
+    if not inline:
+        return headings
+    return sorted(headings + inline, key=lambda h: h.start)
 
 
 def _label(h: _Heading, parts: dict[str, list[str]]) -> str | None:

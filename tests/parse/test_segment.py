@@ -120,3 +120,23 @@ def test_no_character_is_in_two_segments(lines):
         assert a1 <= b0
     for s in got.values():
         assert s.label in {x.label for x in LETTER_EXAM} and 0 <= s.start <= s.end <= len(text)
+
+
+def test_parts_written_on_one_line():
+    for text in ["Question 1\na) 15   b) 20 c) 7", "Question 1\n(a) 15; (b) 20, (c) 7",
+                 "Q1: (a) 15 (b) 20 (c) 7", "1. a) 15 b) 20 c) 7"]:
+        got = seg(text + "\nQuestion 2\nlast", LETTER_EXAM)
+        assert [got[k].text for k in ("1.a", "1.b", "1.c", "2")] == ["15", "20", "7", "last"], text
+    roman = seg("Question 1\n(i) 3; (ii) 5\niii) 9", ROMAN_EXAM)
+    assert [roman[k].text for k in ("1.i", "1.ii", "1.iii")] == ["3", "5", "9"]
+
+
+def test_inline_labels_are_not_parts_when_the_part_has_its_own_line():
+    """An answer that enumerates its own a) b) inside part a keeps them when part b heads a
+    line below; only the next part is looked for, and never inside a word or call."""
+    got = seg("Question 1\na) two causes: a) noise b) overfitting\nb) 20\nc) f(c) = 3", LETTER_EXAM)
+    assert got["1.a"].text == "two causes: a) noise b) overfitting"
+    assert (got["1.b"].text, got["1.c"].text) == ("20", "f(c) = 3")
+    got = seg("Question 1\na) g(b) and h b)x c) 7", LETTER_EXAM)
+    assert got["1.a"].text == "g(b) and h b)x" and got["1.c"].text == "7"
+    assert "1.b" not in got or not got["1.b"].text

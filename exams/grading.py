@@ -56,7 +56,7 @@ def extract_all_pages(submission: Submission, texts: list[str | None]) -> list[d
 
 
 def _extract_scanned_page(submission: Submission, number: int) -> dict[str, Any]:
-    from grader.ocr import OcrError, OcrTimeout, ocr_scanned_page
+    from grader.ocr import OcrError, OcrTimeout, read_scanned_page
     from grader.render import RenderError, render_pdf_page
 
     try:
@@ -73,8 +73,8 @@ def _extract_scanned_page(submission: Submission, number: int) -> dict[str, Any]
             # The page fitted the blank exam: its orientation is known, no need to guess it.
             rotation = fit.get("upright_turn_cw", 180 if fit["upside_down"] else 0)
     try:
-        text = ocr_scanned_page(image, timeout_s=settings.GRADER_OCR_TIMEOUT_S,
-                                known_rotation=rotation)
+        read = read_scanned_page(image, timeout_s=settings.GRADER_OCR_TIMEOUT_S,
+                                 known_rotation=rotation)
     except OcrTimeout as exc:
         # Tesseract is stopped at the per-page limit (pytesseract kills it): the page is
         # abnormal (dense print, heavy noise, not a scan of the exam), so say what to do.
@@ -84,8 +84,33 @@ def _extract_scanned_page(submission: Submission, number: int) -> dict[str, Any]
             f"300 dpi and upload the new file") from exc
     except OcrError as exc:
         raise PageExtractionError(f"page {number}: {exc}") from exc
+    if _untemplated_choices(submission.exam):
+        info.update(_marks_and_word_boxes(read, number, image.dpi))
+    text = read.text
     return {"number": number, "text": text.text, "source": "ocr", "confidence": text.confidence,
             "words": [list(w) for w in text.words], "info": info}
+
+
+def _untemplated_choices(exam) -> list[str]:
+    """Multiple-choice questions whose boxes the exam does not locate (no blank PDF, no
+    ``boxes:``): on scans they are read from the boxes beside their printed options."""
+    template = exam.omr_template or {}
+    return [label for label in exam.questions.filter(kind="multiple_choice")
+            .order_by("order").values_list("label", flat=True) if label not in template]
+
+
+def _marks_and_word_boxes(read, number: int, dpi: float) -> dict[str, Any]:
+    """Every checkbox on the page as read, and the OCR words' boxes, both in mm on the
+    straightened page the words were read on (``omr.by_text`` matches them up later)."""
+    import numpy as np
+
+    from grader.omr.by_text import read_marks
+
+    marks = read_marks(np.asarray(read.image.convert("L"), dtype=np.uint8), dpi, number)
+    mm = 25.4 / dpi
+    return {"marks": [[m.cx, m.cy, m.side, m.mark, m.checked, m.confidence, m.uncertain,
+                       m.predicted] for m in marks],
+            "word_boxes": [[round(v * mm, 2) for v in w.box] for w in read.words]}
 
 
 def _template_pages(template: dict) -> dict[int, list[dict]]:
@@ -191,6 +216,41 @@ def box_answers_from_pages(pages: list[dict]) -> dict[str, Parsed]:
     return answers
 
 
+def box_answers_by_option_text(pages: list[dict], specs: list, labels: list[str]
+                               ) -> dict[str, Parsed]:
+    """Multiple-choice selections for ``labels`` from the boxes beside their printed options
+    (scans of an exam without a box template). An option whose box was not found is flagged
+    ``registration_failed``; a question with no box found at all is left to its text."""
+    from grader.omr.by_text import ChoiceQuestion, PlacedMark, PlacedWord, marks_by_option_text
+
+    words, marks = [], []
+    for page in pages:
+        info = page.get("info", {})
+        if "word_boxes" not in info:
+            continue
+        words += [PlacedWord(page["number"], w[0], *box)
+                  for w, box in zip(page["words"], info["word_boxes"])]
+        marks += [PlacedMark(page["number"], *m) for m in info["marks"]]
+    wanted = set(labels)
+    questions = [ChoiceQuestion(s.label, s.title, s.options) for s in specs
+                 if s.label in wanted and s.options]
+    answers = {}
+    for label, placed in marks_by_option_text(questions, words, marks).items():
+        flags = []
+        if any(m is None for m in placed):
+            flags.append(FLAG_REGISTRATION)
+        if any(m is not None and m.uncertain for m in placed):
+            flags.append(FLAG_UNCERTAIN_BOX)
+        found = [(option, m) for option, m in enumerate(placed, start=1) if m is not None]
+        marks_read = ", ".join(f"{o}:{m.mark if m else 'not found'}"
+                               for o, m in enumerate(placed, start=1))
+        answers[label] = Parsed(sorted(o for o, m in found if m.checked),
+                                evidence=f"boxes beside the options {marks_read}",
+                                confidence=min(m.confidence for _, m in found),
+                                flags=tuple(flags))
+    return answers
+
+
 def assemble(submission: Submission, pages: list[dict]) -> Submission:
     """Join: segment the text, parse, score, store; sets graded / needs_review."""
     from grader.pipeline import grade_pages
@@ -203,8 +263,12 @@ def assemble(submission: Submission, pages: list[dict]) -> Submission:
                   for p in pages]
     questions = list(submission.exam.questions.order_by("order"))
     specs = services.question_specs(submission.exam, questions)
-    results = grade_pages(page_texts, specs, box_answers=box_answers_from_pages(pages),
-                          recompute=recompute_with)
+    box_answers = box_answers_from_pages(pages)
+    if any("word_boxes" in p.get("info", {}) for p in pages):
+        untemplated = [label for label in _untemplated_choices(submission.exam)
+                       if label not in box_answers]
+        box_answers.update(box_answers_by_option_text(pages, specs, untemplated))
+    results = grade_pages(page_texts, specs, box_answers=box_answers, recompute=recompute_with)
     infos = {p["number"]: p.get("info", {}) for p in pages}
     return services.submission_store_results(submission=submission, pages=page_texts,
                                              results=results, page_infos=infos,

@@ -24,7 +24,8 @@ from grader.render import PageImage
 from grader.tesseract import OcrError, OcrTimeout, run_osd, run_tsv
 from grader.types import PageText
 
-__all__ = ["OcrError", "OcrTimeout", "OcrWord", "ocr_page", "ocr_scanned_page", "ocr_words",
+__all__ = ["OcrError", "OcrTimeout", "OcrWord", "ScannedRead", "ocr_page", "ocr_scanned_page",
+           "read_scanned_page", "ocr_words",
            "detect_orientation", "deskew", "prepare_scan", "span_confidence"]
 
 log = logging.getLogger(__name__)
@@ -432,6 +433,16 @@ def prepare_scan(image: Image.Image, *, check_orientation: bool = True,
     return page, report
 
 
+@dataclass(frozen=True)
+class ScannedRead:
+    """A scanned page as read: its text, and the words with their boxes in ``image``, the
+    upright, straightened page they were read on (where its checkboxes are to be found too)."""
+
+    text: PageText
+    words: tuple[OcrWord, ...]
+    image: Image.Image
+
+
 def ocr_scanned_page(page: PageImage, timeout_s: float = 60, *, lang: str = "eng",
                      known_rotation: int | None = None) -> PageText:
     """Straighten, OCR and (only if the text looks unreadable) re-orient one scanned page.
@@ -439,6 +450,12 @@ def ocr_scanned_page(page: PageImage, timeout_s: float = 60, *, lang: str = "eng
     ``known_rotation`` (clockwise degrees, e.g. 180 from checkbox registration against the
     blank exam) is applied first and skips the orientation check: an upside-down page is then
     read once instead of three times (OCR, orientation detection, OCR again)."""
+    return read_scanned_page(page, timeout_s, lang=lang, known_rotation=known_rotation).text
+
+
+def read_scanned_page(page: PageImage, timeout_s: float = 60, *, lang: str = "eng",
+                      known_rotation: int | None = None) -> ScannedRead:
+    """``ocr_scanned_page``, keeping the word boxes and the image they refer to."""
     source = page.image if not known_rotation else rotate_page(page.image, -known_rotation)
     image, report = prepare_scan(source, check_orientation=False, timeout_s=timeout_s)
     what = f"page {page.number}"
@@ -448,13 +465,14 @@ def ocr_scanned_page(page: PageImage, timeout_s: float = 60, *, lang: str = "eng
         rotation = detect_orientation(image, timeout_s=timeout_s)
         if rotation:
             turned, skew = deskew(rotate_page(image, -rotation))
-            words = ocr_words(turned, timeout_s=timeout_s, lang=lang, dpi=page.dpi, what=what)
-            retry = page_text_from_words(words, page.number)
+            turned_words = ocr_words(turned, timeout_s=timeout_s, lang=lang, dpi=page.dpi,
+                                     what=what)
+            retry = page_text_from_words(turned_words, page.number)
             if retry.confidence > result.confidence:
-                result = retry
+                result, words, image = retry, turned_words, turned
                 report.update(rotation=rotation, skew=round(report["skew"] + skew, 2))
     log.debug("page %s prepared: %s; confidence %.2f", page.number, report, result.confidence)
-    return result
+    return ScannedRead(result, tuple(words), image)
 
 
 # --------------------------------------------------------------------------------------------

@@ -151,3 +151,25 @@ def _template_labels_by_page() -> dict[str, int]:
 
     template = Exam.objects.get(code="IN2346-ENDTERM").omr_template
     return {label: int(entries[0][0]) for label, entries in template.items()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_blank_pdf_boxes_are_read_beside_their_printed_options(media_root, tmp_path):
+    """The same exam loaded without blank.pdf: no template, so each option's box is the one
+    beside its printed text, found through the OCR words, or, where Tesseract dropped a short
+    option line, the question's boxes in order. One box crossed with strokes far outside it
+    is not found as a box: it is read where its column of boxes goes on."""
+    definition = (FOLDER / "exam.yaml").read_text().replace("blank_pdf: blank.pdf\n", "")
+    definition = definition.replace("code: IN2346-ENDTERM", "code: IN2346-NOBLANK")
+    assert "blank_pdf" not in definition
+    (tmp_path / "exam.yaml").write_text(definition)
+    call_command("load_exam", str(tmp_path / "exam.yaml"), stdout=io.StringIO())
+    out = io.StringIO()
+    pdfs = [str(FOLDER / s["file"]) for s in TRUTH["submissions"]]
+    call_command("grade", "IN2346-NOBLANK", *pdfs, "--json", stdout=out, stderr=io.StringIO())
+    check([json.loads(line) for line in out.getvalue().splitlines()])
+    from exams.models import Answer
+
+    evidence = Answer.objects.filter(submission__exam__code="IN2346-NOBLANK").values_list(
+        "evidence", flat=True)
+    assert len(evidence) == 27 and all("beside the options" in e for e in evidence)

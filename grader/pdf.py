@@ -23,6 +23,10 @@ from grader.types import PageText
 # (scanners often add a few stray characters or an invisible page number).
 MIN_TEXT_LAYER_CHARS = 25
 MAX_TEXT_CHARS_PER_PAGE = 200_000
+# PDFium keeps ~110 bytes per character of a page's text (484 MB peak for a page of 4 MB of
+# text, against 48 MB in pypdf): pages with more content than this are read by pypdf. Typed
+# exam pages have 5-100 kB.
+PDFIUM_TEXT_MAX_CONTENT_BYTES = 2_000_000
 # A page without a text layer is rendered by PDFium, which decodes every image on it at full
 # resolution (a 30,000 x 30,000 px 8-bit image took 1.1 GB of worker memory). A 600 dpi A3 scan
 # is 70 Mpx; anything above this is refused before rendering, with a message naming the page.
@@ -116,11 +120,11 @@ def read_pdf_pages(path: str | Path, *, max_pages: int = 100) -> PdfPages:
             pages.append(reader.pages[index])
         except Exception as exc:  # noqa: BLE001 - a broken page tree is the file's fault
             raise PdfError(f"page {index + 1} of the PDF is damaged; {RESCAN_ADVICE}") from exc
-    for number, page in enumerate(pages, start=1):
-        # PDFium inflates a content stream without limit (a 2 GB bomb took 3.1 GB); pypdf's
-        # decoder stops at 75 MB. So every page is decoded by pypdf once before PDFium sees it.
-        _check_content(page, number)
-    fast = _pdfium_text_layers(path, count)
+    # PDFium inflates a content stream without limit (a 2 GB bomb took 3.1 GB); pypdf's
+    # decoder stops at 75 MB. So every page is decoded by pypdf once before PDFium sees it.
+    sizes = [_check_content(page, number) for number, page in enumerate(pages, start=1)]
+    fast = _pdfium_text_layers(path, count, skip={index for index, size in enumerate(sizes)
+                                                  if size > PDFIUM_TEXT_MAX_CONTENT_BYTES})
     texts: list[str | None] = []
     for number, page in enumerate(pages, start=1):
         text = fast[number - 1]
@@ -161,8 +165,9 @@ def _visible_chars(text: str) -> int:
     return len(text) - sum(text.count(ch) for ch in " \t\n\xa0")
 
 
-def _pdfium_text_layers(path: str | Path, count: int) -> list[str | None]:
-    """Each page's text as PDFium reads it (None for a page it cannot read)."""
+def _pdfium_text_layers(path: str | Path, count: int, skip: set[int] = frozenset()
+                        ) -> list[str | None]:
+    """Each page's text as PDFium reads it (None for a page it cannot read or in ``skip``)."""
     import pypdfium2 as pdfium
 
     from grader.render import _PDFIUM_LOCK
@@ -176,6 +181,8 @@ def _pdfium_text_layers(path: str | Path, count: int) -> list[str | None]:
             return texts
         try:
             for index in range(min(count, len(pdf))):
+                if index in skip:
+                    continue
                 try:
                     page = pdf[index]
                     textpage = page.get_textpage()
@@ -247,8 +254,9 @@ def _check_image_sizes(page, number: int) -> None:
 MAX_PAGE_CONTENT_BYTES = 100_000_000
 
 
-def _check_content(page, number: int) -> None:
-    """Raise PdfError if the page's content cannot be decoded or inflates without bound.
+def _check_content(page, number: int) -> int:
+    """The page's decoded content size in bytes; PdfError if the page's content cannot be
+    decoded or inflates without bound.
 
     PDFium inflates whatever it parses (a 2 GB bomb took 3.1 GB of memory) and renders an
     undecodable stream as a silently blank page; pypdf decodes with a limit and says when it
@@ -271,6 +279,7 @@ def _check_content(page, number: int) -> None:
                        f"{RESCAN_ADVICE}") from exc
     if total > MAX_PAGE_CONTENT_BYTES:
         raise PdfError(_too_much_content(number))
+    return total
 
 
 def _form_bytes(resources, *, depth: int, seen: set[int]) -> int:

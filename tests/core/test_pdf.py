@@ -144,3 +144,23 @@ def test_hyphen_at_a_line_end_is_kept(tmp_path):
     c.save()
     text = read_pdf_pages(path).texts[0]
     assert "S_{j-1}" in text.replace("\n", "") and "ImageNet-classification" in text.replace("\n", "")
+
+
+def test_a_page_with_megabytes_of_text_is_read_by_pypdf_not_pdfium(tmp_path, monkeypatch):
+    """PDFium keeps ~110 bytes per character of a page's text (484 MB for 4 MB of text);
+    such a page goes to pypdf (48 MB), the ordinary page beside it to PDFium."""
+    import grader.pdf as pdf
+    from tools.make_bad_inputs import _huge_text_pdf
+
+    path = tmp_path / "huge.pdf"
+    path.write_bytes(_huge_text_pdf())
+    asked = []
+    original = pdf._pdfium_text_layers
+    monkeypatch.setattr(pdf, "_pdfium_text_layers",
+                        lambda p, count, skip=frozenset(): asked.append(set(skip)) or
+                        original(p, count, skip))
+    pages = read_pdf_pages(path)
+    assert asked == [{1}]
+    assert len(pages.texts[1]) == pdf.MAX_TEXT_CHARS_PER_PAGE
+    assert pages.texts[1].startswith("Lorem ipsum dolor sit amet")
+    assert "Question" in pages.texts[0] or "Problem" in pages.texts[0]

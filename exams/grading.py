@@ -84,8 +84,13 @@ def _extract_scanned_page(submission: Submission, number: int) -> dict[str, Any]
             f"300 dpi and upload the new file") from exc
     except OcrError as exc:
         raise PageExtractionError(f"page {number}: {exc}") from exc
+    # The words' boxes place an answer on its page for the review queue's crop, and
+    # checkboxes without a template beside their options.
+    mm = 25.4 / image.dpi
+    info["word_boxes"] = [[round(v * mm, 2) for v in w.box] for w in read.words]
+    info["ocr_turn_cw"] = read.turned_cw
     if _untemplated_choices(submission.exam):
-        info.update(_marks_and_word_boxes(read, number, image.dpi))
+        info["marks"] = _marks(read, number, image.dpi)
     text = read.text
     return {"number": number, "text": text.text, "source": "ocr", "confidence": text.confidence,
             "words": [list(w) for w in text.words], "info": info}
@@ -99,18 +104,16 @@ def _untemplated_choices(exam) -> list[str]:
             .order_by("order").values_list("label", flat=True) if label not in template]
 
 
-def _marks_and_word_boxes(read, number: int, dpi: float) -> dict[str, Any]:
-    """Every checkbox on the page as read, and the OCR words' boxes, both in mm on the
-    straightened page the words were read on (``omr.by_text`` matches them up later)."""
+def _marks(read, number: int, dpi: float) -> list[list]:
+    """Every checkbox on the page as read, in mm on the straightened page the OCR words were
+    read on (``omr.by_text`` matches them up with the words later)."""
     import numpy as np
 
     from grader.omr.by_text import read_marks
 
     marks = read_marks(np.asarray(read.image.convert("L"), dtype=np.uint8), dpi, number)
-    mm = 25.4 / dpi
-    return {"marks": [[m.cx, m.cy, m.side, m.mark, m.checked, m.confidence, m.uncertain,
-                       m.predicted] for m in marks],
-            "word_boxes": [[round(v * mm, 2) for v in w.box] for w in read.words]}
+    return [[m.cx, m.cy, m.side, m.mark, m.checked, m.confidence, m.uncertain, m.predicted]
+            for m in marks]
 
 
 def _template_pages(template: dict) -> dict[int, list[dict]]:
@@ -226,7 +229,7 @@ def box_answers_by_option_text(pages: list[dict], specs: list, labels: list[str]
     words, marks = [], []
     for page in pages:
         info = page.get("info", {})
-        if "word_boxes" not in info:
+        if "marks" not in info:
             continue
         words += [PlacedWord(page["number"], w[0], *box)
                   for w, box in zip(page["words"], info["word_boxes"])]
@@ -264,7 +267,7 @@ def assemble(submission: Submission, pages: list[dict]) -> Submission:
     questions = list(submission.exam.questions.order_by("order"))
     specs = services.question_specs(submission.exam, questions)
     box_answers = box_answers_from_pages(pages)
-    if any("word_boxes" in p.get("info", {}) for p in pages):
+    if any("marks" in p.get("info", {}) for p in pages):
         untemplated = [label for label in _untemplated_choices(submission.exam)
                        if label not in box_answers]
         box_answers.update(box_answers_by_option_text(pages, specs, untemplated))

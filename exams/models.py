@@ -148,6 +148,8 @@ class Answer(models.Model):
     detail = models.TextField(blank=True)
     confidence = models.FloatField(default=1.0)
     pages = models.JSONField(default=list, blank=True)
+    spans = models.JSONField(default=list, blank=True,
+                             help_text="[page, start, end]: where the answer is in each page's text.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -232,3 +232,38 @@ def exam_regrade_all(*, exam: Exam, keep_overrides: bool = True) -> RegradeRepor
             report.queued.append(s.pk)
     # Leaving the block ran the on_commit enqueues (in-process grading when no broker).
     return report
+
+
+CROP_MARGIN_MM = 4.0
+
+
+def answer_crop(*, answer: Answer, number: int, dpi: float):
+    """The band of page ``number`` that holds the answer (full page width, a small margin),
+    as a PIL image; None when the answer cannot be placed on that page (no text there, a
+    checkbox answer, or words that do not line up with the page's text)."""
+    from grader.crop import band_mm, text_layer_words, word_range
+    from grader.ocr import rotate_page
+    from grader.render import render_pdf_page
+
+    spans = [(start, end) for page, start, end in answer.spans or () if page == number]
+    page = answer.submission.pages.filter(number=number).first()
+    if not spans or page is None:
+        return None
+    path = answer.submission.file.path
+    if page.source == "ocr":
+        words, boxes = [w[0] for w in page.words], (page.info or {}).get("word_boxes") or []
+        turn = (page.info or {}).get("ocr_turn_cw", 0)
+    else:
+        words, boxes = text_layer_words(path, number - 1)
+        turn = 0
+    found = word_range(page.text, words, min(s for s, _ in spans), max(e for _, e in spans))
+    if found is None or len(boxes) != len(words):
+        return None
+    top, bottom = band_mm(boxes, *found)
+    image = render_pdf_page(path, number - 1, dpi=dpi).image
+    if turn:
+        image = rotate_page(image, -turn)
+    px = dpi / 25.4
+    upper = max(0, int((top - CROP_MARGIN_MM) * px))
+    lower = min(image.height, int((bottom + CROP_MARGIN_MM) * px) + 1)
+    return image.crop((0, upper, image.width, lower)) if lower > upper else None

@@ -275,13 +275,17 @@ def submission_store_results(*, submission: Submission, pages, results, page_inf
                 # A TA's decision survives a regrade; the machine's suggestion is refreshed.
                 a = reviewed[q.pk]
                 a.suggested_score, a.parsed, a.expected = r.scored.score, r.parsed.value, r.expected
-                a.save(update_fields=["suggested_score", "parsed", "expected", "updated_at"])
+                a.spans = [list(span) for span in r.spans]
+                a.save(update_fields=["suggested_score", "parsed", "expected", "spans",
+                                      "updated_at"])
                 continue
             new_answers.append(Answer(
                 submission=submission, question=q, raw_text=r.raw_text[:20000],
                 evidence=r.parsed.evidence[:2000], parsed=r.parsed.value, expected=r.expected,
                 score=r.scored.score, suggested_score=r.scored.score, max_score=r.scored.max_score,
-                status=r.status, flags=list(r.scored.flags), detail=_detail(r), confidence=round(r.confidence, 4), pages=list(r.pages)))
+                status=r.status, flags=list(r.scored.flags), detail=_detail(r),
+                confidence=round(r.confidence, 4), pages=list(r.pages),
+                spans=[list(span) for span in r.spans]))
         Answer.objects.bulk_create(new_answers)
         # Every page is read now; redelivered page tasks may have counted some twice.
         return submission_finish(submission=submission, answers=[*reviewed.values(), *new_answers],

@@ -441,6 +441,7 @@ class ScannedRead:
     text: PageText
     words: tuple[OcrWord, ...]
     image: Image.Image
+    turned_cw: int = 0          # quarter turns (clockwise degrees) applied to the page given
 
 
 def ocr_scanned_page(page: PageImage, timeout_s: float = 60, *, lang: str = "eng",
@@ -472,7 +473,7 @@ def read_scanned_page(page: PageImage, timeout_s: float = 60, *, lang: str = "en
                 result, words, image = retry, turned_words, turned
                 report.update(rotation=rotation, skew=round(report["skew"] + skew, 2))
     log.debug("page %s prepared: %s; confidence %.2f", page.number, report, result.confidence)
-    return ScannedRead(result, tuple(words), image)
+    return ScannedRead(result, tuple(words), image, (known_rotation or report["rotation"]) % 360)
 
 
 # --------------------------------------------------------------------------------------------

@@ -37,11 +37,13 @@ def grade_pages(
     results: dict[str, AnswerResult] = {}
     for spec in questions:
         segment = segments.get(spec.label)
+        spans: tuple = ()
         if spec.kind == "multiple_choice" and spec.label in box_answers:
             parsed, raw, pages_used, confidence = box_answers[spec.label], "", (), None
         elif segment is None or not segment.text.strip():
             parsed, raw, pages_used, confidence = Parsed(None, flags=(FLAG_UNANSWERED,)), "", (), None
         else:
+            spans = segment.spans
             parsed = parse_answer(spec, segment.text, confidence=segment.confidence)
             parsed = Parsed(parsed.value, parsed.evidence, parsed.confidence,
                             tuple(dict.fromkeys(segment.flags + parsed.flags)), parsed.alternatives)
@@ -51,7 +53,7 @@ def grade_pages(
         results[spec.label] = AnswerResult(
             label=spec.label, kind=spec.kind, raw_text=raw, parsed=parsed, scored=scored,
             expected=spec.key, confidence=min(parsed.confidence, confidence or 1.0),
-            pages=pages_used)
+            pages=pages_used, spans=spans)
     return [results[q.label] for q in questions]
 
 

@@ -467,8 +467,21 @@ def segment_answers(pages: Sequence[PageText], questions: Sequence[QuestionSpec]
         pages_used = sorted({_page_of(p, page_starts) for a, b in spans for p in (a, max(a, b - 1))}
                             | {i + 1 for i, s in enumerate(page_starts) for a, b in spans if a <= s < b})
         conf = min(_span_confidence(pages, page_starts, a, b) for a, b in spans) * factor
-        segments[label] = Segment(label, body, start, end, tuple(pages_used), round(conf, 4))
+        segments[label] = Segment(label, body, start, end, tuple(pages_used), round(conf, 4),
+                                  spans=_page_spans(spans, pages, page_starts))
     return segments
+
+
+def _page_spans(spans: list[tuple[int, int]], pages: Sequence[PageText],
+                page_starts: list[int]) -> tuple[tuple[int, int, int], ...]:
+    """Spans of the joined text as (page number, start, end) within each page's own text."""
+    out = []
+    for a, b in spans:
+        for page, first in zip(pages, page_starts):
+            s, e = max(a, first), min(b, first + len(page.text))
+            if s < e:
+                out.append((page.number, s - first, e - first))
+    return tuple(out)
 
 
 def _relabel(losers: list[tuple[_Occurrence, tuple[int, int]]], occs: list[_Occurrence],

@@ -85,6 +85,8 @@ class Segment:
     pages: tuple[int, ...] = ()
     confidence: float = 1.0         # from the OCR words inside the span
     flags: tuple[str, ...] = ()
+    # Where the text is: (page number, start, end) offsets into that page's text, per page.
+    spans: tuple[tuple[int, int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ class AnswerResult:
     expected: Any
     confidence: float
     pages: tuple[int, ...] = ()
+    spans: tuple[tuple[int, int, int], ...] = ()    # as Segment.spans
 
     @property
     def status(self) -> str:

@@ -24,9 +24,24 @@ from exams.models import Answer, Review
 
 PAGE_DPI = 100      # enough to read handwriting beside the parsed value (~100 KB a page)
 THUMB_DPI = 40      # the changelist thumbnail
+CROP_DPI = 150      # the answer's band of the page, beside the parsed value
 # PDFium is not thread-safe: a threaded server rendering the queue's thumbnails in parallel
 # crashed the process ("double free"). One render at a time per process.
 _RENDER_LOCK = threading.Lock()
+
+
+def _png(make_image, *, optimize: bool) -> HttpResponse:
+    from grader.render import RenderError
+
+    try:
+        with _RENDER_LOCK:
+            image = make_image()
+    except (RenderError, FileNotFoundError, ValueError) as exc:
+        raise Http404(str(exc)) from exc
+    response = HttpResponse(content_type="image/png")
+    image.save(response, format="PNG", optimize=optimize)
+    response["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 class AnswerReviewForm(forms.ModelForm):
@@ -71,10 +86,10 @@ class AnswerAdmin(ExamScopedAdmin):
     inlines = [ReviewInline]
     readonly_fields = ["submission_link", "question", "status", "score", "max_score",
                        "suggested_score", "flags_display", "detail", "confidence", "page_images",
-                       "raw_text", "evidence", "parsed", "expected", "pages"]
+                       "answer_crops", "raw_text", "evidence", "parsed", "expected", "pages"]
     fieldsets = [
         ("Answer", {"fields": ["submission_link", "question", "status", "score", "max_score",
-                               "suggested_score", "flags_display", "detail"]}),
+                               "suggested_score", "flags_display", "detail", "answer_crops"]}),
         ("Your decision", {"fields": ["new_score", "comment"]}),
         ("What the machine read", {"fields": ["raw_text", "parsed", "expected", "evidence",
                                               "confidence", "pages", "page_images"]}),
@@ -129,30 +144,52 @@ class AnswerAdmin(ExamScopedAdmin):
                                 ((n, reverse("admin:exams_answer_page", args=[a.pk, n]), n)
                                  for n in self._page_numbers(a)))
 
+    @admin.display(description="the answer on the page")
+    def answer_crops(self, a):
+        numbers = sorted({int(span[0]) for span in a.spans or ()})
+        if not numbers:
+            return "— (no written answer to show; see the pages below)"
+        return format_html_join("", '<div><small>page {}</small><br><img src="{}" loading="lazy" '
+                                'style="max-width:100%;border:1px solid #ccc" '
+                                'alt="answer on page {}"></div>',
+                                ((n, reverse("admin:exams_answer_crop", args=[a.pk, n]), n)
+                                 for n in numbers))
+
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
             path("<int:pk>/page/<int:number>.png", view(self.page_view), name="exams_answer_page"),
+            path("<int:pk>/crop/<int:number>.png", view(self.crop_view), name="exams_answer_crop"),
             path("groups/", view(self.groups_view), name="exams_answer_groups"),
         ] + super().get_urls()
 
-    def page_view(self, request, pk, number):
-        """A rendered submission page, through the admin's permission checks (never media)."""
-        from grader.render import RenderError, render_pdf_page
-
+    def _viewable_answer(self, request, pk) -> Answer:
         answer = get_object_or_404(self.get_queryset(request).select_related("submission"), pk=pk)
         if not self.has_view_permission(request, answer):
             raise PermissionDenied
+        return answer
+
+    def page_view(self, request, pk, number):
+        """A rendered submission page, through the admin's permission checks (never media)."""
+        from grader.render import render_pdf_page
+
+        answer = self._viewable_answer(request, pk)
         dpi = THUMB_DPI if request.GET.get("dpi") == str(THUMB_DPI) else PAGE_DPI
-        try:
-            with _RENDER_LOCK:
-                image = render_pdf_page(answer.submission.file.path, number - 1, dpi=dpi)
-        except (RenderError, FileNotFoundError, ValueError) as exc:
-            raise Http404(str(exc)) from exc
-        response = HttpResponse(content_type="image/png")
-        image.image.save(response, format="PNG", optimize=dpi == PAGE_DPI)
-        response["Cache-Control"] = "private, max-age=300"
-        return response
+        return _png(lambda: render_pdf_page(answer.submission.file.path, number - 1,
+                                            dpi=dpi).image, optimize=dpi == PAGE_DPI)
+
+    def crop_view(self, request, pk, number):
+        """The band of the page that holds the answer (the whole page when it cannot be
+        placed), through the same checks."""
+        from grader.render import render_pdf_page
+
+        answer = self._viewable_answer(request, pk)
+
+        def image():
+            crop = review.answer_crop(answer=answer, number=number, dpi=CROP_DPI)
+            return crop if crop is not None else render_pdf_page(
+                answer.submission.file.path, number - 1, dpi=PAGE_DPI).image
+        return _png(image, optimize=True)
 
     def save_model(self, request, obj, form, change):
         # The one write the change form does: a review decision.

@@ -140,3 +140,12 @@ def test_inline_labels_are_not_parts_when_the_part_has_its_own_line():
     got = seg("Question 1\na) g(b) and h b)x c) 7", LETTER_EXAM)
     assert got["1.a"].text == "g(b) and h b)x" and got["1.c"].text == "7"
     assert "1.b" not in got or not got["1.b"].text
+
+
+def test_spans_point_into_each_page_text():
+    """Segment.spans give where the answer is in each page's own text, page by page."""
+    pages = [PageText(1, "Question 1\na) first answer\nb) runs on"), PageText(2, "over the page\nc) third")]
+    got = seg(pages, LETTER_EXAM)
+    assert [pages[n - 1].text[s:e] for n, s, e in got["1.b"].spans] == ["runs on", "over the page"]
+    assert [pages[n - 1].text[s:e] for n, s, e in got["1.a"].spans] == ["first answer"]
+    assert got["1.c"].spans == ((2, 17, 22),)

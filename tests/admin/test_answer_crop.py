@@ -1,0 +1,82 @@
+"""The review queue shows the band of the page that holds the answer: placed through the
+segment's offsets into the page text, then PDFium's character boxes (typed PDFs) or the OCR
+word boxes (scans). Checked by reading the crop back with Tesseract."""
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from PIL import Image
+
+from exams.models import Answer
+
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "ai6126_a2"
+TYPED = SAMPLE / "submissions" / "seed001_student.pdf"
+
+
+def _scanned_copy(tmp_path) -> Path:
+    """The typed sample as a scanner would give it: one 200 dpi image per page, no text."""
+    from grader.render import render_pdf_page
+    from pypdf import PdfReader
+
+    count = len(PdfReader(str(TYPED)).pages)
+    images = [render_pdf_page(TYPED, i, dpi=200).image.convert("L") for i in range(count)]
+    path = tmp_path / "scanned.pdf"
+    images[0].save(path, save_all=True, append_images=images[1:], resolution=200)
+    return path
+
+
+def _tokens(text: str) -> set[str]:
+    return {t for t in re.findall(r"[a-z0-9]{3,}", text.lower())}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_crop_holds_the_answer_typed_and_scanned(client, media_root, tmp_path):
+    from grader.ocr import ocr_page
+
+    call_command("load_exam", str(SAMPLE / "exam.yaml"), stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("grade", "AI6126-A2", str(TYPED), str(_scanned_copy(tmp_path)), "--json",
+                 stdout=out, stderr=io.StringIO())
+    assert len(out.getvalue().splitlines()) == 2
+    client.force_login(get_user_model().objects.create_superuser("boss", "b@x.org", "pw"))
+    for student, source in (("seed001_student", "text_layer"), ("scanned", "ocr")):
+        answers = Answer.objects.filter(submission__student=student).exclude(spans=[])
+        assert answers.count() >= 5, student
+        assert {p.source for p in answers[0].submission.pages.all()} == {source}
+        # The longest answer on one page: enough words to recognise it in the crop.
+        one_page = [a for a in answers if len({s[0] for s in a.spans}) == 1]
+        answer = max(one_page, key=lambda a: len(_tokens(a.raw_text)))
+        page = answer.spans[0][0]
+        response = client.get(f"/admin/exams/answer/{answer.pk}/crop/{page}.png")
+        assert response.status_code == 200 and response["Content-Type"] == "image/png"
+        crop = Image.open(io.BytesIO(response.content))
+        assert crop.width == pytest.approx(210 / 25.4 * 150, abs=3)      # full A4 width
+        assert crop.height < 0.6 * 297 / 25.4 * 150                      # a band, not a page
+        read = _tokens(ocr_page(crop, page_number=page, dpi=150).text)
+        wanted = _tokens(answer.raw_text)
+        assert len(read & wanted) >= 0.7 * len(wanted), (student, answer.raw_text)
+        html = client.get(f"/admin/exams/answer/{answer.pk}/change/").content.decode()
+        assert f"/admin/exams/answer/{answer.pk}/crop/{page}.png" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_that_cannot_be_placed_shows_the_whole_page(client, media_root):
+    call_command("load_exam", str(SAMPLE / "exam.yaml"), stdout=io.StringIO())
+    call_command("grade", "AI6126-A2", str(TYPED), "--json", stdout=io.StringIO(),
+                 stderr=io.StringIO())
+    client.force_login(get_user_model().objects.create_superuser("boss", "b@x.org", "pw"))
+    answer = Answer.objects.exclude(spans=[]).first()
+    page = answer.spans[0][0]
+    answer.spans = [[page, 0, 0]]                 # no letters there: nothing to place
+    answer.save()
+    response = client.get(f"/admin/exams/answer/{answer.pk}/crop/{page}.png")
+    assert response.status_code == 200
+    whole = Image.open(io.BytesIO(response.content))
+    assert whole.height == pytest.approx(297 / 25.4 * 100, abs=3)     # the page, at PAGE_DPI
+    assert json.loads(json.dumps(answer.spans)) == [[page, 0, 0]]

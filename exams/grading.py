@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import F
+from django.db.models.functions import Least
 
 from exams import services
 from exams.models import Submission
@@ -43,7 +44,9 @@ def extract_page(submission: Submission, number: int, text_layer: str | None) ->
         page = _text_layer_page(number, text_layer)
     else:
         page = _extract_scanned_page(submission, number)
-    Submission.objects.filter(pk=submission.pk).update(pages_done=F("pages_done") + 1)
+    # Capped: a page task redelivered after a worker was killed counts its page again.
+    Submission.objects.filter(pk=submission.pk).update(
+        pages_done=Least(F("pages_done") + 1, F("pages_total")))
     return page
 
 

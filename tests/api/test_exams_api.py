@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from exams.models import Answer, Exam, ExamRole
+from exams.models import Answer, Exam, ExamRole, Submission
 from tests.api.factories import EXAM_YAML, make_world, pdf_bytes, token_for
 
 pytestmark = pytest.mark.django_db
@@ -163,3 +163,19 @@ def test_flagged_answers_count_in_stats_only_for_finished_submissions(world):
     world["submission"].__class__.objects.filter(pk=world["submission"].pk).update(status="processing")
     body = as_user(world["users"]["ta"]).get(f"/api/exams/{world['exam'].code}/stats/").json()
     assert all(q["answered"] == 0 for q in body["questions"])
+
+
+def test_progress_never_passes_the_page_count(world):
+    """A page task redelivered after its worker was killed reads its page again: the count
+    stays at the total instead of showing 2 of 1."""
+    from exams.grading import extract_page
+
+    submission = world["submission"]
+    assert (submission.pages_done, submission.pages_total) == (1, 1)
+    extract_page(submission, 1, "a text layer read once more")
+    submission.refresh_from_db()
+    assert submission.pages_done == 1
+    Submission.objects.filter(pk=submission.pk).update(pages_done=0)
+    extract_page(submission, 1, "the first time")
+    submission.refresh_from_db()
+    assert submission.pages_done == 1

@@ -142,6 +142,17 @@ def _read_boxes(image, template_pages: dict[int, list[dict]],
         return None
     page, registration, readings = match
     fit_error = registration.fit_error_mm
+    # Where each box is on the upright page (mm from its top), for the review queue's crop.
+    # The readings are in the frame the fit was made in (turned a quarter turn for a sheet fed
+    # sideways), which is upright or upside down.
+    height = image.array.shape[1 if registration.quarter_turns % 2 else 0]
+    mm = 25.4 / image.dpi
+
+    def upright_y(box) -> float | None:
+        if not registration.ok:
+            return None
+        return round((height - box.cy if registration.upside_down else box.cy) * mm, 1)
+
     return {
         "template_page": page,
         # JSON has no infinity: a page where nothing matched has no fit error to show.
@@ -150,7 +161,8 @@ def _read_boxes(image, template_pages: dict[int, list[dict]],
                          "upside_down": bool(registration.upside_down),
                          "upright_turn_cw": registration.upright_turn_cw},
         "readings": [{"label": b["label"], "option": b["option"], "mark": r.mark,
-                      "checked": r.checked, "confidence": r.confidence, "uncertain": r.uncertain}
+                      "checked": r.checked, "confidence": r.confidence, "uncertain": r.uncertain,
+                      "y_mm": upright_y(r.box)}
                      for b, r in zip(template_pages[page], readings)],
     }
 
@@ -226,7 +238,8 @@ def box_answers_by_option_text(pages: list[dict], specs: list, labels: list[str]
                                ) -> dict[str, Parsed]:
     """Multiple-choice selections for ``labels`` from the boxes beside their printed options
     (scans of an exam without a box template). An option whose box was not found is flagged
-    ``registration_failed``; a question with no box found at all is left to its text."""
+    ``registration_failed``; a question with no box found at all is left to its text. Where
+    the boxes are is recorded in their page's info (``choice_boxes``) for the review crop."""
     from grader.omr.by_text import ChoiceQuestion, PlacedMark, PlacedWord, marks_by_option_text
 
     words, marks = [], []
@@ -241,7 +254,11 @@ def box_answers_by_option_text(pages: list[dict], specs: list, labels: list[str]
     questions = [ChoiceQuestion(s.label, s.title, s.options) for s in specs
                  if s.label in wanted and s.options]
     answers = {}
+    infos = {page["number"]: page.setdefault("info", {}) for page in pages}
     for label, placed in marks_by_option_text(questions, words, marks).items():
+        for m in placed:
+            if m is not None:   # where the box is on the upright page, for the review crop
+                infos[m.page].setdefault("choice_boxes", {}).setdefault(label, []).append(m.cy)
         flags = []
         if any(m is None for m in placed):
             flags.append(FLAG_REGISTRATION)

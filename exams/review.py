@@ -235,35 +235,76 @@ def exam_regrade_all(*, exam: Exam, keep_overrides: bool = True) -> RegradeRepor
 
 
 CROP_MARGIN_MM = 4.0
+# A multiple-choice answer's band: its boxes, with room above for the question's own text.
+BOX_MARGIN_ABOVE_MM, BOX_MARGIN_BELOW_MM = 14.0, 5.0
+
+
+def answer_crop_pages(answer: Answer) -> list[int]:
+    """The pages on which ``answer_crop`` can show the answer: those its text spans, or for a
+    checkbox answer those where its boxes were read."""
+    if answer.spans:
+        return sorted({int(span[0]) for span in answer.spans})
+    return [page.number for page in answer.submission.pages.all()
+            if _box_positions(page, answer.question.label)[0]]
+
+
+def _box_positions(page, label: str) -> tuple[list[float], int]:
+    """(mm from the top of the upright page of the label's boxes, quarter turn that makes the
+    rendered page upright) from the page's checkbox readings."""
+    boxes = page.boxes if isinstance(page.boxes, dict) else {}
+    ys = [r["y_mm"] for r in boxes.get("readings", ())
+          if r.get("label") == label and r.get("y_mm") is not None]
+    if ys:
+        fit = boxes.get("registration", {})
+        return ys, fit.get("upright_turn_cw", 180 if fit.get("upside_down") else 0)
+    info = page.info or {}
+    return list((info.get("choice_boxes") or {}).get(label, ())), info.get("ocr_turn_cw", 0)
 
 
 def answer_crop(*, answer: Answer, number: int, dpi: float):
     """The band of page ``number`` that holds the answer (full page width, a small margin),
-    as a PIL image; None when the answer cannot be placed on that page (no text there, a
-    checkbox answer, or words that do not line up with the page's text)."""
-    from grader.crop import band_mm, text_layer_words, word_range
+    as a PIL image; None when the answer cannot be placed on that page (no text or boxes of
+    it there, or words that do not line up with the page's text)."""
     from grader.ocr import rotate_page
     from grader.render import render_pdf_page
 
-    spans = [(start, end) for page, start, end in answer.spans or () if page == number]
     page = answer.submission.pages.filter(number=number).first()
-    if not spans or page is None:
+    if page is None:
         return None
     path = answer.submission.file.path
+    placed = _text_band(answer, page, path) if answer.spans else _box_band(answer, page)
+    if placed is None:
+        return None
+    (top, bottom), turn = placed
+    image = render_pdf_page(path, number - 1, dpi=dpi).image
+    if turn:
+        image = rotate_page(image, -turn)
+    px = dpi / 25.4
+    upper, lower = max(0, int(top * px)), min(image.height, int(bottom * px) + 1)
+    return image.crop((0, upper, image.width, lower)) if lower > upper else None
+
+
+def _text_band(answer: Answer, page, path) -> tuple[tuple[float, float], int] | None:
+    from grader.crop import band_mm, text_layer_words, word_range
+
+    spans = [(start, end) for number, start, end in answer.spans if number == page.number]
+    if not spans:
+        return None
     if page.source == "ocr":
         words, boxes = [w[0] for w in page.words], (page.info or {}).get("word_boxes") or []
         turn = (page.info or {}).get("ocr_turn_cw", 0)
     else:
-        words, boxes = text_layer_words(path, number - 1)
+        words, boxes = text_layer_words(path, page.number - 1)
         turn = 0
     found = word_range(page.text, words, min(s for s, _ in spans), max(e for _, e in spans))
     if found is None or len(boxes) != len(words):
         return None
     top, bottom = band_mm(boxes, *found)
-    image = render_pdf_page(path, number - 1, dpi=dpi).image
-    if turn:
-        image = rotate_page(image, -turn)
-    px = dpi / 25.4
-    upper = max(0, int((top - CROP_MARGIN_MM) * px))
-    lower = min(image.height, int((bottom + CROP_MARGIN_MM) * px) + 1)
-    return image.crop((0, upper, image.width, lower)) if lower > upper else None
+    return (top - CROP_MARGIN_MM, bottom + CROP_MARGIN_MM), turn
+
+
+def _box_band(answer: Answer, page) -> tuple[tuple[float, float], int] | None:
+    ys, turn = _box_positions(page, answer.question.label)
+    if not ys:
+        return None
+    return (min(ys) - BOX_MARGIN_ABOVE_MM, max(ys) + BOX_MARGIN_BELOW_MM), turn

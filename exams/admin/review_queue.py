@@ -146,9 +146,9 @@ class AnswerAdmin(ExamScopedAdmin):
 
     @admin.display(description="the answer on the page")
     def answer_crops(self, a):
-        numbers = sorted({int(span[0]) for span in a.spans or ()})
+        numbers = review.answer_crop_pages(a)
         if not numbers:
-            return "— (no written answer to show; see the pages below)"
+            return "— (nothing of this answer was found on the pages; see them below)"
         return format_html_join("", '<div><small>page {}</small><br><img src="{}" loading="lazy" '
                                 'style="max-width:100%;border:1px solid #ccc" '
                                 'alt="answer on page {}"></div>',

@@ -80,3 +80,46 @@ def test_an_answer_that_cannot_be_placed_shows_the_whole_page(client, media_root
     whole = Image.open(io.BytesIO(response.content))
     assert whole.height == pytest.approx(297 / 25.4 * 100, abs=3)     # the page, at PAGE_DPI
     assert json.loads(json.dumps(answer.spans)) == [[page, 0, 0]]
+
+
+TUM = Path(__file__).resolve().parents[2] / "samples" / "tum_endterm"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("with_blank", [True, False])
+def test_a_checkbox_answer_shows_its_boxes_upright(client, media_root, tmp_path, with_blank):
+    """Student 2's page 2 was scanned upside down: the crop of each question is turned
+    upright and shows that question's options (read back with Tesseract), whether the boxes
+    were placed by the blank exam or beside their printed options."""
+    import yaml
+
+    from exams.review import answer_crop_pages
+    from grader.ocr import ocr_page
+
+    definition = (TUM / "exam.yaml").read_text()
+    if not with_blank:
+        definition = definition.replace("blank_pdf: blank.pdf\n", "")
+    (tmp_path / "exam.yaml").write_text(definition)
+    if with_blank:
+        (tmp_path / "blank.pdf").write_bytes((TUM / "blank.pdf").read_bytes())
+    call_command("load_exam", str(tmp_path / "exam.yaml"), stdout=io.StringIO())
+    call_command("grade", "IN2346-ENDTERM", str(TUM / "student_02.pdf"), "--json",
+                 stdout=io.StringIO(), stderr=io.StringIO())
+    client.force_login(get_user_model().objects.create_superuser("boss", "b@x.org", "pw"))
+    options = {f"1.{p['part']}": p["options"]
+               for p in yaml.safe_load(definition)["questions"][0]["parts"]}
+    for label in ("1.a", "1.e", "1.i"):            # page 1; page 2 (upside down) top, bottom
+        answer = Answer.objects.get(question__label=label)
+        pages = answer_crop_pages(answer)
+        assert pages == [1 if label == "1.a" else 2], label
+        response = client.get(f"/admin/exams/answer/{answer.pk}/crop/{pages[0]}.png")
+        crop = Image.open(io.BytesIO(response.content))
+        assert crop.height < 0.3 * 297 / 25.4 * 150, label
+        read = _tokens(ocr_page(crop, page_number=1, dpi=150).text)
+        seen = [o for o in options[label] if _tokens(o) & read]
+        assert len(seen) >= 2, (label, read)
+        # and not the options of the questions around it
+        own = {t for o in options[label] for t in _tokens(o)}
+        others = [o for other, opts in options.items() if other != label for o in opts
+                  if len(_tokens(o)) >= 2 and _tokens(o) <= read and not _tokens(o) <= own]
+        assert not others, (label, others)

@@ -154,18 +154,22 @@ def _template_labels_by_page() -> dict[str, int]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_without_a_blank_pdf_boxes_are_read_beside_their_printed_options(media_root, tmp_path):
+@pytest.mark.parametrize("turn", [None, {1: 270, 2: 90}], ids=["upright", "sideways"])
+def test_without_a_blank_pdf_boxes_are_read_beside_their_printed_options(media_root, tmp_path,
+                                                                         turn):
     """The same exam loaded without blank.pdf: no template, so each option's box is the one
     beside its printed text, found through the OCR words, or, where Tesseract dropped a short
     option line, the question's boxes in order. One box crossed with strokes far outside it
-    is not found as a box: it is read where its column of boxes goes on."""
+    is not found as a box: it is read where its column of boxes goes on. Sheets fed sideways
+    are turned upright by their text first (Tesseract reads them on end, boxes and all)."""
     definition = (FOLDER / "exam.yaml").read_text().replace("blank_pdf: blank.pdf\n", "")
     definition = definition.replace("code: IN2346-ENDTERM", "code: IN2346-NOBLANK")
     assert "blank_pdf" not in definition
     (tmp_path / "exam.yaml").write_text(definition)
     call_command("load_exam", str(tmp_path / "exam.yaml"), stdout=io.StringIO())
     out = io.StringIO()
-    pdfs = [str(FOLDER / s["file"]) for s in TRUTH["submissions"]]
+    pdfs = [_rearranged(tmp_path, s["student"], [1, 2, 3], s["student"], turn=turn)
+            for s in TRUTH["submissions"]]
     call_command("grade", "IN2346-NOBLANK", *pdfs, "--json", stdout=out, stderr=io.StringIO())
     check([json.loads(line) for line in out.getvalue().splitlines()])
     from exams.models import Answer

@@ -114,13 +114,18 @@ def _paper_cells(gray: np.ndarray, dpi: float) -> np.ndarray:
 
 
 def _max_filter2d(a: np.ndarray, r: int) -> np.ndarray:
-    out = a.copy()
+    """Maximum over the (2r+1)² window around each cell, the window cut off at the array's
+    edges (never wrapped round: the paper at the left edge is not the right edge's)."""
+    out = a
     for axis in (0, 1):
-        src = out
-        acc = src.copy()
-        for k in range(1, r + 1):
-            acc = np.maximum(acc, np.roll(src, k, axis=axis))
-            acc = np.maximum(acc, np.roll(src, -k, axis=axis))
+        n = out.shape[axis]
+        acc = out.copy()
+        for k in range(1, min(r, n - 1) + 1):
+            # cell i takes cell i - k and cell i + k where they exist
+            np.maximum(acc[_along(2, axis, k, n)], out[_along(2, axis, 0, n - k)],
+                       out=acc[_along(2, axis, k, n)])
+            np.maximum(acc[_along(2, axis, 0, n - k)], out[_along(2, axis, k, n)],
+                       out=acc[_along(2, axis, 0, n - k)])
         out = acc
     return out
 

@@ -90,3 +90,20 @@ def test_uncertain_band_is_flagged_not_decided():
     gray = np.asarray(img)
     (reading,) = _read(gray, [(20.0, 10.0)])
     assert reading.uncertain and reading.confidence < 0.5
+
+
+@pytest.mark.parametrize("shape", [(30, 40), (3, 20), (1, 1), (9, 2)])
+def test_paper_max_filter_is_a_window_maximum_cut_off_at_the_edges(shape):
+    """The paper estimate's 9×9-cell maximum: equal to the brute-force window maximum, and a
+    bright right edge does not leak round onto the left edge (it used to wrap)."""
+    from grader.omr._image import _max_filter2d
+
+    a = np.random.default_rng(sum(shape)).random(shape).astype(np.float32)
+    a[:, -1] = 2.0
+    got = _max_filter2d(a, 4)
+    h, w = shape
+    want = np.array([[a[max(0, i - 4):i + 5, max(0, j - 4):j + 5].max() for j in range(w)]
+                     for i in range(h)], dtype=np.float32)
+    assert np.array_equal(got, want)
+    if w > 9:
+        assert (got[:, 0] < 2.0).all()

@@ -286,6 +286,7 @@ def answer_crop(*, answer: Answer, number: int, dpi: float):
 
 def _text_band(answer: Answer, page, path) -> tuple[tuple[float, float], int] | None:
     from grader.crop import band_mm, text_layer_words, word_range
+    from grader.pdf import MAX_TEXT_CHARS_PER_PAGE
 
     spans = [(start, end) for number, start, end in answer.spans if number == page.number]
     if not spans:
@@ -293,6 +294,8 @@ def _text_band(answer: Answer, page, path) -> tuple[tuple[float, float], int] | 
     if page.source == "ocr":
         words, boxes = [w[0] for w in page.words], (page.info or {}).get("word_boxes") or []
         turn = (page.info or {}).get("ocr_turn_cw", 0)
+    elif len(page.text) >= MAX_TEXT_CHARS_PER_PAGE:
+        return None     # megabytes of text: PDFium's character boxes would take ~0.5 GB
     else:
         words, boxes = text_layer_words(path, page.number - 1)
         turn = 0

@@ -123,3 +123,24 @@ def test_a_checkbox_answer_shows_its_boxes_upright(client, media_root, tmp_path,
         others = [o for other, opts in options.items() if other != label for o in opts
                   if len(_tokens(o)) >= 2 and _tokens(o) <= read and not _tokens(o) <= own]
         assert not others, (label, others)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_with_megabytes_of_text_is_not_searched_for_the_answer(media_root, tmp_path,
+                                                                       monkeypatch):
+    """The huge-text corpus page (4 MB of text, stored capped): the crop falls back to the
+    whole page without asking PDFium for its character boxes (~0.5 GB)."""
+    import grader.crop
+    from exams import review
+    from tools.make_bad_inputs import _huge_text_pdf
+
+    path = tmp_path / "huge.pdf"
+    path.write_bytes(_huge_text_pdf())
+    call_command("load_exam", str(SAMPLE / "exam.yaml"), stdout=io.StringIO())
+    call_command("grade", "AI6126-A2", str(path), "--json", stdout=io.StringIO(),
+                 stderr=io.StringIO())
+    answer = Answer.objects.exclude(spans=[]).first()
+    answer.spans = [[2, 10, 500]]
+    monkeypatch.setattr(grader.crop, "text_layer_words",
+                        lambda *a: pytest.fail("character boxes asked for"))
+    assert review.answer_crop(answer=answer, number=2, dpi=100) is None

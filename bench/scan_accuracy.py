@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import tempfile
 from collections import Counter
@@ -33,12 +32,12 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 from bench.ocr_throughput import bare_tesseract_text  # noqa: E402
 from bench.scan_throughput import SAMPLES, page_jobs, read_page, render_pngs  # noqa: E402
+from grader.tokens import tokens as word_tokens  # noqa: E402
 
-TOKEN = re.compile(r"[a-z0-9]+")
 
 
 def tokens(text: str) -> Counter:
-    return Counter(TOKEN.findall(text.lower()))
+    return Counter(word_tokens(text))
 
 
 def blank_texts(pdf: str) -> list[str]:

@@ -285,8 +285,8 @@ def answer_crop(*, answer: Answer, number: int, dpi: float):
 
 
 def _text_band(answer: Answer, page, path) -> tuple[tuple[float, float], int] | None:
-    from grader.crop import band_mm, text_layer_words, word_range
-    from grader.pdf import MAX_TEXT_CHARS_PER_PAGE
+    from grader.crop import band_mm, word_range
+    from grader.pdf import MAX_TEXT_CHARS_PER_PAGE, text_layer_words
 
     spans = [(start, end) for number, start, end in answer.spans if number == page.number]
     if not spans:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,7 +166,7 @@ def _visible_chars(text: str) -> int:
     return len(text) - sum(text.count(ch) for ch in " \t\n\xa0")
 
 
-def _pdfium_text_layers(path: str | Path, count: int, skip: set[int] = frozenset()
+def _pdfium_text_layers(path: str | Path, count: int, skip: Collection[int] = ()
                         ) -> list[str | None]:
     """Each page's text as PDFium reads it (None for a page it cannot read or in ``skip``)."""
     import pypdfium2 as pdfium
@@ -196,6 +197,50 @@ def _pdfium_text_layers(path: str | Path, count: int, skip: set[int] = frozenset
         finally:
             pdf.close()
     return texts
+
+
+def text_layer_words(path: str | Path, page_index: int) -> tuple[list[str], list[tuple]]:
+    """The words of a text-layer page as PDFium reads them, with their boxes (x, y, w, h in
+    mm from the page's top-left): a word is a run of characters between white space or
+    PDFium's line-end hyphen marks, its box the union of the characters' boxes."""
+    import pypdfium2 as pdfium
+
+    from grader.render import _PDFIUM_LOCK
+
+    words: list[str] = []
+    boxes: list[tuple] = []
+    mm = 25.4 / 72
+
+    def end_word(chars: list[str], charboxes: list[tuple]) -> None:
+        if chars:
+            x0, y0 = min(b[0] for b in charboxes), min(b[1] for b in charboxes)
+            x1, y1 = max(b[2] for b in charboxes), max(b[3] for b in charboxes)
+            words.append("".join(chars))
+            boxes.append((x0, y0, x1 - x0, y1 - y0))
+        chars.clear()
+        charboxes.clear()
+
+    with _PDFIUM_LOCK:
+        pdf = pdfium.PdfDocument(str(path))
+        try:
+            page = pdf[page_index]
+            height = page.get_height()
+            textpage = page.get_textpage()
+            chars: list[str] = []
+            charboxes: list[tuple] = []
+            for index, char in enumerate(textpage.get_text_range()[:textpage.count_chars()]):
+                if char.isspace() or _PDFIUM_LINE_END_HYPHEN.match(char):
+                    end_word(chars, charboxes)
+                    continue
+                left, bottom, right, top = textpage.get_charbox(index)
+                chars.append(char)
+                charboxes.append((left * mm, (height - top) * mm, right * mm, (height - bottom) * mm))
+            end_word(chars, charboxes)
+            textpage.close()
+            page.close()
+        finally:
+            pdf.close()
+    return words, boxes
 
 
 # Characters sampled per page for their angle; a page of text is almost always one direction.

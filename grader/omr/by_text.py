@@ -12,7 +12,6 @@ option. Whatever cannot be placed is None, for the caller to flag.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from grader.omr.boxes import Box, find_boxes
 from grader.omr.classify import classify_box
+from grader.tokens import tokens
 
 TITLE_WORDS = 8           # the first words of a title are enough to find it
 TITLE_MATCH = 0.7         # similarity (difflib ratio) to accept a title or an option
@@ -27,7 +27,6 @@ OPTION_MATCH = 0.7
 TITLE_SLACK = 0.15        # a title read this much worse than the best copy still counts
 BOX_REACH_MM = 25.0       # a box farther than this from its option's text is not its box
 GAP_MM = 1.0              # slack when deciding whether a word lies between a box and a text
-_TOKEN = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -123,10 +122,6 @@ def _column_spots(boxes: Sequence[Box], dpi: float) -> list[Box]:
     return spots
 
 
-def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
-
-
 def _similarity(a: Sequence[str], b: Sequence[str]) -> float:
     return difflib.SequenceMatcher(None, " ".join(a), " ".join(b), autojunk=False).ratio()
 
@@ -163,13 +158,13 @@ def marks_by_option_text(questions: Sequence[ChoiceQuestion], words: Sequence[Pl
     next question's, so the same option text in two questions ("True", "False") is not
     confused. A question with no option placed at all is left out.
     """
-    located = [(w, t) for w in words for t in _tokens(w.text)]
+    located = [(w, t) for w in words for t in tokens(w.text)]
     stream = [t for _, t in located]
     titles: list[tuple[int, int] | None] = []     # (first word, end) of each title found
     ends: list[int] = []                           # where each question's options may begin
     cursor = 0
     for q in questions:
-        wanted = _tokens(q.title)[:TITLE_WORDS]
+        wanted = tokens(q.title)[:TITLE_WORDS]
         found = _windows(stream, wanted, cursor, len(stream), TITLE_MATCH) if wanted else []
         # Exams repeat titles ("Which of these are true?"): the first good copy is this
         # question's, even when a later one reads a little better.
@@ -187,7 +182,7 @@ def marks_by_option_text(questions: Sequence[ChoiceQuestion], words: Sequence[Pl
             # The best-matching text with a box beside it: a number or a word of the option
             # may also occur in the question's own text, where there is no box.
             choice = None
-            for _, first, end in _windows(stream, _tokens(option), at, stop, OPTION_MATCH,
+            for _, first, end in _windows(stream, tokens(option), at, stop, OPTION_MATCH,
                                           any_start=True):
                 index = _beside([located[i][0] for i in range(first, end)], marks, used,
                                 words)
@@ -248,7 +243,7 @@ def _on_text(mark: PlacedMark, words: Sequence[PlacedWord]) -> bool:
     """Does a word of two or more letters or digits overlap the mark? Printed text read as
     "a mark" where a column of boxes seemed to go on (a box read as "[X]" is not text)."""
     half = mark.side / 2
-    return any(w.page == mark.page and sum(len(t) for t in _tokens(w.text)) >= 2
+    return any(w.page == mark.page and sum(len(t) for t in tokens(w.text)) >= 2
                and w.x < mark.cx + half and w.x + w.w > mark.cx - half
                and w.y < mark.cy + half and w.y + w.h > mark.cy - half for w in words)
 

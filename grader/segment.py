@@ -400,14 +400,6 @@ def _skip_space(text: str, occ: _Occurrence) -> int:
     return len(body) - len(body.lstrip())
 
 
-def _page_of(offset: int, page_starts: list[int]) -> int:
-    page = 1
-    for i, s in enumerate(page_starts):
-        if offset >= s:
-            page = i + 1
-    return page
-
-
 def _span_confidence(pages: Sequence[PageText], page_starts: list[int], start: int, end: int) -> float:
     """Mean OCR word confidence inside [start, end); 1.0 when there are no OCR words."""
     confs: list[float] = []
@@ -464,11 +456,11 @@ def segment_answers(pages: Sequence[PageText], questions: Sequence[QuestionSpec]
             continue
         start, end = spans[0]
         body = "\n".join(text[a:b] for a, b in spans)
-        pages_used = sorted({_page_of(p, page_starts) for a, b in spans for p in (a, max(a, b - 1))}
-                            | {i + 1 for i, s in enumerate(page_starts) for a, b in spans if a <= s < b})
+        page_spans = _page_spans(spans, pages, page_starts)
         conf = min(_span_confidence(pages, page_starts, a, b) for a, b in spans) * factor
-        segments[label] = Segment(label, body, start, end, tuple(pages_used), round(conf, 4),
-                                  spans=_page_spans(spans, pages, page_starts))
+        segments[label] = Segment(label, body, start, end,
+                                  tuple(sorted({number for number, _, _ in page_spans})),
+                                  round(conf, 4), spans=page_spans)
     return segments
 
 

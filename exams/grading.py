@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import asdict
 from typing import Any
 
 from django.conf import settings
@@ -217,21 +218,30 @@ def box_answers_from_pages(pages: list[dict]) -> dict[str, Parsed]:
         for reading in chosen["readings"]:
             by_label.setdefault(reading["label"], []).append(
                 (reading["option"], reading, chosen["registration"]["ok"]))
-    answers = {}
-    for label, readings in by_label.items():
-        flags: list[str] = []
-        if any(not fitted for _, _, fitted in readings):
-            flags.append(FLAG_REGISTRATION)
-        if label in disagree:
-            flags.append(FLAG_AMBIGUOUS)
-        if any(r["uncertain"] for _, r, _ in readings):
-            flags.append(FLAG_UNCERTAIN_BOX)
-        chosen = sorted(option for option, r, _ in readings if r["checked"])
-        confidence = min((r["confidence"] for _, r, _ in readings), default=1.0)
-        marks = ", ".join(f"{o}:{r['mark']}" for o, r, _ in sorted(readings, key=lambda t: t[0]))
-        answers[label] = Parsed(chosen, evidence=f"boxes {marks}", confidence=confidence,
-                                flags=tuple(flags))
-    return answers
+    return {label: _choice_answer([(option, r) for option, r, _ in readings], "boxes",
+                                  unplaced=not all(fitted for _, _, fitted in readings),
+                                  ambiguous=label in disagree)
+            for label, readings in by_label.items()}
+
+
+def _choice_answer(readings: list[tuple[int, dict | None]], evidence: str, *,
+                   unplaced: bool = False, ambiguous: bool = False) -> Parsed:
+    """A multiple-choice selection from its boxes' readings, (option, reading) with None for a
+    box not found; flagged where a box is missing or its page did not fit, where two scans
+    disagree, and where a box is in the uncertain band."""
+    found = [(option, r) for option, r in readings if r is not None]
+    flags: list[str] = []
+    if unplaced or len(found) < len(readings):
+        flags.append(FLAG_REGISTRATION)
+    if ambiguous:
+        flags.append(FLAG_AMBIGUOUS)
+    if any(r["uncertain"] for _, r in found):
+        flags.append(FLAG_UNCERTAIN_BOX)
+    marks = ", ".join(f"{o}:{r['mark'] if r else 'not found'}"
+                      for o, r in sorted(readings, key=lambda t: t[0]))
+    return Parsed(sorted(o for o, r in found if r["checked"]), evidence=f"{evidence} {marks}",
+                  confidence=min((r["confidence"] for _, r in found), default=1.0),
+                  flags=tuple(flags))
 
 
 def box_answers_by_option_text(pages: list[dict], specs: list, labels: list[str]
@@ -259,18 +269,9 @@ def box_answers_by_option_text(pages: list[dict], specs: list, labels: list[str]
         for m in placed:
             if m is not None:   # where the box is on the upright page, for the review crop
                 infos[m.page].setdefault("choice_boxes", {}).setdefault(label, []).append(m.cy)
-        flags = []
-        if any(m is None for m in placed):
-            flags.append(FLAG_REGISTRATION)
-        if any(m is not None and m.uncertain for m in placed):
-            flags.append(FLAG_UNCERTAIN_BOX)
-        found = [(option, m) for option, m in enumerate(placed, start=1) if m is not None]
-        marks_read = ", ".join(f"{o}:{m.mark if m else 'not found'}"
-                               for o, m in enumerate(placed, start=1))
-        answers[label] = Parsed(sorted(o for o, m in found if m.checked),
-                                evidence=f"boxes beside the options {marks_read}",
-                                confidence=min(m.confidence for _, m in found),
-                                flags=tuple(flags))
+        answers[label] = _choice_answer(
+            [(option, None if m is None else asdict(m)) for option, m in enumerate(placed, 1)],
+            "boxes beside the options")
     return answers
 
 

@@ -481,17 +481,19 @@ def read_scanned_page(page: PageImage, timeout_s: float = 60, *, lang: str = "en
         rotations = [detect_orientation(image, timeout_s=timeout_s)]
         if sideways and rotations[0] in (0, 180):
             rotations = [90, 270]     # orientation detection missed words standing on end
-        read_on_end = image
+        first_read, turned_already = image, False
         for rotation in (r for r in rotations if r):
-            turned, skew = deskew(rotate_page(read_on_end, -rotation))
+            turned, skew = deskew(rotate_page(first_read, -rotation))
             turned_words = ocr_words(turned, timeout_s=timeout_s, lang=lang, dpi=page.dpi,
                                      what=what)
             retry = page_text_from_words(turned_words, page.number)
-            upright = sideways and image is read_on_end \
+            # The first upright reading of a sideways page wins over the reading on end even
+            # when a little less confident; after that, only a better reading does.
+            upright = sideways and not turned_already \
                 and _vertical_share(turned_words) <= SIDEWAYS_WORDS \
                 and retry.confidence > result.confidence - SIDEWAYS_CONFIDENCE_SLACK
             if retry.confidence > result.confidence or upright:
-                result, words, image = retry, turned_words, turned
+                result, words, image, turned_already = retry, turned_words, turned, True
                 report.update(rotation=rotation, skew=round(report["skew"] + skew, 2))
     log.debug("page %s prepared: %s; confidence %.2f", page.number, report, result.confidence)
     return ScannedRead(result, tuple(words), image, (known_rotation or report["rotation"]) % 360)

@@ -14,5 +14,5 @@ from grader.omr.register import (Registration, TemplateBox, assign_options,
 
 __all__ = ["Box", "BoxFeatures", "BoxReading", "CHECKED", "MARKS", "Registration", "TemplateBox",
            "assign_options", "classify_box", "find_boxes", "read_document_boxes",
-           "read_matching_template_page", "read_page_boxes", "read_template_boxes", "refine_box", "register_page",
-           "sort_reading_order", "template_from_pdf"]
+           "read_matching_template_page", "read_page_boxes", "read_template_boxes", "refine_box",
+           "register_page", "sort_reading_order", "template_from_pdf"]

@@ -8,12 +8,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 import yaml
 
-from grader.types import KINDS, QuestionSpec, RubricItem, Tolerance
+from grader.compare import read_number
+from grader.types import Kind, QuestionSpec, RubricItem, Tolerance
 
 MAX_YAML_BYTES = 1_000_000
 # Values in the file once YAML aliases are expanded. yaml.safe_load shares aliased objects, so
@@ -158,8 +158,9 @@ def _question_spec(q: dict, *, number: str, part: str | None, title: str):
     label = f"{number}.{part}" if part else number
     where = f"question {label}"
     kind = q.get("kind")
-    if kind not in KINDS:
-        raise DefinitionError(f"{where}, field 'kind': {kind!r} is not one of {', '.join(KINDS)}")
+    if kind not in tuple(Kind):
+        raise DefinitionError(f"{where}, field 'kind': {kind!r} is not one of {', '.join(Kind)}")
+    kind = Kind(kind)
     points = q.get("points")
     if isinstance(points, bool) or not isinstance(points, (int, float)) or not math.isfinite(points) \
             or points < 0:
@@ -250,21 +251,12 @@ def _tolerance(raw: Any, where: str) -> Tolerance:
 
 
 def _number(value: Any, where: str, name: str) -> int | float:
-    if isinstance(value, bool):
+    number = read_number(value)
+    if number is None:
         raise DefinitionError(f"{where}, field '{name}': {value!r} is not a number")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if math.isnan(value):
-            raise DefinitionError(f"{where}, field '{name}': NaN is not a valid key")
-        return value
-    if isinstance(value, str):
-        try:
-            frac = Fraction(value.strip())
-        except (ValueError, ZeroDivisionError):
-            raise DefinitionError(f"{where}, field '{name}': {value!r} is not a number") from None
-        return int(frac) if frac.denominator == 1 else float(frac)
-    raise DefinitionError(f"{where}, field '{name}': {value!r} is not a number")
+    if isinstance(number, float) and math.isnan(number):
+        raise DefinitionError(f"{where}, field '{name}': NaN is not a valid key")
+    return number
 
 
 def _literal_answer(kind: str, value: Any, where: str) -> Any:

@@ -1,19 +1,22 @@
 """Answer-key verification: compare a solver's key with the literal key an instructor wrote.
 
 Pure Python + NumPy (no Django). ``compare_key`` handles numbers, lists/tuples, matrices
-(shape first, then entry by entry) and dicts (per key). Numbers follow math.isclose:
-|a - b| <= max(rel_tol * max(|a|, |b|), abs_tol); two integers must be equal exactly; NaN
-never equals anything; an infinity equals only the same-signed infinity. Rational strings
-("3/2") in a literal are read as numbers.
+(shape first, then entry by entry) and dicts (per key). Numbers are compared by
+``grader.compare.numbers_match``, the policy grading uses: the literal must count as the
+computed key under the question's tolerance (so a literal that a student could write for full
+marks is never reported as a mismatch). Rational strings ("3/2") in a literal are read as
+numbers by ``grader.compare.read_number``.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any, Mapping
 
 import numpy as np
+
+from grader.compare import numbers_match, read_number
+from grader.types import Tolerance
 
 Index = tuple  # 1-based positions (ints) and/or dict keys (str), outermost first
 MAX_LISTED = 5  # mismatches spelled out in `detail`; all are in `mismatches`
@@ -52,41 +55,6 @@ def compare_key(computed: Any, literal: Any, *, abs_tol: float = 1e-9,
                     tuple(mismatches))
 
 
-def _number(value: Any) -> int | float | None:
-    """A Python int/float for anything numeric (incl. "3/2"), else None."""
-    if isinstance(value, (bool, np.bool_)):
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return value
-    if isinstance(value, Fraction):
-        return int(value) if value.denominator == 1 else float(value)
-    if isinstance(value, str):
-        text = value.strip().lower().replace("−", "-")
-        if text in ("inf", "+inf", "infinity", "-inf", "-infinity", "nan"):
-            return float(text)
-        try:
-            parsed = Fraction(text)
-        except (ValueError, ZeroDivisionError):
-            return None
-        return int(parsed) if parsed.denominator == 1 else float(parsed)
-    return None
-
-
-def _numbers_equal(a: int | float, b: int | float, abs_tol: float, rel_tol: float) -> bool:
-    if isinstance(a, int) and isinstance(b, int):
-        return a == b
-    a, b = float(a), float(b)
-    if math.isnan(a) or math.isnan(b):
-        return False
-    if math.isinf(a) or math.isinf(b):
-        return a == b
-    return math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
-
-
 def _is_sequence(value: Any) -> bool:
     return isinstance(value, (list, tuple, np.ndarray))
 
@@ -98,14 +66,15 @@ def _compare(computed: Any, literal: Any, index: Index, abs_tol: float, rel_tol:
         return _compare_dicts(computed, literal, index, abs_tol, rel_tol, out)
     if _is_sequence(computed) or _is_sequence(literal):
         return _compare_arrays(computed, literal, index, abs_tol, rel_tol, out)
-    a, b = _number(computed), _number(literal)
+    a, b = read_number(computed), read_number(literal)
     if a is None or b is None:
         # Non-numeric keys (option labels, words): exact match after trimming.
         same = str(computed).strip() == str(literal).strip()
         if not same:
             out.append((index, computed, literal))
         return 1
-    if not _numbers_equal(a, b, abs_tol, rel_tol):
+    # The computed key is the reference, as it is for a student's answer.
+    if not numbers_match(b, a, Tolerance(abs=abs_tol, rel=rel_tol)):
         out.append((index, a, b))
     return 1
 
@@ -203,7 +172,7 @@ def _describe(index: Index, computed: Any, literal: Any) -> str:
 def _format(value: Any, other: Any) -> str:
     """At least 4 significant digits, and enough to show the actual size of the difference
     (0.123456 vs 0.123446 must not print as 0.1235 vs 0.1234)."""
-    a, b = _number(value), _number(other)
+    a, b = read_number(value), read_number(other)
     if a is None:
         return repr(value)
     if isinstance(a, int) or not math.isfinite(a):

@@ -5,16 +5,22 @@ in one place; the admin shows machine output read-only.
 """
 from __future__ import annotations
 
+from functools import cached_property
+
 from django.conf import settings
 from django.db import models
+
+from grader.pages import PageRead
+from grader.types import Kind, QuestionSpec
 
 
 class Exam(models.Model):
     code = models.CharField(max_length=64, unique=True)
     title = models.CharField(max_length=255)
     blank_pdf = models.FileField(upload_to="blank/", blank=True)
-    definition = models.JSONField(default=dict, help_text="The exam YAML as loaded (parsed).")
-    source_yaml = models.TextField(blank=True)
+    source_yaml = models.TextField(
+        blank=True, help_text="The exam file as the instructor uploaded it (for them to read; "
+                              "grading reads each question's spec).")
     key_report = models.JSONField(default=list, help_text="Key check per question at load time.")
     omr_template = models.JSONField(
         default=dict, blank=True,
@@ -36,30 +42,18 @@ class Exam(models.Model):
 
 
 class Question(models.Model):
-    class Kind(models.TextChoices):
-        MULTIPLE_CHOICE = "multiple_choice"
-        NUMERIC = "numeric"
-        MATRIX = "matrix"
-        SHAPE = "shape"
-        VALUES = "values"
-        EXPRESSION = "expression"
-        TEXT = "text"
+    """One gradable question or part. ``spec`` holds its whole definition (key included) as
+    the grading core's ``QuestionSpec``; label, kind, points and order are copied out of it by
+    ``set_spec`` for listing, filtering and ordering."""
 
     exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="questions")
     label = models.CharField(max_length=64)
-    number = models.CharField(max_length=32)
-    part = models.CharField(max_length=32, blank=True)
-    title = models.TextField(blank=True)
-    kind = models.CharField(max_length=32, choices=Kind.choices)
+    kind = models.CharField(max_length=32, choices=[(k.value, k.name.replace("_", " ").title())
+                                                    for k in Kind])
     points = models.FloatField()
     order = models.PositiveIntegerField()
-    key = models.JSONField(null=True, blank=True, help_text="The answer key used for grading.")
-    solver = models.CharField(max_length=64, blank=True)
-    params = models.JSONField(null=True, blank=True)
-    tolerance = models.JSONField(default=dict, blank=True)
-    options = models.JSONField(default=list, blank=True)
-    rubric = models.JSONField(default=list, blank=True)
-    spec = models.JSONField(default=dict, blank=True, help_text="The part's YAML as loaded.")
+    spec = models.JSONField(default=dict, blank=True,
+                            help_text="The question as defined and keyed (QuestionSpec).")
     key_check = models.JSONField(default=dict, blank=True)
     key_override = models.BooleanField(
         default=False, help_text="The instructor accepted a key mismatch for this question.")
@@ -73,6 +67,19 @@ class Question(models.Model):
     def __str__(self) -> str:
         return f"{self.exam.code} {self.label}"
 
+    def set_spec(self, spec: QuestionSpec, *, order: int) -> None:
+        self.spec = spec.to_json()
+        self.label, self.kind, self.points, self.order = spec.label, spec.kind, spec.points, order
+        self.__dict__.pop("definition", None)
+
+    @cached_property
+    def definition(self) -> QuestionSpec:
+        return QuestionSpec.from_json(self.spec)
+
+    @property
+    def key(self):
+        return self.definition.key
+
 
 class Submission(models.Model):
     class Status(models.TextChoices):
@@ -81,6 +88,10 @@ class Submission(models.Model):
         GRADED = "graded"
         NEEDS_REVIEW = "needs_review"
         FAILED = "failed"
+
+    # Grading has finished (nothing runs on it any more), and: it finished with a score.
+    FINISHED = frozenset({Status.GRADED, Status.NEEDS_REVIEW, Status.FAILED})
+    SCORED = frozenset({Status.GRADED, Status.NEEDS_REVIEW})
 
     exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="submissions")
     student = models.CharField(max_length=150, db_index=True)
@@ -110,22 +121,28 @@ class Submission(models.Model):
 
 
 class Page(models.Model):
-    class Source(models.TextChoices):
-        TEXT_LAYER = "text_layer"
-        OCR = "ocr"
+    """One page of a submission as read (``grader.pages.PageRead``, stored whole in ``read``)."""
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="pages")
     number = models.PositiveIntegerField()
-    text = models.TextField(blank=True)
-    source = models.CharField(max_length=16, choices=Source.choices)
-    confidence = models.FloatField(default=1.0)
-    words = models.JSONField(default=list, blank=True)
-    boxes = models.JSONField(default=list, blank=True, help_text="Checkbox readings (scans).")
-    info = models.JSONField(default=dict, blank=True, help_text="Deskew, orientation, registration.")
+    read = models.JSONField(default=dict, help_text="The page as read: text, OCR words and their "
+                                                    "boxes, checkbox readings.")
 
     class Meta:
         ordering = ["submission", "number"]
         constraints = [models.UniqueConstraint(fields=["submission", "number"], name="unique_page")]
+
+    @cached_property
+    def page_read(self) -> PageRead:
+        return PageRead.from_json(self.read)
+
+    @property
+    def text(self) -> str:
+        return self.page_read.text
+
+    @property
+    def source(self) -> str:
+        return self.page_read.source
 
 
 class Answer(models.Model):

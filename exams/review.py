@@ -14,11 +14,17 @@ from django.db.models import QuerySet
 
 from exams import services
 from exams.models import Answer, Exam, Question, Review, Submission
+from grader.crop import band_mm, word_range
+from grader.ocr import rotate_page
+from grader.pages import PageRead
+from grader.pdf import MAX_TEXT_CHARS_PER_PAGE, text_layer_words
+from grader.render import render_pdf_page
+from grader.types import Source
 
 S = Submission.Status
 # A review is only meaningful on a finished grading run: reviewing while a regrade is running
 # would be overwritten (or would finish a submission that is still processing).
-REVIEWABLE = (S.GRADED, S.NEEDS_REVIEW)
+REVIEWABLE = Submission.SCORED
 BULK_COMMENT = "confirmed the suggested score (bulk)"
 
 
@@ -245,34 +251,29 @@ def answer_crop_pages(answer: Answer) -> list[int]:
     if answer.spans:
         return sorted({int(span[0]) for span in answer.spans})
     return [page.number for page in answer.submission.pages.all()
-            if _box_positions(page, answer.question.label)[0]]
+            if _box_positions(page.page_read, answer.question.label)[0]]
 
 
-def _box_positions(page, label: str) -> tuple[list[float], int]:
+def _box_positions(page: PageRead, label: str) -> tuple[list[float], int]:
     """(mm from the top of the upright page of the label's boxes, quarter turn that makes the
     rendered page upright) from the page's checkbox readings."""
-    boxes = page.boxes if isinstance(page.boxes, dict) else {}
-    ys = [r["y_mm"] for r in boxes.get("readings", ())
-          if r.get("label") == label and r.get("y_mm") is not None]
-    if ys:
-        fit = boxes.get("registration", {})
-        return ys, fit.get("upright_turn_cw", 180 if fit.get("upside_down") else 0)
-    info = page.info or {}
-    return list((info.get("choice_boxes") or {}).get(label, ())), info.get("ocr_turn_cw", 0)
+    if page.fit is not None:
+        ys = [r.y_mm for r in page.fit.readings if r.label == label and r.y_mm is not None]
+        if ys:
+            return ys, page.fit.upright_turn_cw
+    return list(page.choice_boxes.get(label, ())), page.turned_cw
 
 
 def answer_crop(*, answer: Answer, number: int, dpi: float):
     """The band of page ``number`` that holds the answer (full page width, a small margin),
     as a PIL image; None when the answer cannot be placed on that page (no text or boxes of
     it there, or words that do not line up with the page's text)."""
-    from grader.ocr import rotate_page
-    from grader.render import render_pdf_page
-
     page = answer.submission.pages.filter(number=number).first()
     if page is None:
         return None
     path = answer.submission.file.path
-    placed = _text_band(answer, page, path) if answer.spans else _box_band(answer, page)
+    read = page.page_read
+    placed = _text_band(answer, read, path) if answer.spans else _box_band(answer, read)
     if placed is None:
         return None
     (top, bottom), turn = placed
@@ -284,16 +285,12 @@ def answer_crop(*, answer: Answer, number: int, dpi: float):
     return image.crop((0, upper, image.width, lower)) if lower > upper else None
 
 
-def _text_band(answer: Answer, page, path) -> tuple[tuple[float, float], int] | None:
-    from grader.crop import band_mm, word_range
-    from grader.pdf import MAX_TEXT_CHARS_PER_PAGE, text_layer_words
-
+def _text_band(answer: Answer, page: PageRead, path) -> tuple[tuple[float, float], int] | None:
     spans = [(start, end) for number, start, end in answer.spans if number == page.number]
     if not spans:
         return None
-    if page.source == "ocr":
-        words, boxes = [w[0] for w in page.words], (page.info or {}).get("word_boxes") or []
-        turn = (page.info or {}).get("ocr_turn_cw", 0)
+    if page.source == Source.OCR:
+        words, boxes, turn = [w for w, _ in page.words], page.word_boxes, page.turned_cw
     elif len(page.text) >= MAX_TEXT_CHARS_PER_PAGE:
         return None     # megabytes of text: PDFium's character boxes would take ~0.5 GB
     else:
@@ -306,7 +303,7 @@ def _text_band(answer: Answer, page, path) -> tuple[tuple[float, float], int] | 
     return (top - CROP_MARGIN_MM, bottom + CROP_MARGIN_MM), turn
 
 
-def _box_band(answer: Answer, page) -> tuple[tuple[float, float], int] | None:
+def _box_band(answer: Answer, page: PageRead) -> tuple[tuple[float, float], int] | None:
     ys, turn = _box_positions(page, answer.question.label)
     if not ys:
         return None

@@ -95,10 +95,30 @@ class ExamUploadSerializer(serializers.Serializer):
 
 
 class QuestionSerializer(serializers.ModelSerializer):
+    """A question as defined (read from its spec) with its key check."""
+
+    number = serializers.CharField(source="definition.number", read_only=True)
+    part = serializers.SerializerMethodField()
+    title = serializers.CharField(source="definition.title", read_only=True)
+    key = serializers.JSONField(source="definition.key", read_only=True)
+    solver = serializers.SerializerMethodField()
+    tolerance = serializers.SerializerMethodField()
+    options = serializers.ListField(source="definition.options", child=serializers.CharField(),
+                                    read_only=True)
+
     class Meta:
         model = Question
         fields = ["label", "number", "part", "title", "kind", "points", "key", "solver",
                   "tolerance", "options", "key_check", "key_override"]
+
+    def get_part(self, q) -> str:
+        return q.definition.part or ""
+
+    def get_solver(self, q) -> str:
+        return q.definition.solver or ""
+
+    def get_tolerance(self, q) -> dict[str, float]:
+        return {"abs": q.definition.tolerance.abs, "rel": q.definition.tolerance.rel}
 
 
 class ExamSerializer(serializers.ModelSerializer):
@@ -147,8 +167,7 @@ class SubmissionSerializer(serializers.ModelSerializer):
     def get_results(self, s) -> dict | None:
         if not self.context.get("show_results"):
             return None
-        if s.status not in (Submission.Status.GRADED, Submission.Status.NEEDS_REVIEW,
-                            Submission.Status.FAILED):
+        if s.status not in Submission.FINISHED:
             return None
         return submission_result(s)
 

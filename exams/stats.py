@@ -9,14 +9,9 @@ from dataclasses import asdict, dataclass
 from PIL import Image, ImageDraw, ImageFont
 
 from exams.models import Answer, Exam, Submission
+from grader.types import INFORMATIONAL_FLAGS
 
-# Flags that do not mean "the machine was unsure" (kept in sync with grader.types by import).
-try:
-    from grader.types import INFORMATIONAL_FLAGS
-except ImportError:  # pragma: no cover - the grading core is always present in this repo
-    INFORMATIONAL_FLAGS = frozenset({"ocr_corrected", "unanswered"})
 
-FINISHED = (Submission.Status.GRADED, Submission.Status.NEEDS_REVIEW)
 BINS = 10
 
 
@@ -55,7 +50,7 @@ def _share(n: int, total: int) -> float | None:
 
 
 def question_stats(exam: Exam) -> list[QuestionStats]:
-    answers = (Answer.objects.filter(submission__exam=exam, submission__status__in=FINISHED)
+    answers = (Answer.objects.filter(submission__exam=exam, submission__status__in=Submission.SCORED)
                .values_list("question_id", "score", "max_score", "flags", "status"))
     by_question: dict[int, list[tuple]] = {}
     for row in answers:
@@ -80,7 +75,7 @@ def question_stats(exam: Exam) -> list[QuestionStats]:
 
 
 def total_scores(exam: Exam) -> list[float]:
-    return [s for s in exam.submissions.filter(status__in=FINISHED)
+    return [s for s in exam.submissions.filter(status__in=Submission.SCORED)
             .values_list("score", flat=True) if s is not None]
 
 

@@ -6,38 +6,14 @@ are compared exactly.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from grader.types import (
-    FLAG_FREE_TEXT, FLAG_NO_KEY, FLAG_SHAPE_MISMATCH, FLAG_UNANSWERED, FLAG_UNPARSED,
-    Parsed, QuestionSpec, Scored, Tolerance,
-)
-
-FLAG_LAYOUT_DIFFERS = "layout_differs"   # same numbers in another order (e.g. C×H×W vs H×W×C)
+from grader.compare import is_number, numbers_match
+from grader.types import Flag, Kind, Parsed, QuestionSpec, Scored
 
 # Equivalence of expressions is injected (SymPy lives in grader.expr) so this module stays light.
 ExpressionCheck = Callable[[str, str, Sequence[str]], "bool | None"]
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def numbers_match(value: Any, key: Any, tol: Tolerance) -> bool:
-    """Tolerance comparison; exact for integer keys when the exam set no tolerance."""
-    if not (is_number(value) and is_number(key)):
-        return False
-    v, k = float(value), float(key)
-    if math.isnan(v) or math.isnan(k):
-        return False
-    if math.isinf(v) or math.isinf(k):
-        return v == k
-    if isinstance(key, int) and tol == Tolerance():
-        # Counts, shapes and receptive fields: exact unless the exam set a tolerance.
-        return v == k
-    return abs(v - k) <= max(tol.abs, tol.rel * abs(k))
 
 
 def as_matrix(value: Any) -> list[list[Any]] | None:
@@ -59,12 +35,12 @@ def score_numeric(value: Any, key: Any, spec: QuestionSpec) -> Scored:
 
 def score_shape(value: Any, key: Sequence[int], spec: QuestionSpec) -> Scored:
     if not isinstance(value, list):
-        return Scored(0.0, spec.points, (FLAG_UNPARSED,), "no shape read")
+        return Scored(0.0, spec.points, (Flag.UNPARSED,), "no shape read")
     if list(value) == list(key):
         return Scored(spec.points, spec.points)
     if len(value) == len(key) and sorted(value) == sorted(key):
         # Right numbers in another layout convention: a TA decides whether that counts.
-        return Scored(0.0, spec.points, (FLAG_LAYOUT_DIFFERS,),
+        return Scored(0.0, spec.points, (Flag.LAYOUT_DIFFERS,),
                       f"expected {tuple(key)}, read {tuple(value)} (same numbers, other order)")
     return Scored(0.0, spec.points, detail=f"expected {tuple(key)}, read {tuple(value)}")
 
@@ -72,11 +48,11 @@ def score_shape(value: Any, key: Sequence[int], spec: QuestionSpec) -> Scored:
 def score_matrix(value: Any, key: Any, spec: QuestionSpec) -> Scored:
     got, want = as_matrix(value), as_matrix(key)
     if want is None:
-        return Scored(0.0, spec.points, (FLAG_NO_KEY,), "the key is not a matrix")
+        return Scored(0.0, spec.points, (Flag.NO_KEY,), "the key is not a matrix")
     if got is None:
-        return Scored(0.0, spec.points, (FLAG_UNPARSED,), "no matrix read")
+        return Scored(0.0, spec.points, (Flag.UNPARSED,), "no matrix read")
     if (len(got), len(got[0])) != (len(want), len(want[0])):
-        return Scored(0.0, spec.points, (FLAG_SHAPE_MISMATCH,),
+        return Scored(0.0, spec.points, (Flag.SHAPE_MISMATCH,),
                       f"expected {len(want)}×{len(want[0])}, read {len(got)}×{len(got[0])}")
     wrong = [(i + 1, j + 1) for i, row in enumerate(want) for j, k in enumerate(row)
              if not numbers_match(got[i][j], k, spec.tolerance)]
@@ -91,7 +67,7 @@ def score_matrix(value: Any, key: Any, spec: QuestionSpec) -> Scored:
 
 def score_values(value: Any, key: dict[str, Any], spec: QuestionSpec) -> Scored:
     if not isinstance(value, dict) or not value:
-        return Scored(0.0, spec.points, (FLAG_UNPARSED,), "no named values read")
+        return Scored(0.0, spec.points, (Flag.UNPARSED,), "no named values read")
     missing = [name for name in key if name not in value]
     wrong = [name for name in key if name in value
              and not numbers_match(value[name], key[name], spec.tolerance)]
@@ -100,7 +76,7 @@ def score_values(value: Any, key: dict[str, Any], spec: QuestionSpec) -> Scored:
         return Scored(spec.points, spec.points)
     detail = "; ".join([f"{n} missing" for n in missing] +
                        [f"{n}: expected {key[n]}, read {value[n]}" for n in wrong])
-    flags = (FLAG_UNPARSED,) if len(missing) == len(key) else ()
+    flags = (Flag.UNPARSED,) if len(missing) == len(key) else ()
     if spec.partial == "per_entry":
         return Scored(spec.points * (len(key) - len(bad)) / len(key), spec.points, flags, detail)
     return Scored(0.0, spec.points, flags, detail)
@@ -108,10 +84,10 @@ def score_values(value: Any, key: dict[str, Any], spec: QuestionSpec) -> Scored:
 
 def score_expression(value: Any, key: str, spec: QuestionSpec, check: ExpressionCheck | None) -> Scored:
     if not isinstance(value, str) or check is None:
-        return Scored(0.0, spec.points, (FLAG_UNPARSED,), "no expression read")
+        return Scored(0.0, spec.points, (Flag.UNPARSED,), "no expression read")
     same = check(value, key, spec.variables)
     if same is None:
-        return Scored(0.0, spec.points, (FLAG_UNPARSED,), f"could not compare {value!r} with the key")
+        return Scored(0.0, spec.points, (Flag.UNPARSED,), f"could not compare {value!r} with the key")
     return Scored(spec.points if same else 0.0, spec.points,
                   detail="" if same else f"{value} is not equivalent to {key}")
 
@@ -120,7 +96,7 @@ def score_choice(value: Any, key: Sequence[int], spec: QuestionSpec) -> Scored:
     """Multiple choice. ``all_or_nothing`` (default): every box right or 0."""
     n = len(spec.options)
     if not isinstance(value, list):
-        return Scored(0.0, spec.points, (FLAG_UNPARSED,), "no selection read")
+        return Scored(0.0, spec.points, (Flag.UNPARSED,), "no selection read")
     chosen, correct = set(value), set(key)
     if spec.scoring == "per_option" and n:
         right = sum(1 for i in range(1, n + 1) if (i in chosen) == (i in correct))
@@ -146,31 +122,31 @@ def score_text(text: str, spec: QuestionSpec) -> Scored:
     hits = [item for item in spec.rubric if any(k in lowered for k in item.keywords)]
     suggested = min(spec.points, sum(item.points for item in hits))
     detail = "; ".join(f"+{item.points:g} {item.text}" for item in hits) or "no rubric item matched"
-    return Scored(suggested, spec.points, (FLAG_FREE_TEXT,), "suggested: " + detail)
+    return Scored(suggested, spec.points, (Flag.FREE_TEXT,), "suggested: " + detail)
 
 
 def score_answer(spec: QuestionSpec, parsed: Parsed, key: Any,
                  *, expression_check: ExpressionCheck | None = None) -> Scored:
     """Score one parsed answer; the parser's flags (ambiguous, low confidence, …) carry over."""
-    if FLAG_UNANSWERED in parsed.flags:
-        return Scored(0.0, spec.points, (FLAG_UNANSWERED,), "no answer found")
-    if spec.kind == "text":
+    if Flag.UNANSWERED in parsed.flags:
+        return Scored(0.0, spec.points, (Flag.UNANSWERED,), "no answer found")
+    if spec.kind == Kind.TEXT:
         base = score_text(parsed.value if isinstance(parsed.value, str) else "", spec)
     elif key is None:
-        base = Scored(0.0, spec.points, (FLAG_NO_KEY,), "this question has no key")
+        base = Scored(0.0, spec.points, (Flag.NO_KEY,), "this question has no key")
     elif parsed.value is None:
-        base = Scored(0.0, spec.points, (FLAG_UNPARSED,), "no value of the expected kind read")
-    elif spec.kind == "numeric":
+        base = Scored(0.0, spec.points, (Flag.UNPARSED,), "no value of the expected kind read")
+    elif spec.kind == Kind.NUMERIC:
         base = score_numeric(parsed.value, key, spec)
-    elif spec.kind == "shape":
+    elif spec.kind == Kind.SHAPE:
         base = score_shape(parsed.value, key, spec)
-    elif spec.kind == "matrix":
+    elif spec.kind == Kind.MATRIX:
         base = score_matrix(parsed.value, key, spec)
-    elif spec.kind == "values":
+    elif spec.kind == Kind.VALUES:
         base = score_values(parsed.value, key, spec)
-    elif spec.kind == "expression":
+    elif spec.kind == Kind.EXPRESSION:
         base = score_expression(parsed.value, key, spec, expression_check)
-    elif spec.kind == "multiple_choice":
+    elif spec.kind == Kind.MULTIPLE_CHOICE:
         base = score_choice(parsed.value, key, spec)
     else:
         raise ValueError(f"unknown kind {spec.kind!r}")

@@ -2,30 +2,54 @@
 and never mutate their inputs.
 
 Values carried in these types are JSON-friendly (int, float, str, list, dict, None) so they
-can be stored in JSON fields and printed by ``grade --json`` without conversion.
+can be stored in JSON fields and printed by ``grade --json`` without conversion. The
+enumerations are ``StrEnum``s: a member is its own string in JSON and in the database.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from typing import Any
 
-KINDS = ("multiple_choice", "numeric", "matrix", "shape", "values", "expression", "text")
 
-# Flag names (a flagged answer carries one or more of these, with the suggested score).
-FLAG_UNANSWERED = "unanswered"
-FLAG_AMBIGUOUS = "ambiguous"            # two different final answers
-FLAG_UNPARSED = "unparsed"              # text present but no value of the expected kind
-FLAG_LOW_CONFIDENCE = "low_confidence"  # OCR confidence / corrections below threshold
-FLAG_OCR_CORRECTED = "ocr_corrected"    # informational: characters fixed in numeric context
-FLAG_FREE_TEXT = "free_text"            # never auto-final
-FLAG_SHAPE_MISMATCH = "shape_mismatch"
-FLAG_UNCERTAIN_BOX = "uncertain_box"    # a checkbox in the uncertain band
-FLAG_REGISTRATION = "registration_failed"  # scanned page did not fit its template
-FLAG_CARRIED_FORWARD = "carried_forward"
-FLAG_NO_KEY = "no_key"
+class Kind(StrEnum):
+    """What a question asks for (the exam YAML's ``kind``)."""
+
+    MULTIPLE_CHOICE = "multiple_choice"
+    NUMERIC = "numeric"
+    MATRIX = "matrix"
+    SHAPE = "shape"
+    VALUES = "values"
+    EXPRESSION = "expression"
+    TEXT = "text"
+
+
+class Flag(StrEnum):
+    """Why an answer needs a TA (or, for the informational ones, what happened to it)."""
+
+    UNANSWERED = "unanswered"
+    AMBIGUOUS = "ambiguous"                   # two different final answers; a page scanned twice
+    UNPARSED = "unparsed"                     # text present but no value of the expected kind
+    LOW_CONFIDENCE = "low_confidence"         # OCR confidence / corrections below threshold
+    OCR_CORRECTED = "ocr_corrected"           # informational: characters fixed in numeric context
+    FREE_TEXT = "free_text"                   # never auto-final
+    SHAPE_MISMATCH = "shape_mismatch"
+    LAYOUT_DIFFERS = "layout_differs"         # same numbers in another order (C×H×W vs H×W×C)
+    UNCERTAIN_BOX = "uncertain_box"           # a checkbox in the uncertain band
+    REGISTRATION_FAILED = "registration_failed"  # a scanned box or page could not be placed
+    CARRIED_FORWARD = "carried_forward"       # credit from a wrong earlier value, carried
+    NO_KEY = "no_key"
+
 
 # Flags that do not by themselves send an answer to review.
-INFORMATIONAL_FLAGS = frozenset({FLAG_OCR_CORRECTED, FLAG_UNANSWERED})
+INFORMATIONAL_FLAGS = frozenset({Flag.OCR_CORRECTED, Flag.UNANSWERED})
+
+
+class Source(StrEnum):
+    """Where a page's text came from."""
+
+    TEXT_LAYER = "text_layer"
+    OCR = "ocr"
 
 
 @dataclass(frozen=True)
@@ -48,7 +72,7 @@ class QuestionSpec:
     label: str                      # "1.ii", "2"
     number: str                     # "1"
     part: str | None                # "ii" or None
-    kind: str                       # one of KINDS
+    kind: Kind
     points: float
     key: Any = None                 # JSON value; None for text / no key
     options: tuple[str, ...] = ()   # multiple choice option texts
@@ -64,12 +88,40 @@ class QuestionSpec:
     solver: str | None = None
     params: Any = None
 
+    def to_json(self) -> dict[str, Any]:
+        """The spec as stored (one JSON column per question) and sent to workers."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out.update(
+            kind=str(self.kind), options=list(self.options),
+            tolerance={"abs": self.tolerance.abs, "rel": self.tolerance.rel},
+            rubric=[{"points": r.points, "text": r.text, "keywords": list(r.keywords)}
+                    for r in self.rubric],
+            variables=list(self.variables), outputs=list(self.outputs),
+            carry=[list(pair) for pair in self.carry])
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> QuestionSpec:
+        """The inverse of ``to_json``; fields missing from ``data`` take their defaults."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        tolerance = data.get("tolerance") or {}
+        values.update(
+            kind=Kind(data["kind"]), options=tuple(data.get("options") or ()),
+            tolerance=Tolerance(**tolerance) if tolerance else Tolerance(),
+            rubric=tuple(RubricItem(float(r["points"]), r["text"], tuple(r.get("keywords") or ()))
+                         for r in data.get("rubric") or ()),
+            variables=tuple(data.get("variables") or ()),
+            outputs=tuple(data.get("outputs") or ()),
+            carry=tuple((str(t), str(src)) for t, src in data.get("carry") or ()))
+        return cls(**values)
+
 
 @dataclass(frozen=True)
 class PageText:
     number: int                     # 1-based
     text: str
-    source: str = "text_layer"      # text_layer | ocr
+    source: Source = Source.TEXT_LAYER
     confidence: float = 1.0         # mean word confidence 0-1 (1.0 for text layers)
     words: tuple[tuple[str, float], ...] = ()  # (word, confidence 0-1) for OCR pages
 

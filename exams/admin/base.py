@@ -10,6 +10,7 @@ from django.db.models.functions import Cast
 
 from exams import roles
 from exams.models import Answer, Question
+from grader.types import Flag
 
 
 def short(value, width: int = 60) -> str:
@@ -74,9 +75,7 @@ class QuestionLabelFilter(admin.SimpleListFilter):
 
 
 def _flag_names() -> list[str]:
-    from grader import types
-
-    return sorted(v for k, v in vars(types).items() if k.startswith("FLAG_") and isinstance(v, str))
+    return sorted(Flag)
 
 
 class FlagFilter(admin.SimpleListFilter):

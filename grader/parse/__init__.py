@@ -14,9 +14,7 @@ from grader.parse.final import Selection, select, split_top
 from grader.parse.latex import to_plain
 from grader.parse.numbers import arithmetic_runs, shapes_in
 from grader.parse.ocrfix import fix_numeric_tokens, join_split_numbers
-from grader.types import (
-    FLAG_AMBIGUOUS, FLAG_FREE_TEXT, FLAG_LOW_CONFIDENCE, FLAG_OCR_CORRECTED, FLAG_UNPARSED, Parsed, QuestionSpec,
-)
+from grader.types import Flag, Kind, Parsed, QuestionSpec
 
 __all__ = ["parse_answer", "LOW_CONFIDENCE", "OCR_FIX_PENALTY"]
 
@@ -57,8 +55,8 @@ def _numeric_context(text: str) -> tuple[str, str, int]:
 
 def _selected(sel: Selection | None) -> tuple[Any, str, tuple[str, ...], tuple[Any, ...]]:
     if sel is None:
-        return None, "", (FLAG_UNPARSED,), ()
-    return sel.value, sel.evidence, ((FLAG_AMBIGUOUS,) if sel.ambiguous else ()), sel.alternatives
+        return None, "", (Flag.UNPARSED,), ()
+    return sel.value, sel.evidence, ((Flag.AMBIGUOUS,) if sel.ambiguous else ()), sel.alternatives
 
 
 def _parse_numeric(spec: QuestionSpec, raw: str, plain: str):
@@ -72,29 +70,29 @@ def _parse_shape(spec: QuestionSpec, raw: str, plain: str):
 def _parse_matrix(spec: QuestionSpec, raw: str, plain: str):
     found = matrices.find_matrices(raw)
     if not found:
-        return None, "", (FLAG_UNPARSED,), ()
+        return None, "", (Flag.UNPARSED,), ()
     last, start, end = found[-1]
     if last is None or not matrices.is_rectangular(last):
-        return None, raw[start:end], (FLAG_UNPARSED,), ()
+        return None, raw[start:end], (Flag.UNPARSED,), ()
     key_shape = matrices.shape_of(spec.key)
     if key_shape and matrices.shape_of(last) != key_shape:
         # The question fixes the shape; an earlier matrix of that shape may be the intended
         # answer (e.g. attention weights before the outputs). Offer both, never pick silently.
         fitting = [f for f in found if f[0] is not None and matrices.shape_of(f[0]) == key_shape]
         if fitting:
-            return fitting[-1][0], raw[fitting[-1][1]:fitting[-1][2]], (FLAG_AMBIGUOUS,), (fitting[-1][0], last)
+            return fitting[-1][0], raw[fitting[-1][1]:fitting[-1][2]], (Flag.AMBIGUOUS,), (fitting[-1][0], last)
     return last, raw[start:end], (), ()
 
 
 def _parse_values(spec: QuestionSpec, raw: str, plain: str):
     found, claims, evidence = values.read_values(plain, spec.outputs)
     if not found:
-        return None, "", (FLAG_UNPARSED,), ()
-    flags: tuple[str, ...] = () if len(found) == len(spec.outputs) else (FLAG_UNPARSED,)
+        return None, "", (Flag.UNPARSED,), ()
+    flags: tuple[str, ...] = () if len(found) == len(spec.outputs) else (Flag.UNPARSED,)
     conflicting = {n: vs for n, vs in claims.items() if len({float(v) for v in vs}) > 1}
     alternatives: tuple[Any, ...] = ()
     if conflicting:
-        flags += (FLAG_AMBIGUOUS,)
+        flags += (Flag.AMBIGUOUS,)
         alternatives = tuple({**found, n: v} for n, vs in conflicting.items() for v in dict.fromkeys(vs))
     return found, "\n".join(dict.fromkeys(evidence)), flags, alternatives
 
@@ -110,32 +108,33 @@ def _parse_expression(spec: QuestionSpec, raw: str, plain: str):
 def _parse_choice(spec: QuestionSpec, raw: str, plain: str):
     chosen, evidence, stated = choices.read_choices(plain, spec.options)
     if chosen is None:
-        return None, "", (FLAG_UNPARSED,), ()
+        return None, "", (Flag.UNPARSED,), ()
     if len(stated) > 1:
-        return chosen, evidence, (FLAG_AMBIGUOUS,), tuple(stated)
+        return chosen, evidence, (Flag.AMBIGUOUS,), tuple(stated)
     return chosen, evidence, (), ()
 
 
-_PARSERS = {"numeric": _parse_numeric, "shape": _parse_shape, "matrix": _parse_matrix,
-            "values": _parse_values, "expression": _parse_expression, "multiple_choice": _parse_choice}
+_PARSERS = {Kind.NUMERIC: _parse_numeric, Kind.SHAPE: _parse_shape, Kind.MATRIX: _parse_matrix,
+            Kind.VALUES: _parse_values, Kind.EXPRESSION: _parse_expression,
+            Kind.MULTIPLE_CHOICE: _parse_choice}
 
 
 def parse_answer(spec: QuestionSpec, text: str, *, confidence: float = 1.0) -> Parsed:
     """Read ``spec.kind`` from ``text``. Never raises on odd input; says what it was unsure of."""
     text = (text or "")[:MAX_TEXT]
-    if spec.kind == "text" or spec.kind not in _PARSERS:
+    if spec.kind == Kind.TEXT or spec.kind not in _PARSERS:
         stripped = text.strip()
-        return Parsed(stripped or None, stripped, confidence, (FLAG_FREE_TEXT,) if stripped else (FLAG_UNPARSED,))
+        return Parsed(stripped or None, stripped, confidence, (Flag.FREE_TEXT,) if stripped else (Flag.UNPARSED,))
     if not text.strip():
-        return Parsed(None, "", confidence, (FLAG_UNPARSED,))
-    if spec.kind == "multiple_choice":
+        return Parsed(None, "", confidence, (Flag.UNPARSED,))
+    if spec.kind == Kind.MULTIPLE_CHOICE:
         raw, plain, fixes = text, to_plain(text), 0  # option letters must not become digits
     else:
         raw, plain, fixes = _numeric_context(text)
     value, evidence, flags, alternatives = _PARSERS[spec.kind](spec, raw, plain)
     if fixes and value is not None:
-        flags += (FLAG_OCR_CORRECTED,)
+        flags += (Flag.OCR_CORRECTED,)
         confidence *= OCR_FIX_PENALTY ** fixes
     if confidence < LOW_CONFIDENCE and value is not None:
-        flags += (FLAG_LOW_CONFIDENCE,)
+        flags += (Flag.LOW_CONFIDENCE,)
     return Parsed(value, evidence.strip(), round(confidence, 4), tuple(dict.fromkeys(flags)), alternatives)

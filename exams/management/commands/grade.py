@@ -12,8 +12,6 @@ from exams import services
 from exams.models import Exam, Submission
 from exams.results import submission_result, submission_table
 
-FINAL = {Submission.Status.GRADED, Submission.Status.NEEDS_REVIEW, Submission.Status.FAILED}
-
 
 class Command(BaseCommand):
     help = ("Submit and grade PDF files for an exam. With --json, print one JSON object per "
@@ -62,7 +60,7 @@ class Command(BaseCommand):
     def _wait(self, ids, timeout, progress):
         deadline = time.monotonic() + timeout
         while True:
-            done = Submission.objects.filter(pk__in=ids, status__in=FINAL).count()
+            done = Submission.objects.filter(pk__in=ids, status__in=Submission.FINISHED).count()
             if progress:
                 self._progress(done, len(ids), "graded")
             if done == len(ids):

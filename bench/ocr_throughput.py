@@ -6,7 +6,7 @@ Builds N scanned-looking pages (the sample student answer typed with tools.typed
 at grader.ocr.OCR_DPI, skewed by up to ±3°, sensor noise, saved as PNG with its dpi), then in
 the same run, for each process count P:
   1. bare:     `tesseract PAGE.png stdout` with OMP_THREAD_LIMIT=1, P processes at a time,
-  2. pipeline: grader.ocr.ocr_scanned_page (load PNG, normalise, deskew, OCR, digit-row fix)
+  2. pipeline: grader.ocr.read_scanned_page (load PNG, normalise, deskew, OCR, digit-row fix)
                in a pool of P worker processes.
 Prints pages/second for each, the ratio pipeline/bare (target >= 0.9), and the scaling from
 the first to the last process count. The machine may be shared, so compare the ratios of one
@@ -68,10 +68,10 @@ def bare_tesseract_words(path: Path) -> int:
 
 
 def _pipeline_one(path: str) -> int:
-    from grader.ocr import ocr_scanned_page
+    from grader.ocr import read_scanned_page
     from grader.render import load_image_file
 
-    page = ocr_scanned_page(load_image_file(path), timeout_s=120)
+    page = read_scanned_page(load_image_file(path), timeout_s=120).text
     return len(page.words)
 
 

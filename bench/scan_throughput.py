@@ -8,11 +8,11 @@ marks, handwriting, 150-300 dpi, skew, blur, noise, JPEG, the odd upside-down pa
 
 In the same run, for each process count P:
   1. bare:     `tesseract PAGE.png stdout` (OMP_THREAD_LIMIT=1), P at a time, on the pages
-               rendered beforehand at the pipeline's resolution (exams.grading.SCAN_DPI);
-  2. pipeline: what a Celery page task does (exams.grading._extract_scanned_page, without
-               the database): render the PDF page with PDFium, register and read the
-               checkboxes against the blank exam's template, normalise + deskew + OCR
-               (grader.ocr.ocr_scanned_page), in a pool of P warmed-up processes.
+               rendered beforehand at the pipeline's resolution (grader.scan.SCAN_DPI);
+  2. pipeline: what a Celery page task does (grader.scan.read_scanned, the same function
+               the task calls, without the database): render the PDF page, register and read
+               the checkboxes against the blank exam's template, normalise + deskew + OCR
+               (grader.ocr.read_scanned_page), in a pool of P warmed-up processes.
 Prints pages/second for each, the ratio pipeline/bare (target >= 0.9) and the scaling from
 the first to the last process count. Both see the same background load (interleaved);
 ``--repeat R`` keeps the best of R runs of each.
@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 SAMPLES = ROOT / "samples/tum_endterm"
-SCAN_DPI = 300      # exams.grading.SCAN_DPI (not imported: that module needs Django)
+SCAN_DPI = 300      # grader.scan.SCAN_DPI (imported by the pool processes, not here)
 TARGET_RATIO = 0.9
 
 # (pdf path, 0-based page index, template boxes of that page)
@@ -81,25 +81,19 @@ def pipeline_page(job: Job) -> int:
 
 
 def read_page(job: Job):
-    """One scanned page as the page task reads it (a grader.types.PageText)."""
-    from grader.ocr import ocr_scanned_page
-    from grader.omr import read_template_boxes
-    from grader.render import render_pdf_page
+    """One scanned page as the page task reads it (a grader.pages.PageRead)."""
+    from grader.exam import Checkbox, ExamSpec
+    from grader.scan import OcrOptions, pdf_renderer, read_scanned
 
     pdf, index, boxes = job
-    image = render_pdf_page(pdf, index, dpi=SCAN_DPI)
-    rotation = None
-    if boxes:
-        # As exams.grading does: a page that fits the blank exam has a known orientation.
-        registration, _ = read_template_boxes(image.array, image.dpi, boxes)
-        if registration.ok:
-            rotation = 180 if registration.upside_down else 0
-    return ocr_scanned_page(image, timeout_s=120, known_rotation=rotation)
+    exam = ExamSpec(questions=(), checkboxes=tuple(Checkbox(f"box{i}", 1, box)
+                                                   for i, box in enumerate(boxes)))
+    return read_scanned(index + 1, exam, pdf_renderer(pdf), OcrOptions(timeout_s=120))
 
 
 def breakdown(jobs: list[Job], pngs: list[Path]) -> dict[str, float]:
     """Seconds per stage over all pages, one process, with the bare run of each page beside
-    it. The stages are timed by wrapping grader.ocr's functions (ocr_scanned_page calls
+    it. The stages are timed by wrapping grader.ocr's functions (read_scanned_page calls
     them through the module), so the pipeline's own logic is what runs."""
     from grader import ocr
     from grader.omr import read_template_boxes
@@ -139,8 +133,8 @@ def breakdown(jobs: list[Job], pngs: list[Path]) -> dict[str, float]:
             if boxes:
                 registration, _ = timed("checkboxes (register + read)", read_template_boxes)(
                     image.array, image.dpi, boxes)
-                rotation = (180 if registration.upside_down else 0) if registration.ok else None
-            timed("ocr_scanned_page (all of OCR)", ocr.ocr_scanned_page)(
+                rotation = registration.upright_turn_cw if registration.ok else None
+            timed("read_scanned_page (all of OCR)", ocr.read_scanned_page)(
                 image, timeout_s=120, known_rotation=rotation)
             timed("bare tesseract (same page)", bare_tesseract_words)(png)
             # The same command on the page the pipeline OCRs (straightened, turned): how much

@@ -64,13 +64,14 @@ def main(argv: list[str] | None = None) -> dict:
     from django.core.management import call_command
     from django.db.models import Count
 
-    from exams import services
-    from grader.pdf import read_pdf_pages, text_layer_pages
-    from grader.pipeline import grade_pages
+    from exams import grading, services
+    from grader.pages import text_layer_page
+    from grader.pdf import read_pdf_pages
+    from grader.pipeline import grade_document
 
     call_command("migrate", verbosity=0)
     exam, _ = services.exam_load(text=(ROOT / "samples/ai6126_a2/exam.yaml").read_text())
-    specs = services.question_specs(exam)
+    spec = grading.exam_spec(exam)
     pdfs = make_pdfs(tmp, args.submissions, args.pages)
     blobs = [p.read_bytes() for p in pdfs]
 
@@ -83,7 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     def core():
         for p in pdfs:
-            grade_pages(text_layer_pages(read_pdf_pages(p)), specs)
+            texts = read_pdf_pages(p).texts
+            grade_document([text_layer_page(n, t) for n, t in enumerate(texts, start=1)], spec)
 
     def embedded():
         for i, blob in enumerate(blobs):

@@ -156,4 +156,4 @@ if not DEBUG and not env_bool("GRADER_EMBEDDED", True):
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+

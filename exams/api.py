@@ -8,7 +8,6 @@ not see (its existence is private) and for unknown exams.
 from __future__ import annotations
 
 import json
-import os
 
 from django.conf import settings
 from django.db import transaction
@@ -68,13 +67,11 @@ def _first_message(data) -> str:
 
 
 class SubmissionUploadThrottle(ScopedRateThrottle):
-    """Per-user rate for uploads, read at request time from settings (then env) so deployments
-    and tests can change it: SUBMISSION_UPLOAD_RATE, e.g. "30/min"."""
+    """Per-user rate for uploads, read at request time from the settings (which read the
+    environment variable SUBMISSION_UPLOAD_RATE, e.g. "30/min"), so tests can change it."""
 
     def get_rate(self):
-        rates = getattr(settings, "REST_FRAMEWORK", {}).get("DEFAULT_THROTTLE_RATES", {})
-        return (rates.get(self.scope) or getattr(settings, "SUBMISSION_UPLOAD_RATE", None)
-                or os.environ.get("SUBMISSION_UPLOAD_RATE") or "30/min")
+        return settings.SUBMISSION_UPLOAD_RATE
 
 
 class BaseApi(APIView):

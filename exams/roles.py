@@ -93,12 +93,6 @@ def is_student(user) -> bool:
     return user.is_authenticated and not is_course_staff(user)
 
 
-def exam_roles_of(user, exam: Exam) -> set[str]:
-    if not user.is_authenticated:
-        return set()
-    return set(ExamRole.objects.filter(user=user, exam=exam).values_list("role", flat=True))
-
-
 def has_exam_role(user, exam: Exam, roles: tuple[str, ...] = STAFF_ROLES) -> bool:
     if not user.is_authenticated:
         return False

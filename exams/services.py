@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import timedelta
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -16,11 +18,16 @@ from django.db.models import F
 from django.utils import timezone
 
 from exams.models import Answer, Exam, Page, Question, Submission
+from grader.pages import PageRead
+from grader.types import AnswerResult, QuestionSpec
 from rubrics.definition import DefinitionError, ExamDefinition, parse_definition_text
 from rubrics.keys import KeyReport, check_keys
 
 log = logging.getLogger(__name__)
 S = Submission.Status
+# The grading task, enqueued by its name (``exams.tasks`` registers it): services never
+# import the task module, which imports them.
+GRADE_TASK = "exams.grade_submission"
 
 # RECEIVED -> PROCESSING happens in submission_claim (a conditional UPDATE); a regrade sends a
 # finished submission back to RECEIVED; PROCESSING -> RECEIVED is not used: a stale claim is
@@ -65,7 +72,6 @@ def exam_load(*, text: str, base_dir: Path | None = None, accept_mismatch: tuple
         exam, _ = Exam.objects.select_for_update().get_or_create(
             code=defn.code, defaults={"title": defn.title})
         exam.title = defn.title
-        exam.definition = defn.raw
         exam.source_yaml = text
         exam.key_report = report.as_list()
         blocking = [label for label in report.mismatched if label not in accept_mismatch]
@@ -107,14 +113,7 @@ def _sync_questions(exam: Exam, defn: ExamDefinition, report: KeyReport,
     keep = set()
     for order, spec in enumerate(defn.questions):
         q = existing.get(spec.label) or Question(exam=exam, label=spec.label)
-        q.number, q.part, q.title = spec.number, spec.part or "", spec.title
-        q.kind, q.points, q.order, q.key = spec.kind, spec.points, order, spec.key
-        q.solver, q.params = spec.solver or "", spec.params
-        q.tolerance = {"abs": spec.tolerance.abs, "rel": spec.tolerance.rel}
-        q.options = list(spec.options)
-        q.rubric = [{"points": r.points, "text": r.text, "keywords": list(r.keywords)}
-                    for r in spec.rubric]
-        q.spec = _spec_extras(spec, defn)
+        q.set_spec(spec, order=order)
         q.key_check = by_label[spec.label].as_dict()
         overridden = spec.label in accepted and by_label[spec.label].status == "mismatch"
         if overridden and not q.key_override:
@@ -126,34 +125,9 @@ def _sync_questions(exam: Exam, defn: ExamDefinition, report: KeyReport,
     exam.questions.exclude(label__in=keep).delete()
 
 
-def _spec_extras(spec, defn: ExamDefinition) -> dict[str, Any]:
-    return {"partial": spec.partial, "scoring": spec.scoring, "variables": list(spec.variables),
-            "outputs": list(spec.outputs), "depends_on": spec.depends_on,
-            "carry": dict(spec.carry), "boxes": [list(b) for b in defn.boxes.get(spec.label, ())]}
-
-
-def question_specs(exam: Exam, questions: list[Question] | None = None):
-    """The exam's questions as the grading core's QuestionSpec values, keys included.
-
-    ``questions``: the exam's Question rows in order, when the caller has loaded them already.
-    """
-    from grader.types import QuestionSpec, RubricItem, Tolerance
-
-    specs = []
-    for q in questions if questions is not None else exam.questions.order_by("order"):
-        extra = q.spec or {}
-        specs.append(QuestionSpec(
-            label=q.label, number=q.number, part=q.part or None, kind=q.kind, points=q.points,
-            key=q.key, options=tuple(q.options or ()),
-            tolerance=Tolerance(**q.tolerance) if q.tolerance else Tolerance(),
-            partial=extra.get("partial"), scoring=extra.get("scoring") or "all_or_nothing",
-            rubric=tuple(RubricItem(r["points"], r["text"], tuple(r.get("keywords", ())))
-                         for r in q.rubric or ()),
-            variables=tuple(extra.get("variables") or ()), outputs=tuple(extra.get("outputs") or ()),
-            title=q.title, depends_on=extra.get("depends_on"),
-            carry=tuple((extra.get("carry") or {}).items()), solver=q.solver or None,
-            params=q.params))
-    return specs
+def question_specs(exam: Exam) -> list[QuestionSpec]:
+    """The exam's questions as the grading core's QuestionSpec values, keys included."""
+    return [q.definition for q in exam.questions.order_by("order")]
 
 
 # ---------------------------------------------------------------- submissions
@@ -191,11 +165,10 @@ def submission_create(*, exam: Exam, student: str, content: bytes, filename: str
 
 
 def submission_enqueue(*, submission_id: int) -> bool:
-    """Hand the submission to the broker. A broker outage leaves it `received` for the sweep."""
-    from worker.tasks import grade_submission
-
+    """Hand the submission to the broker (or grade it now when tasks run in-process). A broker
+    outage leaves it `received` for the sweep."""
     try:
-        grade_submission.delay(submission_id)
+        current_app.signature(GRADE_TASK, args=(submission_id,)).delay()
         return True
     except Exception as exc:  # noqa: BLE001 - kombu raises many types when Redis is down
         if settings.CELERY_TASK_ALWAYS_EAGER:
@@ -240,6 +213,12 @@ def submission_regrade(*, submission: Submission) -> Submission:
     return submission
 
 
+def submissions_sweep() -> tuple[int, int]:
+    """Enqueue the stale submissions again; (how many were stale, how many were enqueued)."""
+    ids = stale_submissions()
+    return len(ids), sum(submission_enqueue(submission_id=i) for i in ids)
+
+
 def stale_submissions() -> list[int]:
     """Submissions a sweep should (re-)enqueue: never picked up, or abandoned mid-processing."""
     stale = timezone.now() - timedelta(seconds=settings.GRADER_STALE_AFTER_S)
@@ -249,23 +228,17 @@ def stale_submissions() -> list[int]:
     return list(received.values_list("pk", flat=True)) + list(abandoned.values_list("pk", flat=True))
 
 
-def submission_store_results(*, submission: Submission, pages, results, page_infos=None,
-                             questions: list[Question] | None = None) -> Submission:
+def submission_store_results(*, submission: Submission, pages: Sequence[PageRead],
+                             results: Sequence[AnswerResult]) -> Submission:
     """Replace the submission's pages and answers with a grading run's output; set the status.
 
     One transaction, so the grading run lands whole or not at all (and costs one commit).
     """
-    questions = {q.label: q for q in (questions if questions is not None
-                                      else submission.exam.questions.all())}
-    page_infos = page_infos or {}
+    questions = {q.label: q for q in submission.exam.questions.all()}
     with transaction.atomic():
         submission.pages.all().delete()
-        Page.objects.bulk_create([
-            Page(submission=submission, number=p.number, text=p.text, source=p.source,
-                 confidence=p.confidence, words=[list(w) for w in p.words][:20000],
-                 boxes=page_infos.get(p.number, {}).get("boxes", []),
-                 info={k: v for k, v in page_infos.get(p.number, {}).items() if k != "boxes"})
-            for p in pages])
+        Page.objects.bulk_create([Page(submission=submission, number=p.number, read=p.to_json())
+                                  for p in pages])
         reviewed = {a.question_id: a for a in submission.answers.filter(status=Answer.Status.REVIEWED)}
         submission.answers.exclude(question_id__in=reviewed).delete()
         new_answers: list[Answer] = []
@@ -293,7 +266,7 @@ def submission_store_results(*, submission: Submission, pages, results, page_inf
                                  max_score=float(sum(q.points for q in questions.values())))
 
 
-def _detail(result) -> str:
+def _detail(result: AnswerResult) -> str:
     if result.parsed.alternatives:
         alternatives = " and ".join(str(a) for a in result.parsed.alternatives)
         return f"several final answers: {alternatives}. {result.scored.detail}".strip()

@@ -1,13 +1,15 @@
 """OCR of scanned pages with Tesseract (run by ``grader.tesseract``: libtesseract in this
 process, or the command via pytesseract). Pure Python: no Django imports.
 
-The path for one scanned page is ``ocr_scanned_page``: straighten the page (``deskew``, a
-projection-profile search in NumPy), OCR it with one Tesseract run (``ocr_page``), and only
-when that result looks like garbage check the orientation (``detect_orientation``) and OCR the
-turned page. Orientation is checked lazily because Tesseract OSD costs about as much as the OCR
-itself (0.4-0.7 s per A4 page here) while almost every scanned page is upright.
-
-Answers get their confidence from the words they contain: ``span_confidence(page, start, end)``.
+The path for one scanned page is ``read_scanned_page`` (called by ``grader.scan``): turn the
+page by the rotation its checkbox fit found, if any; clip the paper to white (``normalise``)
+and straighten it (``deskew``, a projection-profile search in NumPy); OCR it with one
+Tesseract run (``ocr_words``, which also splits digit rows Tesseract joined); and only when
+that result looks like garbage, or its words stand on end, check the orientation
+(``detect_orientation``) and OCR the turned page. Orientation is checked lazily because
+Tesseract OSD costs about as much as the OCR itself (0.4-0.7 s per A4 page here) while almost
+every scanned page is upright. Answers get their confidence from the OCR words they contain
+(``grader.segment``).
 """
 from __future__ import annotations
 
@@ -21,12 +23,11 @@ import pytesseract
 from PIL import Image
 
 from grader.render import PageImage
-from grader.tesseract import OcrError, OcrTimeout, run_osd, run_tsv
-from grader.types import PageText
+from grader.tesseract import Engine, OcrError, OcrTimeout, run_osd, run_tsv
+from grader.types import PageText, Source
 
-__all__ = ["OcrError", "OcrTimeout", "OcrWord", "ScannedRead", "ocr_page", "ocr_scanned_page",
-           "read_scanned_page", "ocr_words",
-           "detect_orientation", "deskew", "prepare_scan", "span_confidence"]
+__all__ = ["Engine", "OcrError", "OcrTimeout", "OcrWord", "ScannedRead", "ocr_page",
+           "read_scanned_page", "ocr_words", "detect_orientation", "deskew", "prepare_scan"]
 
 log = logging.getLogger(__name__)
 
@@ -284,12 +285,14 @@ def _weighted_confidence(pairs: Sequence[tuple[str, float]]) -> float | None:
 
 
 def ocr_words(image: Image.Image, *, timeout_s: float = 60, lang: str = "eng",
-              dpi: float | None = None, what: str = "the page") -> list[OcrWord]:
+              dpi: float | None = None, what: str = "the page",
+              engine: Engine | str = Engine.AUTO) -> list[OcrWord]:
     """Words of a page image with boxes and confidences, from one ``tesseract`` run."""
     gray = _grey(image)
     dpi = dpi or (image.info.get("dpi") or (OCR_DPI,))[0]
     # Stating the dpi avoids tesseract's "Invalid resolution 0 dpi" guess (scaled-down heuristics).
-    tsv = run_tsv(gray, lang=lang, dpi=int(round(dpi)), psm=3, timeout_s=timeout_s, what=what)
+    tsv = run_tsv(gray, lang=lang, dpi=int(round(dpi)), psm=3, timeout_s=timeout_s, what=what,
+                  engine=engine)
     words = _parse_tsv(tsv)
     if any(len(w.text) > 1 and w.text.isdigit() for w in words):
         page = np.asarray(gray, dtype=np.uint8)
@@ -301,13 +304,14 @@ def page_text_from_words(words: Sequence[OcrWord], page_number: int) -> PageText
     pairs = tuple((w.text, round(w.confidence, 4)) for w in words)
     confidence = _weighted_confidence(pairs)
     # A page where nothing could be read has confidence 0: nothing on it is known to be right.
-    return PageText(number=page_number, text=_page_text(words), source="ocr",
+    return PageText(number=page_number, text=_page_text(words), source=Source.OCR,
                     confidence=round(confidence, 4) if confidence is not None else 0.0,
                     words=pairs)
 
 
 def ocr_page(image: Image.Image, *, page_number: int, timeout_s: float = 60,
-             lang: str = "eng", dpi: float | None = None) -> PageText:
+             lang: str = "eng", dpi: float | None = None,
+             engine: Engine | str = Engine.AUTO) -> PageText:
     """OCR one page image as it is (no orientation or skew correction).
 
     ``text`` keeps Tesseract's lines in reading order; ``words`` are (word, confidence 0-1);
@@ -315,7 +319,7 @@ def ocr_page(image: Image.Image, *, page_number: int, timeout_s: float = 60,
     seconds and ``OcrError`` when tesseract is missing or fails.
     """
     words = ocr_words(image, timeout_s=timeout_s, lang=lang, dpi=dpi,
-                      what=f"page {page_number}")
+                      what=f"page {page_number}", engine=engine)
     return page_text_from_words(words, page_number)
 
 
@@ -359,13 +363,14 @@ def _text_band(image: Image.Image) -> Image.Image:
 
 
 def _confidence_orientation(image: Image.Image, timeout_s: float,
-                            candidates: Sequence[int]) -> int:
+                            candidates: Sequence[int], engine: Engine | str) -> int:
     """The rotation whose OCR of a text band has the highest confidence."""
     band = _text_band(image)
     best_rotation, best_score = 0, -1.0
     for rotation in candidates:
         # Tesseract's "Rotate" is clockwise; PIL rotates counter-clockwise.
-        words = ocr_words(rotate_page(band, -rotation), timeout_s=timeout_s, what="orientation")
+        words = ocr_words(rotate_page(band, -rotation), timeout_s=timeout_s, what="orientation",
+                          engine=engine)
         score = _weighted_confidence([(w.text, w.confidence) for w in words]) or 0.0
         # Weight by how much was read: a rotated band yields a few short, confident "words".
         score *= min(1.0, sum(len(w.text) for w in words) / 40)
@@ -374,7 +379,8 @@ def _confidence_orientation(image: Image.Image, timeout_s: float,
     return best_rotation
 
 
-def detect_orientation(image: Image.Image, *, timeout_s: float = 30) -> int:
+def detect_orientation(image: Image.Image, *, timeout_s: float = 30,
+                       engine: Engine | str = Engine.AUTO) -> int:
     """How far the page must be turned clockwise to be upright: 0, 90, 180 or 270.
 
     Tesseract OSD (0.4-0.6 s per page) when its data is installed and it is confident;
@@ -385,7 +391,7 @@ def detect_orientation(image: Image.Image, *, timeout_s: float = 30) -> int:
         rotation = _osd_orientation(image, timeout_s)
         if rotation is not None:
             return rotation
-    return _confidence_orientation(image, timeout_s, (0, 180))
+    return _confidence_orientation(image, timeout_s, (0, 180), engine)
 
 
 # --------------------------------------------------------------------------------------------
@@ -415,7 +421,8 @@ def normalise(image: Image.Image) -> Image.Image:
 
 
 def prepare_scan(image: Image.Image, *, check_orientation: bool = True,
-                 timeout_s: float = 30) -> tuple[Image.Image, dict]:
+                 timeout_s: float = 30, engine: Engine | str = Engine.AUTO
+                 ) -> tuple[Image.Image, dict]:
     """Level and orient a scanned page; returns the image and what was done.
 
     Report keys: ``rotation`` (clockwise quarter turns applied, degrees), ``skew`` (degrees
@@ -425,7 +432,7 @@ def prepare_scan(image: Image.Image, *, check_orientation: bool = True,
     page = normalise(image)
     report["normalised"] = page is not image
     if check_orientation:
-        rotation = detect_orientation(page, timeout_s=timeout_s)
+        rotation = detect_orientation(page, timeout_s=timeout_s, engine=engine)
         if rotation:
             page = rotate_page(page, -rotation)
             report["rotation"] = rotation
@@ -455,37 +462,35 @@ class ScannedRead:
     turned_cw: int = 0          # quarter turns (clockwise degrees) applied to the page given
 
 
-def ocr_scanned_page(page: PageImage, timeout_s: float = 60, *, lang: str = "eng",
-                     known_rotation: int | None = None) -> PageText:
-    """Straighten, OCR and (only if the text looks unreadable) re-orient one scanned page.
+def read_scanned_page(page: PageImage, timeout_s: float = 60, *, lang: str = "eng",
+                      known_rotation: int | None = None,
+                      engine: Engine | str = Engine.AUTO) -> ScannedRead:
+    """Straighten, OCR and (only if the text looks unreadable or stands on end) re-orient one
+    scanned page; the text with the word boxes and the upright image they refer to.
 
     ``known_rotation`` (clockwise degrees, e.g. 180 from checkbox registration against the
     blank exam) is applied first and skips the orientation check: an upside-down page is then
     read once instead of three times (OCR, orientation detection, OCR again)."""
-    return read_scanned_page(page, timeout_s, lang=lang, known_rotation=known_rotation).text
-
-
-def read_scanned_page(page: PageImage, timeout_s: float = 60, *, lang: str = "eng",
-                      known_rotation: int | None = None) -> ScannedRead:
-    """``ocr_scanned_page``, keeping the word boxes and the image they refer to."""
     source = page.image if not known_rotation else rotate_page(page.image, -known_rotation)
-    image, report = prepare_scan(source, check_orientation=False, timeout_s=timeout_s)
+    image, report = prepare_scan(source, check_orientation=False, timeout_s=timeout_s,
+                                 engine=engine)
     what = f"page {page.number}"
-    words = ocr_words(image, timeout_s=timeout_s, lang=lang, dpi=page.dpi, what=what)
+    words = ocr_words(image, timeout_s=timeout_s, lang=lang, dpi=page.dpi, what=what,
+                      engine=engine)
     result = page_text_from_words(words, page.number)
     # Tesseract reads a sheet fed sideways well enough (its lines run down the page), but
     # its words' boxes then stand on end: such a page is turned upright too, so that its
     # lines and boxes are where the page shows them.
     sideways = _vertical_share(words) > SIDEWAYS_WORDS
     if known_rotation is None and (result.confidence < ORIENTATION_CHECK_BELOW or sideways):
-        rotations = [detect_orientation(image, timeout_s=timeout_s)]
+        rotations = [detect_orientation(image, timeout_s=timeout_s, engine=engine)]
         if sideways and rotations[0] in (0, 180):
             rotations = [90, 270]     # orientation detection missed words standing on end
         first_read, turned_already = image, False
         for rotation in (r for r in rotations if r):
             turned, skew = deskew(rotate_page(first_read, -rotation))
             turned_words = ocr_words(turned, timeout_s=timeout_s, lang=lang, dpi=page.dpi,
-                                     what=what)
+                                     what=what, engine=engine)
             retry = page_text_from_words(turned_words, page.number)
             # The first upright reading of a sideways page wins over the reading on end even
             # when a little less confident; after that, only a better reading does.
@@ -497,42 +502,3 @@ def read_scanned_page(page: PageImage, timeout_s: float = 60, *, lang: str = "en
                 report.update(rotation=rotation, skew=round(report["skew"] + skew, 2))
     log.debug("page %s prepared: %s; confidence %.2f", page.number, report, result.confidence)
     return ScannedRead(result, tuple(words), image, (known_rotation or report["rotation"]) % 360)
-
-
-# --------------------------------------------------------------------------------------------
-# Confidence of a span of page text
-
-
-def word_spans(page: PageText) -> list[tuple[int, int, float]]:
-    """(start, end, confidence) of each OCR word in ``page.text``, in order.
-
-    ``text`` is the words joined by whitespace, so each word is found after the previous one.
-    """
-    spans: list[tuple[int, int, float]] = []
-    position = 0
-    for word, confidence in page.words:
-        start = page.text.find(word, position)
-        if start < 0:             # text edited after OCR: stop rather than mis-attribute
-            break
-        end = start + len(word)
-        spans.append((start, end, confidence))
-        position = end
-    return spans
-
-
-def span_confidence(page: PageText, start: int, end: int) -> float:
-    """Confidence of ``page.text[start:end]``: its words' confidences, weighted by how many of
-    each word's characters lie inside the span.
-
-    Pages without OCR words (text layers) and spans without words return ``page.confidence``.
-    """
-    total = weighted = 0.0
-    for w_start, w_end, confidence in word_spans(page):
-        if w_end <= start:
-            continue
-        if w_start >= end:
-            break
-        inside = min(end, w_end) - max(start, w_start)
-        total += inside
-        weighted += inside * confidence
-    return weighted / total if total else page.confidence

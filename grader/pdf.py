@@ -18,7 +18,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.types import PageText
+import pypdfium2 as pdfium
+
+from grader.pdfium import PdfiumError, open_document
+
 
 # A page whose text layer has fewer visible characters than this is treated as a scan
 # (scanners often add a few stray characters or an invisible page number).
@@ -169,33 +172,24 @@ def _visible_chars(text: str) -> int:
 def _pdfium_text_layers(path: str | Path, count: int, skip: Collection[int] = ()
                         ) -> list[str | None]:
     """Each page's text as PDFium reads it (None for a page it cannot read or in ``skip``)."""
-    import pypdfium2 as pdfium
-
-    from grader.render import _PDFIUM_LOCK
-
     texts: list[str | None] = [None] * count
-    with _PDFIUM_LOCK:
-        try:
-            pdf = pdfium.PdfDocument(str(path))
-        except pdfium.PdfiumError as exc:
-            logging.getLogger(__name__).info("PDFium cannot open %s: %s", path, exc)
-            return texts
-        try:
+    try:
+        with open_document(path) as pdf:
             for index in range(min(count, len(pdf))):
                 if index in skip:
                     continue
                 try:
                     page = pdf[index]
                     textpage = page.get_textpage()
-                    if page.get_rotation() % 360 == 0 and _upright(pdfium, textpage):
+                    if page.get_rotation() % 360 == 0 and _upright(textpage):
                         texts[index] = _clean(textpage.get_text_range())
                     textpage.close()
                     page.close()
-                except (pdfium.PdfiumError, ValueError, MemoryError) as exc:
+                except (PdfiumError, ValueError, MemoryError) as exc:
                     logging.getLogger(__name__).info("PDFium cannot read page %d of %s: %s",
                                                      index + 1, path, exc)
-        finally:
-            pdf.close()
+    except PdfiumError as exc:
+        logging.getLogger(__name__).info("PDFium cannot open %s: %s", path, exc)
     return texts
 
 
@@ -203,10 +197,6 @@ def text_layer_words(path: str | Path, page_index: int) -> tuple[list[str], list
     """The words of a text-layer page as PDFium reads them, with their boxes (x, y, w, h in
     mm from the page's top-left): a word is a run of characters between white space or
     PDFium's line-end hyphen marks, its box the union of the characters' boxes."""
-    import pypdfium2 as pdfium
-
-    from grader.render import _PDFIUM_LOCK
-
     words: list[str] = []
     boxes: list[tuple] = []
     mm = 25.4 / 72
@@ -220,26 +210,22 @@ def text_layer_words(path: str | Path, page_index: int) -> tuple[list[str], list
         chars.clear()
         charboxes.clear()
 
-    with _PDFIUM_LOCK:
-        pdf = pdfium.PdfDocument(str(path))
-        try:
-            page = pdf[page_index]
-            height = page.get_height()
-            textpage = page.get_textpage()
-            chars: list[str] = []
-            charboxes: list[tuple] = []
-            for index, char in enumerate(textpage.get_text_range()[:textpage.count_chars()]):
-                if char.isspace() or _PDFIUM_LINE_END_HYPHEN.match(char):
-                    end_word(chars, charboxes)
-                    continue
-                left, bottom, right, top = textpage.get_charbox(index)
-                chars.append(char)
-                charboxes.append((left * mm, (height - top) * mm, right * mm, (height - bottom) * mm))
-            end_word(chars, charboxes)
-            textpage.close()
-            page.close()
-        finally:
-            pdf.close()
+    with open_document(path) as pdf:
+        page = pdf[page_index]
+        height = page.get_height()
+        textpage = page.get_textpage()
+        chars: list[str] = []
+        charboxes: list[tuple] = []
+        for index, char in enumerate(textpage.get_text_range()[:textpage.count_chars()]):
+            if char.isspace() or _PDFIUM_LINE_END_HYPHEN.match(char):
+                end_word(chars, charboxes)
+                continue
+            left, bottom, right, top = textpage.get_charbox(index)
+            chars.append(char)
+            charboxes.append((left * mm, (height - top) * mm, right * mm, (height - bottom) * mm))
+        end_word(chars, charboxes)
+        textpage.close()
+        page.close()
     return words, boxes
 
 
@@ -247,7 +233,7 @@ def text_layer_words(path: str | Path, page_index: int) -> tuple[list[str], list
 _ANGLE_SAMPLES = 24
 
 
-def _upright(pdfium, textpage) -> bool:
+def _upright(textpage) -> bool:
     """Whether the page's text runs left to right, upright.
 
     PDFium reverses the order of lines on turned pages (a /Rotate 90 page, or text drawn
@@ -395,8 +381,3 @@ def _as_int(value) -> int:
         return max(0, int(value))
     except (TypeError, ValueError):
         return 0
-
-
-def text_layer_pages(pdf: PdfPages) -> list[PageText]:
-    return [PageText(number=i + 1, text=t, source="text_layer", confidence=1.0)
-            for i, t in enumerate(pdf.texts) if t is not None]

@@ -1,21 +1,71 @@
-"""The whole grading path for one submission's extracted pages: segment -> parse -> score.
+"""From a submission's page reads to one scored answer per question.
 
-Pure: the caller passes the pages, the questions (each carrying its grading key), checkbox
-readings for scanned multiple choice, and an optional ``recompute`` callback that re-runs a
-solver with the student's earlier value (error-carried-forward). No Django, no I/O.
+``grade_document`` is the back half of the grading path: checkbox answers from the scanned
+pages (``grader.choices``), then segment -> parse -> score over the pages' text
+(``grade_pages``). Pure: the caller passes the pages, the exam (questions with their keys, the
+checkbox template), a ``render`` callable when blank pages still unfitted may be looked for
+among the scans, and an optional ``recompute`` callback that re-runs a solver with the
+student's earlier value (error-carried-forward). No Django, no file access of its own.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
+from grader import choices
+from grader.exam import ExamSpec
+from grader.pages import PageRead
+from grader.scan import Render, place_unexamined
 from grader.score import ExpressionCheck, score_answer
 from grader.types import (
-    FLAG_CARRIED_FORWARD, FLAG_UNANSWERED, AnswerResult, PageText, Parsed, QuestionSpec, Scored,
+    AnswerResult, Flag, Kind, PageText, Parsed, QuestionSpec, Scored,
 )
 
 # (question, {target: student value}) -> the key recomputed with the student's value.
 Recompute = Callable[[QuestionSpec, Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class GradedDocument:
+    pages: tuple[PageRead, ...]          # in page order, as read (and fitted at the join)
+    answers: tuple[AnswerResult, ...]    # one per question, in exam order
+
+
+def grade_document(
+    pages: Sequence[PageRead],
+    exam: ExamSpec,
+    *,
+    render: Render | None = None,
+    recompute: Recompute | None = None,
+    expression_check: ExpressionCheck | None = None,
+) -> GradedDocument:
+    """Every question of ``exam`` scored from ``pages`` (answered or not).
+
+    With ``render``, blank pages with checkboxes that no scanned page fitted where expected
+    are looked for among the scanned pages not yet examined (``scan.place_unexamined``)."""
+    pages = tuple(sorted(pages, key=lambda p: p.number))
+    if render is not None and exam.checkboxes:
+        pages = place_unexamined(pages, exam, render)
+    box_answers = choices.template_answers(pages)
+    untemplated = [q for q in exam.untemplated_choices() if q.label not in box_answers]
+    if untemplated and any(p.marks is not None for p in pages):
+        by_text = choices.option_text_answers(pages, untemplated)
+        box_answers.update(by_text.answers)
+        pages = tuple(replace(p, choice_boxes=by_text.boxes[p.number]) if p.number in by_text.boxes
+                      else p for p in pages)
+    results = grade_pages([p.page_text for p in pages], exam.questions, box_answers=box_answers,
+                          recompute=recompute, expression_check=expression_check)
+    return GradedDocument(pages, tuple(results))
+
+
+def expression_checker() -> ExpressionCheck:
+    """SymPy equivalence (``grader.expr``), imported on first use: SymPy takes ~0.5 s to
+    import, which a process that never grades an expression need not pay. Workers call this
+    before forking their pool, so every pool process shares it."""
+    from grader.expr import equivalent
+
+    return equivalent
 
 
 def grade_pages(
@@ -27,21 +77,20 @@ def grade_pages(
     expression_check: ExpressionCheck | None = None,
 ) -> list[AnswerResult]:
     """One ``AnswerResult`` per question, in exam order, answered or not."""
-    from grader.expr import equivalent  # SymPy: imported on first use, not at start-up
     from grader.parse import parse_answer
     from grader.segment import segment_answers
 
     box_answers = box_answers or {}
-    check = expression_check or equivalent
+    check = expression_check or expression_checker()
     segments = segment_answers(pages, questions) if pages else {}
     results: dict[str, AnswerResult] = {}
     for spec in questions:
         segment = segments.get(spec.label)
         spans: tuple = ()
-        if spec.kind == "multiple_choice" and spec.label in box_answers:
+        if spec.kind == Kind.MULTIPLE_CHOICE and spec.label in box_answers:
             parsed, raw, pages_used, confidence = box_answers[spec.label], "", (), None
         elif segment is None or not segment.text.strip():
-            parsed, raw, pages_used, confidence = Parsed(None, flags=(FLAG_UNANSWERED,)), "", (), None
+            parsed, raw, pages_used, confidence = Parsed(None, flags=(Flag.UNANSWERED,)), "", (), None
         else:
             spans = segment.spans
             parsed = parse_answer(spec, segment.text, confidence=segment.confidence)
@@ -84,6 +133,6 @@ def _carry_forward(spec: QuestionSpec, parsed: Parsed, scored: Scored,
     if rescored.score <= scored.score:
         return scored
     return Scored(rescored.score, scored.max_score,
-                  tuple(dict.fromkeys(rescored.flags + (FLAG_CARRIED_FORWARD,))),
+                  tuple(dict.fromkeys(rescored.flags + (Flag.CARRIED_FORWARD,))),
                   f"correct when carried forward from {spec.depends_on} "
                   f"({', '.join(f'{k}={v}' for k, v in carried.items())})")

@@ -3,18 +3,17 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pypdfium2 as pdfium
 from PIL import Image
+
+from grader.pdfium import open_document
 
 log = logging.getLogger(__name__)
 DEFAULT_IMAGE_DPI = 300.0  # an image without dpi metadata is taken as a 300 dpi scan
-# PDFium is not thread-safe: a threaded web server rendering two pages at once crashes with a
-# double free. Processes (Celery workers) do not share it, so the lock costs them nothing.
-_PDFIUM_LOCK = threading.Lock()
 
 # Pixel budget of one rendered page, checked from the page size BEFORE rendering: PDFium
 # allocates the whole bitmap up front (a 30,000 pt square page at 300 dpi would be 15.6
@@ -43,24 +42,13 @@ class PageImage:
 
 def render_pdf_page(path: str | Path, index: int, dpi: float = 300.0) -> PageImage:
     """Render page ``index`` (0-based) of a PDF to a grayscale image at ``dpi``."""
-    with _PDFIUM_LOCK:
-        return _render_locked(path, index, dpi)
-
-
-def _render_locked(path: str | Path, index: int, dpi: float) -> PageImage:
-    import pypdfium2 as pdfium
-
-    try:
-        pdf = pdfium.PdfDocument(str(path))
-    except pdfium.PdfiumError as exc:
-        raise RenderError(f"cannot open PDF: {exc}") from exc
-    try:
+    with open_document(path, error=_cannot_open) as pdf:
         if not 0 <= index < len(pdf):
             raise RenderError(f"page {index + 1} does not exist (the file has {len(pdf)})")
         page = pdf[index]
         dpi = fit_dpi(page.get_size(), dpi)
         try:
-            image = _scanned_image(pdfium, page, dpi)
+            image = _scanned_image(page, dpi)
             if image is not None:
                 return PageImage(number=index + 1, image=image, dpi=dpi)
         except (pdfium.PdfiumError, ValueError, OSError) as exc:
@@ -78,8 +66,10 @@ def _render_locked(path: str | Path, index: int, dpi: float) -> PageImage:
             # an "internal error" instead of a message naming the page.
             raise RenderError(f"the renderer could not draw it ({exc})") from exc
         return PageImage(number=index + 1, image=image, dpi=dpi)
-    finally:
-        pdf.close()
+
+
+def _cannot_open(exc: Exception) -> RenderError:
+    return RenderError(f"cannot open PDF: {exc}")
 
 
 # Colour spaces whose decoded pixels PDFium hands over as grey or RGB (others are rendered).
@@ -87,7 +77,7 @@ _PLAIN_COLOURSPACES = ("FPDF_COLORSPACE_DEVICEGRAY", "FPDF_COLORSPACE_DEVICERGB"
                        "FPDF_COLORSPACE_CALGRAY", "FPDF_COLORSPACE_CALRGB", "FPDF_COLORSPACE_ICCBASED")
 
 
-def _scanned_image(pdfium, page, dpi: float) -> Image.Image | None:
+def _scanned_image(page, dpi: float) -> Image.Image | None:
     """The page's pixels decoded rather than rendered, for the usual scanner output: a page
     whose only content is one upright image covering it exactly.
 
@@ -157,21 +147,8 @@ def fit_dpi(size_pt: tuple[float, float], dpi: float) -> float:
 
 
 def pdf_page_count(path: str | Path) -> int:
-    import pypdfium2 as pdfium
-
-    with _PDFIUM_LOCK:
-        return _count_locked(pdfium, path)
-
-
-def _count_locked(pdfium, path: str | Path) -> int:
-    try:
-        pdf = pdfium.PdfDocument(str(path))
-    except pdfium.PdfiumError as exc:
-        raise RenderError(f"cannot open PDF: {exc}") from exc
-    try:
+    with open_document(path, error=_cannot_open) as pdf:
         return len(pdf)
-    finally:
-        pdf.close()
 
 
 def load_image_file(path: str | Path) -> PageImage:

@@ -1,5 +1,6 @@
 """The Celery app. Redis is the broker in deployments; with no broker configured, settings make
-tasks run eagerly in-process (the embedded default)."""
+tasks run eagerly in-process (the embedded default). The tasks live in their Django app
+(``exams.tasks``), found by autodiscovery."""
 from __future__ import annotations
 
 import os
@@ -8,31 +9,26 @@ from celery import Celery
 from celery.signals import task_prerun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-# Tesseract: one thread per process; parallelism comes from worker processes.
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 app = Celery("grader")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["worker"])
+app.autodiscover_tasks()
 app.conf.beat_schedule = {
-    "sweep-stale-submissions": {"task": "worker.tasks.sweep_submissions", "schedule": 60.0},
+    "sweep-stale-submissions": {"task": "exams.sweep_submissions", "schedule": 60.0},
 }
 
 
 @worker_init.connect
-def preload_grading_modules(**_: object) -> None:
-    """Import the grading path in the worker's parent before it forks its pool.
+def warm_up_grading(**_: object) -> None:
+    """Load the grading path's lazy imports in the worker's parent before it forks its pool.
 
-    Otherwise every new pool process pays ~0.7 s (SymPy, NumPy, pypdf, PDFium) on its first
-    task, again after each ``--max-tasks-per-child`` recycle, and keeps a private copy of
-    pages that can be shared copy-on-write.
+    Django's set-up (which Celery runs first) has imported the task module and with it the
+    grading path; what it leaves to first use (SymPy, ~0.5 s) would otherwise be paid by every
+    new pool process on its first task, again after each ``--max-tasks-per-child`` recycle.
     """
-    import importlib
+    from exams.grading import warm_up
 
-    for name in ("grader.pipeline", "grader.parse", "grader.segment", "grader.expr", "grader.pdf",
-                 "grader.ocr", "grader.omr", "grader.render", "rubrics.keys", "exams.grading",
-                 "pypdf", "pypdfium2", "sympy"):
-        importlib.import_module(name)
+    warm_up()
 
 
 @task_prerun.connect

@@ -194,6 +194,10 @@ class QuestionAdmin(ExamScopedAdmin):
     list_filter = [ExamFilter, "kind"]
     readonly_fields = [f.name for f in Question._meta.fields]
 
+    @admin.display(description="solver")
+    def solver(self, q):
+        return q.definition.solver or ""
+
     @admin.display(description="key check")
     def key_status(self, q):
         return (q.key_check or {}).get("status", "")

@@ -197,6 +197,7 @@ def marks_by_option_text(questions: Sequence[ChoiceQuestion], words: Sequence[Pl
             placed.append(marks[choice[0]])
         if None in placed and titles[k] is not None:
             placed = _by_position(placed, _region(located, titles, k), marks, used, words)
+            used.update(i for i, m in enumerate(marks) if any(m is p for p in placed))
         if any(m is not None for m in placed):
             result[q.label] = placed
     return result
@@ -221,7 +222,7 @@ def _by_position(placed: list[PlacedMark | None], region, marks: Sequence[Placed
     boxes) from the boxes between the question's title and the next one, taken in reading
     order, provided there is exactly one box per option and the boxes placed by their text
     are in the same order. Boxes found come first; predicted ones only make up the count.
-    Otherwise ``placed`` is returned as it is."""
+    Otherwise ``placed`` is returned as it is. (The caller marks the boxes taken as used.)"""
     (page0, y0), (page1, y1) = region
     inside = [i for i, m in enumerate(marks) if (page0, y0) < (m.page, m.cy) < (page1, y1)
               and not (m.predicted and _on_text(m, words))]
@@ -235,7 +236,6 @@ def _by_position(placed: list[PlacedMark | None], region, marks: Sequence[Placed
         return placed
     if any(i in used for i, m in zip(ordered, placed) if m is None):
         return placed
-    used.update(ordered)
     return [marks[i] for i in ordered]
 
 

@@ -11,7 +11,6 @@ import numpy as np
 from grader.omr.boxes import Box, Centred, find_boxes, refine_box, text_side_upside_down
 from grader.omr.classify import BoxReading, BoxFeatures, classify_box
 
-A4_MM = (210.0, 297.0)
 MATCH_MM = 1.5          # a scan box within this distance of a mapped template box matches it
 MAX_FIT_ERROR_MM = 0.5  # rms residual above this: the page does not fit the template
 MIN_MATCHED = 3
@@ -215,7 +214,6 @@ def _best_per_orientation(tpl: np.ndarray, scan: np.ndarray,
 
 def register_page(scan_gray: np.ndarray, scan_dpi: float,
                   template_boxes_for_page: Sequence[TemplateBox],
-                  page_size_mm: tuple[float, float] = A4_MM,
                   found: Sequence[Box] | None = None) -> Registration:
     """Fit the boxes found on a scanned page to the page's template boxes.
 
@@ -275,7 +273,6 @@ def register_page(scan_gray: np.ndarray, scan_dpi: float,
         reasons.append(f"fit error {rms:.2f} mm > {MAX_FIT_ERROR_MM} mm")
     if not 0.9 < scale < 1.1:
         reasons.append(f"scale {scale:.3f} out of range")
-    _ = page_size_mm  # the fit needs no page size: shifts are free, 180° is a hypothesis
     return Registration(ok=not reasons, scale=round(scale, 5),
                         rotation_deg=round(math.degrees(angle), 3),
                         shift_x_mm=round(float(shift[0]), 3), shift_y_mm=round(float(shift[1]), 3),

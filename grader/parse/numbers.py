@@ -173,15 +173,6 @@ def evaluate_size_aware(expr: str) -> int | float | None:
     return size if size is not None else evaluate(expr)
 
 
-def numbers_in(text: str) -> list[Found]:
-    """Plain number literals (no arithmetic), e.g. for choice lists and matrix rows."""
-    out = []
-    for m in re.finditer(rf"(?<![\w.]){_NUM}(?![\w])", text):
-        out.append(Found(clean_number(float(m.group(0))) if re.search(r"[.eE]", m.group(0)) else int(m.group(0)),
-                         m.start(), m.end()))
-    return out
-
-
 _SHAPE_BY = re.compile(rf"(?<![\w.])\d+(?:\s*{_BY}\s*\d+)+(?!\d|\.\d)")
 _SHAPE_TUPLE = re.compile(r"[(\[]\s*\d+(?:\s*,\s*\d+)+\s*,?\s*[)\]]")
 

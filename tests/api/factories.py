@@ -10,6 +10,7 @@ from rest_framework.authtoken.models import Token
 
 from exams import roles
 from exams.models import Answer, Exam, Question, Submission
+from grader.types import Kind, QuestionSpec
 
 QUESTIONS = [  # label, kind, points, key
     ("1.ii", "numeric", 2.0, 11),
@@ -48,8 +49,10 @@ def make_exam(code: str = "EX-A", *, published: bool = True, released: bool = Fa
                                results_released=released)
     for order, (label, kind, points, key) in enumerate(QUESTIONS):
         number, _, part = label.partition(".")
-        Question.objects.create(exam=exam, label=label, number=number, part=part, kind=kind,
-                                points=points, order=order, key=key)
+        question = Question(exam=exam)
+        question.set_spec(QuestionSpec(label=label, number=number, part=part or None,
+                                       kind=Kind(kind), points=points, key=key), order=order)
+        question.save()
     return exam
 
 

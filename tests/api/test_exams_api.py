@@ -168,14 +168,15 @@ def test_flagged_answers_count_in_stats_only_for_finished_submissions(world):
 def test_progress_never_passes_the_page_count(world):
     """A page task redelivered after its worker was killed reads its page again: the count
     stays at the total instead of showing 2 of 1."""
-    from exams.grading import extract_page
+    from exams.grading import page_read
 
     submission = world["submission"]
     assert (submission.pages_done, submission.pages_total) == (1, 1)
-    extract_page(submission, 1, "a text layer read once more")
+    Submission.objects.filter(pk=submission.pk).update(status=Submission.Status.PROCESSING)
+    page_read(submission_id=submission.pk, number=1, text_layer="a text layer read once more")
     submission.refresh_from_db()
     assert submission.pages_done == 1
     Submission.objects.filter(pk=submission.pk).update(pages_done=0)
-    extract_page(submission, 1, "the first time")
+    page_read(submission_id=submission.pk, number=1, text_layer="the first time")
     submission.refresh_from_db()
     assert submission.pages_done == 1

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.pdf import PdfError, read_pdf_pages, text_layer_pages
+from grader.pdf import PdfError, read_pdf_pages
 from tools.typed_pdf import text_to_pdf
 
 
@@ -12,8 +12,7 @@ def test_text_layer_round_trip(tmp_path):
     text_to_pdf("Question 1\nii) the receptive field is 15×15\n\fQuestion 2\nVQ-VAE quantizes.", path)
     pdf = read_pdf_pages(path)
     assert pdf.count == 2 and pdf.needs_ocr() == []
-    pages = text_layer_pages(pdf)
-    assert "15×15" in pages[0].text and pages[1].text.startswith("Question 2")
+    assert "15×15" in pdf.texts[0] and pdf.texts[1].startswith("Question 2")
 
 
 def test_image_only_page_needs_ocr(tmp_path):

@@ -55,7 +55,7 @@ def _rendered(path, index: int = 0, dpi: float = 300) -> np.ndarray:
 def _taken(path, dpi: float = 300) -> bool:
     pdf = pdfium.PdfDocument(str(path))
     try:
-        return render._scanned_image(pdfium, pdf[0], dpi) is not None
+        return render._scanned_image(pdf[0], dpi) is not None
     finally:
         pdf.close()
 

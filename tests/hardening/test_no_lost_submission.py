@@ -84,7 +84,7 @@ def test_worker_sigkilled_mid_page_then_completes_exactly_once(tmp_path):
             pk, _ = create_submission(env, "IN2346-ENDTERM", TUM / truth["file"])
             # A page task has been handed to a pool process: kill the whole worker (main
             # process, pool children and their tesseract) like a machine that loses power.
-            wait_for(lambda: "worker.tasks.extract_page[" in first_log.read_text(), 60,
+            wait_for(lambda: "exams.read_page[" in first_log.read_text(), 60,
                      "a page task to start")
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
@@ -122,7 +122,7 @@ def test_redelivery_and_regrade_never_duplicate_answers(ai6126_exam):
     after success, and two regrades leave exactly one answer per question."""
     from exams import grading, services
     from exams.models import Answer, Submission
-    from worker.tasks import assemble_submission, grade_submission
+    from exams.tasks import assemble_submission, grade_submission
 
     content = (AI6126 / "submissions" / "seed001_student.pdf").read_bytes()
     submission = services.submission_create(exam=ai6126_exam, student="s", content=content)
@@ -133,16 +133,15 @@ def test_redelivery_and_regrade_never_duplicate_answers(ai6126_exam):
     # A redelivered grade task: the conditional claim refuses it.
     assert grade_submission.apply(args=[submission.pk]).get() == "not claimable"
     # A redelivered join after the submission finished: refused too.
-    count, texts = grading.page_plan(submission)
-    pages = [grading.extract_page(submission, i, texts[i - 1]) for i in range(1, count + 1)]
+    Submission.objects.filter(pk=submission.pk).update(status="processing")
+    pages = [grading.page_read(submission_id=submission.pk, number=i, text_layer=text)
+             for i, text in enumerate(grading.read_pdf_pages(submission.file.path).texts, 1)]
+    Submission.objects.filter(pk=submission.pk).update(status="needs_review")
     assert assemble_submission.apply(args=[pages, submission.pk]).get() == "already finished"
     # The join itself run twice while processing (two deliveries racing): answers replaced.
-    Submission.objects.filter(pk=submission.pk).update(status="processing")
-    submission.refresh_from_db()
-    grading.assemble(submission, pages)
-    Submission.objects.filter(pk=submission.pk).update(status="processing")
-    submission.refresh_from_db()
-    grading.assemble(submission, pages)
+    for _ in range(2):
+        Submission.objects.filter(pk=submission.pk).update(status="processing")
+        grading.submission_assemble(submission_id=submission.pk, pages=pages)
     assert Answer.objects.filter(submission=submission).count() == n
     for _ in range(2):
         submission.refresh_from_db()

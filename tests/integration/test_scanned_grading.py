@@ -55,7 +55,7 @@ def test_scanned_submissions_through_redis_and_two_workers(tmp_path):
                                         redis_db=12)
     check([json.loads(line) for line in stdout.splitlines()])
     # pages were fanned out to page tasks and joined
-    assert "worker.tasks.extract_page" in log and "worker.tasks.assemble_submission" in log
+    assert "exams.read_page" in log and "exams.assemble_submission" in log
 
 
 @pytest.mark.django_db

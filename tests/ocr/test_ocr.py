@@ -8,7 +8,6 @@ from PIL import Image
 
 from grader import ocr
 from grader.render import PageImage
-from grader.types import PageText
 
 from .conftest import EXPECTED_TOKENS, scanned
 
@@ -49,36 +48,6 @@ def test_deskew_of_a_blank_page_is_zero():
 # ---------------------------------------------------------------- span confidence (pure)
 
 
-def _ocr_text(words: list[tuple[str, float]], text: str) -> PageText:
-    return PageText(number=1, text=text, source="ocr", confidence=0.5, words=tuple(words))
-
-
-def test_span_confidence_weights_words_by_characters_inside_the_span():
-    page = _ocr_text([("Question", 0.9), ("1", 0.8), ("15x15", 0.2), ("done", 1.0)],
-                     "Question 1\n15x15 done")
-    start = page.text.index("15x15")
-    assert ocr.span_confidence(page, start, start + 5) == pytest.approx(0.2)
-    # "1\n15x15": one character at 0.8, five at 0.2.
-    one = page.text.index("1\n")
-    assert ocr.span_confidence(page, one, start + 5) == pytest.approx((0.8 + 5 * 0.2) / 6)
-    # Half of "done" (1.0) and all of "15x15" (0.2).
-    assert ocr.span_confidence(page, start, len(page.text) - 2) == pytest.approx(
-        (5 * 0.2 + 2 * 1.0) / 7)
-
-
-def test_span_confidence_finds_repeated_words_in_order():
-    page = _ocr_text([("x", 0.9), ("=", 0.9), ("x", 0.1)], "x = x")
-    assert ocr.span_confidence(page, 4, 5) == pytest.approx(0.1)
-    assert ocr.span_confidence(page, 0, 1) == pytest.approx(0.9)
-
-
-def test_span_confidence_without_words_is_the_page_confidence():
-    typed = PageText(number=1, text="Question 1 answer 15", confidence=1.0)
-    assert ocr.span_confidence(typed, 0, 10) == 1.0
-    page = _ocr_text([("a", 0.9), ("b", 0.3)], "a    b")
-    assert ocr.span_confidence(page, 2, 4) == 0.5    # only spaces: the page's value
-
-
 # ---------------------------------------------------------------- OCR with tesseract
 
 
@@ -96,7 +65,7 @@ def test_ocr_page_reads_typed_answers_with_lines_and_confidences(clean_page):
 @pytest.mark.parametrize("angle", [3.0, -3.0])
 def test_scanned_page_is_straightened_and_read(clean_page, angle):
     noisy = scanned(clean_page.image, angle=angle, noise=15, seed=2)
-    page = ocr.ocr_scanned_page(_page(noisy, 2), timeout_s=60)
+    page = ocr.read_scanned_page(_page(noisy, 2), timeout_s=60).text
     assert _missing_tokens(page.text) == []
     assert page.number == 2 and 0.8 < page.confidence <= 1.0
 
@@ -104,7 +73,7 @@ def test_scanned_page_is_straightened_and_read(clean_page, angle):
 def test_upside_down_page_is_detected_and_read(clean_page):
     upside_down = scanned(clean_page.image, angle=183.0, noise=10, seed=3)
     assert ocr.detect_orientation(upside_down) == 180
-    page = ocr.ocr_scanned_page(_page(upside_down), timeout_s=60)
+    page = ocr.read_scanned_page(_page(upside_down), timeout_s=60).text
     assert _missing_tokens(page.text) == []
 
 
@@ -125,8 +94,7 @@ def test_blurred_page_has_lower_confidence(clean_page):
     clean = ocr.ocr_page(clean_page.image, page_number=1)
     blurred = ocr.ocr_page(scanned(clean_page.image, blur=4.5), page_number=1)
     assert 0.0 <= blurred.confidence < clean.confidence - 0.1
-    start = clean.text.index("15x15")
-    assert ocr.span_confidence(clean, start, start + 5) > 0.8
+    assert dict(clean.words)["15x15"] > 0.8
 
 
 def test_timeout_raises_ocr_timeout(clean_page):
@@ -137,10 +105,9 @@ def test_timeout_raises_ocr_timeout(clean_page):
 
 
 def test_missing_tesseract_binary_raises_ocr_error(clean_page, monkeypatch):
-    monkeypatch.setenv("GRADER_OCR_ENGINE", "command")
     monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
     with pytest.raises(ocr.OcrError, match="tesseract is not installed"):
-        ocr.ocr_page(clean_page.image, page_number=1)
+        ocr.ocr_page(clean_page.image, page_number=1, engine="command")
 
 
 def test_blank_page_reads_nothing_with_zero_confidence():

@@ -10,42 +10,38 @@ from grader import ocr, tesseract
 from .conftest import scanned
 
 
-def _words(monkeypatch, engine: str, image: Image.Image, **kwargs) -> list[ocr.OcrWord]:
-    monkeypatch.setenv("GRADER_OCR_ENGINE", engine)
-    return ocr.ocr_words(image, **kwargs)
+def _words(engine: str, image: Image.Image, **kwargs) -> list[ocr.OcrWord]:
+    return ocr.ocr_words(image, engine=engine, **kwargs)
 
 
 @pytest.mark.parametrize("variant", ["clean", "scanned"])
 def test_library_and_command_read_the_same_words(clean_page, monkeypatch, variant):
     image = clean_page.image if variant == "clean" else scanned(
         clean_page.image, angle=1.5, noise=12, blur=0.8, seed=4)
-    library = _words(monkeypatch, "library", image)
-    command = _words(monkeypatch, "command", image)
+    library = _words("library", image)
+    command = _words("command", image)
     assert len(library) > 40
     assert library == command      # text, confidence, box and line of every word
 
 
-def test_library_is_loaded_once_per_process(clean_page, monkeypatch):
-    monkeypatch.setenv("GRADER_OCR_ENGINE", "library")
-    ocr.ocr_words(clean_page.image.crop((0, 0, 1200, 600)))
+def test_library_is_loaded_once_per_process(clean_page):
+    ocr.ocr_words(clean_page.image.crop((0, 0, 1200, 600)), engine="library")
     first = tesseract._library("eng")
-    ocr.ocr_words(clean_page.image.crop((0, 0, 1200, 600)))
+    ocr.ocr_words(clean_page.image.crop((0, 0, 1200, 600)), engine="library")
     assert first is not None and tesseract._library("eng") is first
 
 
-def test_library_timeout_is_an_ocr_timeout(clean_page, monkeypatch):
-    monkeypatch.setenv("GRADER_OCR_ENGINE", "library")
+def test_library_timeout_is_an_ocr_timeout(clean_page):
     big = clean_page.image.resize((clean_page.image.width * 2, clean_page.image.height * 2))
     with pytest.raises(ocr.OcrTimeout, match=r"page 3 took longer than 0.05 s"):
-        ocr.ocr_page(big, page_number=3, timeout_s=0.05)
+        ocr.ocr_page(big, page_number=3, timeout_s=0.05, engine="library")
     # The stopped run leaves nothing behind: the next page reads normally.
-    assert "Question" in ocr.ocr_page(clean_page.image, page_number=4).text
+    assert "Question" in ocr.ocr_page(clean_page.image, page_number=4, engine="library").text
 
 
-def test_unknown_engine_fails_loudly(clean_page, monkeypatch):
-    monkeypatch.setenv("GRADER_OCR_ENGINE", "gpu")
-    with pytest.raises(ocr.OcrError, match=r"GRADER_OCR_ENGINE='gpu' is not one of auto, library"):
-        ocr.ocr_words(clean_page.image)
+def test_unknown_engine_fails_loudly(clean_page):
+    with pytest.raises(ocr.OcrError, match=r"OCR engine 'gpu' is not one of auto, library"):
+        ocr.ocr_words(clean_page.image, engine="gpu")
 
 
 def test_missing_library_falls_back_to_the_command_or_fails_when_required(clean_page, monkeypatch):
@@ -53,17 +49,14 @@ def test_missing_library_falls_back_to_the_command_or_fails_when_required(clean_
     monkeypatch.setattr(tesseract.ctypes.util, "find_library", lambda name: None)
     monkeypatch.setattr(tesseract, "_LIBRARIES", {})
     crop = clean_page.image.crop((0, 0, 1600, 500))
-    monkeypatch.setenv("GRADER_OCR_ENGINE", "auto")
-    assert "Student" in ocr.ocr_page(crop, page_number=1).text
-    monkeypatch.setenv("GRADER_OCR_ENGINE", "library")
+    assert "Student" in ocr.ocr_page(crop, page_number=1, engine="auto").text
     with pytest.raises(ocr.OcrError, match="libtesseract could not be loaded"):
-        ocr.ocr_page(crop, page_number=1)
+        ocr.ocr_page(crop, page_number=1, engine="library")
 
 
-def test_library_memory_does_not_grow_page_after_page(clean_page, monkeypatch):
+def test_library_memory_does_not_grow_page_after_page(clean_page):
     """The model stays loaded for the life of a worker process; each page's image and results
     must be freed (TessBaseAPIClear), or a worker would grow with every page it reads."""
-    monkeypatch.setenv("GRADER_OCR_ENGINE", "library")
 
     def resident_mib() -> float:
         with open("/proc/self/status") as status:
@@ -71,8 +64,8 @@ def test_library_memory_does_not_grow_page_after_page(clean_page, monkeypatch):
 
     crop = clean_page.image.crop((0, 0, 2400, 1400))
     for _ in range(3):
-        ocr.ocr_words(crop)
+        ocr.ocr_words(crop, engine="library")
     settled = resident_mib()
     for _ in range(25):
-        ocr.ocr_words(crop)
+        ocr.ocr_words(crop, engine="library")
     assert resident_mib() - settled < 8

@@ -11,6 +11,5 @@ class Command(BaseCommand):
             "every minute; this command is for cron or a manual nudge.")
 
     def handle(self, *args, **opts):
-        ids = services.stale_submissions()
-        queued = sum(services.submission_enqueue(submission_id=i) for i in ids)
-        self.stdout.write(f"{len(ids)} stale submissions, {queued} enqueued")
+        stale, queued = services.submissions_sweep()
+        self.stdout.write(f"{stale} stale submissions, {queued} enqueued")

@@ -83,7 +83,8 @@ def pipeline_page(job: Job) -> int:
 def read_page(job: Job):
     """One scanned page as the page task reads it (a grader.pages.PageRead)."""
     from grader.exam import Checkbox, ExamSpec
-    from grader.scan import OcrOptions, pdf_renderer, read_scanned
+    from grader.ocr import OcrOptions
+    from grader.scan import pdf_renderer, read_scanned
 
     pdf, index, boxes = job
     exam = ExamSpec(questions=(), checkboxes=tuple(Checkbox(f"box{i}", 1, box)

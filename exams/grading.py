@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from celery import chord, current_app
@@ -25,11 +26,15 @@ from django.db.models.functions import Least
 
 from exams import services
 from exams.models import Exam, Submission
+from grader.align import BlankPages
 from grader.exam import ExamSpec
+from grader.layout import BlankLayout
+from grader.ocr import OcrOptions
 from grader.pages import PageRead
 from grader.pdf import PdfError, read_pdf_pages
 from grader.pipeline import expression_checker, grade_document
-from grader.scan import OcrOptions, PageReadError, Render, pdf_renderer, read_page
+from grader.render import render_pdf_page
+from grader.scan import PageReadError, Render, pdf_renderer, read_page
 from rubrics.keys import recompute_with
 
 log = logging.getLogger(__name__)
@@ -48,8 +53,10 @@ def warm_up() -> None:
 
 
 def exam_spec(exam: Exam) -> ExamSpec:
-    """The exam as the core needs it: questions with keys, and the checkbox template."""
-    return ExamSpec.build(services.question_specs(exam), exam.omr_template)
+    """The exam as the core needs it: questions with keys, the checkbox template and the
+    blank exam's layout (answer regions)."""
+    return ExamSpec.build(services.question_specs(exam), exam.omr_template,
+                          BlankLayout.from_json(exam.layout))
 
 
 def _document(submission: Submission) -> str:
@@ -58,6 +65,20 @@ def _document(submission: Submission) -> str:
 
 def _renderer(submission: Submission) -> Render:
     return pdf_renderer(_document(submission))
+
+
+def _blank(exam: Exam, spec: ExamSpec) -> BlankPages | None:
+    """The blank exam's pages, for aligning scans and subtracting the print (kept per process
+    for the exam's current blank PDF)."""
+    if spec.layout is None or not exam.blank_pdf:
+        return None
+    path = exam.blank_pdf.path
+    return BlankPages(partial(_render_blank, path), len(spec.layout.page_sizes),
+                      key=(exam.pk, exam.blank_pdf.name, exam.updated_at.isoformat()))
+
+
+def _render_blank(path: str, page: int, dpi: float):
+    return render_pdf_page(path, page - 1, dpi=dpi)
 
 
 def _ocr_options() -> OcrOptions:
@@ -91,9 +112,10 @@ def grade_in_process(submission: Submission, texts: list[str | None] | None = No
     def run() -> Submission:
         layers = texts if texts is not None else _page_plan(submission)
         exam, render = exam_spec(submission.exam), _renderer(submission)
+        blank = _blank(submission.exam, exam)
         pages = []
         for number, text in enumerate(layers, start=1):
-            pages.append(read_page(number, text, exam, render, _ocr_options()))
+            pages.append(read_page(number, text, exam, render, _ocr_options(), blank))
             if text is None:      # scans report progress page by page
                 _count_page(submission)
         return _store(submission, pages, exam)
@@ -108,9 +130,12 @@ def page_read(*, submission_id: int, number: int, text_layer: str | None) -> dic
     submission = Submission.objects.select_related("exam").get(pk=submission_id)
     if submission.status != S.PROCESSING:
         return None
-    page = _guarded(submission, lambda: read_page(
-        number, text_layer, exam_spec(submission.exam), _renderer(submission), _ocr_options()),
-        what=f"reading page {number}")
+    def read():
+        exam = exam_spec(submission.exam)
+        return read_page(number, text_layer, exam, _renderer(submission), _ocr_options(),
+                         _blank(submission.exam, exam))
+
+    page = _guarded(submission, read, what=f"reading page {number}")
     if page is None:
         return None
     _count_page(submission)
@@ -156,7 +181,7 @@ def _count_page(submission: Submission) -> None:
 def _store(submission: Submission, pages: list[PageRead], exam: ExamSpec) -> Submission:
     graded = grade_document(pages, exam, render=_renderer(submission), recompute=recompute_with)
     return services.submission_store_results(submission=submission, pages=graded.pages,
-                                             results=graded.answers)
+                                             results=graded.answers, flags=graded.flags)
 
 
 def _guarded(submission: Submission, step: Callable[[], Any], what: str = "grading") -> Any:

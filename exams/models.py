@@ -25,6 +25,10 @@ class Exam(models.Model):
     omr_template = models.JSONField(
         default=dict, blank=True,
         help_text="Checkbox positions per multiple-choice question: label -> [[page, x, y, w, h] mm].")
+    layout = models.JSONField(
+        null=True, blank=True,
+        help_text="The blank exam's pages and where each written answer goes (answer regions, "
+                  "mm); empty without a blank PDF.")
     published = models.BooleanField(default=False)
     results_released = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -103,6 +107,9 @@ class Submission(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED,
                               db_index=True)
     error = models.TextField(blank=True)
+    flags = models.JSONField(default=list, blank=True,
+                             help_text="About the document as a whole: it may not be one "
+                                       "student's copy of this exam.")
     score = models.FloatField(null=True, blank=True)
     max_score = models.FloatField(null=True, blank=True)
     pages_total = models.PositiveIntegerField(default=0)
@@ -167,6 +174,9 @@ class Answer(models.Model):
     pages = models.JSONField(default=list, blank=True)
     spans = models.JSONField(default=list, blank=True,
                              help_text="[page, start, end]: where the answer is in each page's text.")
+    ink = models.FloatField(null=True, blank=True,
+                            help_text="The share of its answer region the student inked (scans "
+                                      "of exams with a blank PDF): the evidence for 'unanswered'.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

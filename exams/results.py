@@ -6,6 +6,7 @@ import io
 from typing import Any
 
 from exams.models import Answer, Exam, Submission
+from grader.types import Flag
 
 
 def submission_result(submission: Submission) -> dict[str, Any]:
@@ -16,7 +17,7 @@ def submission_result(submission: Submission) -> dict[str, Any]:
         a: Answer | None = answers.get(q.pk)
         if a is None:
             rows.append({"question": q.label, "kind": q.kind, "status": "auto", "score": 0.0,
-                         "max_score": q.points, "flags": ["unanswered"], "answer": None,
+                         "max_score": q.points, "flags": [Flag.UNANSWERED], "answer": None,
                          "expected": q.key, "confidence": 0.0})
             continue
         rows.append({"question": q.label, "kind": q.kind, "status": a.status,
@@ -29,6 +30,7 @@ def submission_result(submission: Submission) -> dict[str, Any]:
         "student": submission.student,
         "status": submission.status,
         "error": submission.error or None,
+        "flags": list(submission.flags),
         "score": None if failed or submission.score is None else round(submission.score, 4),
         "max_score": submission.exam.max_score,
         "answers": rows,

@@ -18,7 +18,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from exams.models import Answer, Exam, Page, Question, Submission
+from grader.layout import blank_layout
 from grader.pages import PageRead
+from grader.pdf import PdfError
+from grader.render import RenderError
 from grader.types import AnswerResult, QuestionSpec
 from rubrics.definition import DefinitionError, ExamDefinition, parse_definition_text
 from rubrics.keys import KeyReport, check_keys
@@ -82,6 +85,7 @@ def exam_load(*, text: str, base_dir: Path | None = None, accept_mismatch: tuple
             with open(blank_path, "rb") as fh:
                 exam.blank_pdf.save(f"{defn.code}.pdf", File(fh), save=False)
         exam.omr_template = _omr_template(exam, defn)
+        exam.layout = _layout(exam, keyed)
         exam.save()
         _sync_questions(exam, keyed, report, set(accept_mismatch), user)
     return exam, report
@@ -94,7 +98,6 @@ def _omr_template(exam: Exam, defn: ExamDefinition) -> dict[str, list[list[float
     missing = [q for q in defn.questions if q.kind == "multiple_choice" and q.label not in template]
     if missing and exam.blank_pdf:
         from grader import omr
-        from grader.render import RenderError
 
         try:
             found = omr.template_from_pdf(exam.blank_pdf.path)
@@ -104,6 +107,22 @@ def _omr_template(exam: Exam, defn: ExamDefinition) -> dict[str, list[list[float
         template.update({label: [[b.page, b.x, b.y, b.w, b.h] for b in boxes]
                          for label, boxes in assigned.items()})
     return template
+
+
+def _layout(exam: Exam, defn: ExamDefinition) -> dict | None:
+    """The blank exam's pages and answer regions (``grader.layout``), or None without one."""
+    if not exam.blank_pdf:
+        return None
+    try:
+        layout = blank_layout(exam.blank_pdf.path, defn.questions, defn.regions)
+    except (PdfError, RenderError) as exc:
+        raise DefinitionError(f"field 'blank_pdf': cannot read the blank exam: {exc}") from None
+    pages = len(layout.page_sizes)
+    outside = [label for label, r in layout.regions.items() if r.page > pages]
+    if outside:
+        raise DefinitionError(f"question {outside[0]}, field 'region': the blank exam has "
+                              f"{pages} page(s)")
+    return layout.to_json()
 
 
 def _sync_questions(exam: Exam, defn: ExamDefinition, report: KeyReport,
@@ -229,7 +248,8 @@ def stale_submissions() -> list[int]:
 
 
 def submission_store_results(*, submission: Submission, pages: Sequence[PageRead],
-                             results: Sequence[AnswerResult]) -> Submission:
+                             results: Sequence[AnswerResult],
+                             flags: Sequence[str] = ()) -> Submission:
     """Replace the submission's pages and answers with a grading run's output; set the status.
 
     One transaction, so the grading run lands whole or not at all (and costs one commit).
@@ -258,11 +278,11 @@ def submission_store_results(*, submission: Submission, pages: Sequence[PageRead
                 score=r.scored.score, suggested_score=r.scored.score, max_score=r.scored.max_score,
                 status=r.status, flags=list(r.scored.flags), detail=_detail(r),
                 confidence=round(r.confidence, 4), pages=list(r.pages),
-                spans=[list(span) for span in r.spans]))
+                spans=[list(span) for span in r.spans], ink=r.ink))
         Answer.objects.bulk_create(new_answers)
         # Every page is read now; redelivered page tasks may have counted some twice.
         return submission_finish(submission=submission, answers=[*reviewed.values(), *new_answers],
-                                 pages_done=len(pages),
+                                 pages_done=len(pages), flags=[str(f) for f in flags],
                                  max_score=float(sum(q.points for q in questions.values())))
 
 
@@ -271,6 +291,14 @@ def _detail(result: AnswerResult) -> str:
         alternatives = " and ".join(str(a) for a in result.parsed.alternatives)
         return f"several final answers: {alternatives}. {result.scored.detail}".strip()
     return result.scored.detail
+
+
+def submission_confirm_document(*, submission: Submission) -> Submission:
+    """A TA has looked at the document and it is one student's copy of the exam: its document
+    flags are cleared and the status follows its answers again."""
+    if submission.status not in Submission.SCORED:
+        raise InvalidTransition(f"submission {submission.pk} is {submission.status}")
+    return submission_finish(submission=submission, flags=[])
 
 
 def submission_finish(*, submission: Submission, answers: list[Answer] | None = None,
@@ -283,7 +311,8 @@ def submission_finish(*, submission: Submission, answers: list[Answer] | None = 
         answers = list(submission.answers.all())
     total = round(sum(a.score for a in answers), 6)
     max_score = submission.exam.max_score
-    flagged = any(a.status == Answer.Status.FLAGGED for a in answers)
+    document_flags = extra_fields.get("flags", submission.flags)
+    flagged = bool(document_flags) or any(a.status == Answer.Status.FLAGGED for a in answers)
     to = S.NEEDS_REVIEW if flagged else S.GRADED
     fields = {"score": total, "max_score": max_score, "finished_at": timezone.now(), "error": "",
               **extra_fields}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from grader.layout import BlankLayout, Region
 from grader.omr.register import TemplateBox
 from grader.types import Kind, QuestionSpec
 
@@ -27,14 +28,32 @@ class Checkbox:
 class ExamSpec:
     questions: tuple[QuestionSpec, ...]
     checkboxes: tuple[Checkbox, ...] = ()
+    layout: BlankLayout | None = None    # the blank exam's pages and answer regions
 
     @classmethod
-    def build(cls, questions: Sequence[QuestionSpec], template: TemplateJson | None = None
-              ) -> ExamSpec:
+    def build(cls, questions: Sequence[QuestionSpec], template: TemplateJson | None = None,
+              layout: BlankLayout | None = None) -> ExamSpec:
         boxes = tuple(Checkbox(label, option, TemplateBox.from_list(entry))
                       for label, entries in (template or {}).items()
                       for option, entry in enumerate(entries, start=1))
-        return cls(tuple(questions), boxes)
+        return cls(tuple(questions), boxes, layout)
+
+    def region(self, label: str) -> Region | None:
+        return None if self.layout is None else self.layout.regions.get(label)
+
+    def reads_page_text(self) -> bool:
+        """Must scanned pages be read whole (OCR)? Only when some answer's place is not known
+        from the blank exam: no blank PDF, a written answer without a region, a multiple-choice
+        question without boxes."""
+        if self.layout is None or self.untemplated_choices():
+            return True
+        return any(q.kind != Kind.MULTIPLE_CHOICE and q.label not in self.layout.regions
+                   for q in self.questions)
+
+    def graded_pages(self) -> frozenset[int]:
+        """Blank pages holding something to read: checkboxes or answer regions."""
+        regions = self.layout.regions.values() if self.layout is not None else ()
+        return frozenset({c.box.page for c in self.checkboxes} | {r.page for r in regions})
 
     def template_pages(self) -> dict[int, tuple[Checkbox, ...]]:
         """The checkboxes by page of the blank exam, in template order."""

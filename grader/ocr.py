@@ -26,7 +26,7 @@ from grader.render import PageImage
 from grader.tesseract import Engine, OcrError, OcrTimeout, run_osd, run_tsv
 from grader.types import PageText, Source
 
-__all__ = ["Engine", "OcrError", "OcrTimeout", "OcrWord", "ScannedRead", "ocr_page",
+__all__ = ["Engine", "OcrError", "OcrOptions", "OcrTimeout", "OcrWord", "ScannedRead", "ocr_page",
            "read_scanned_page", "ocr_words", "detect_orientation", "deskew", "prepare_scan"]
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,14 @@ def osd_available() -> bool:
         return "osd" in pytesseract.get_languages(config="")
     except (pytesseract.TesseractNotFoundError, pytesseract.TesseractError, OSError):
         return False
+
+
+@dataclass(frozen=True)
+class OcrOptions:
+    """How Tesseract is run: its per-page time limit and the engine (``grader.tesseract``)."""
+
+    timeout_s: float = 60
+    engine: Engine = Engine.AUTO
 
 
 @dataclass(frozen=True)
@@ -286,12 +294,12 @@ def _weighted_confidence(pairs: Sequence[tuple[str, float]]) -> float | None:
 
 def ocr_words(image: Image.Image, *, timeout_s: float = 60, lang: str = "eng",
               dpi: float | None = None, what: str = "the page",
-              engine: Engine | str = Engine.AUTO) -> list[OcrWord]:
+              engine: Engine | str = Engine.AUTO, psm: int = 3) -> list[OcrWord]:
     """Words of a page image with boxes and confidences, from one ``tesseract`` run."""
     gray = _grey(image)
     dpi = dpi or (image.info.get("dpi") or (OCR_DPI,))[0]
     # Stating the dpi avoids tesseract's "Invalid resolution 0 dpi" guess (scaled-down heuristics).
-    tsv = run_tsv(gray, lang=lang, dpi=int(round(dpi)), psm=3, timeout_s=timeout_s, what=what,
+    tsv = run_tsv(gray, lang=lang, dpi=int(round(dpi)), psm=psm, timeout_s=timeout_s, what=what,
                   engine=engine)
     words = _parse_tsv(tsv)
     if any(len(w.text) > 1 and w.text.isdigit() for w in words):

@@ -11,9 +11,10 @@ from its top-left corner, whatever resolution the scan had.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
+from grader.align import Alignment
 from grader.omr.by_text import PlacedMark
 from grader.types import PageText, Source
 
@@ -46,6 +47,35 @@ class TemplateFit:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """What one reader made of a region's ink."""
+
+    engine: str                      # tesseract | handwriting
+    text: str
+    confidence: float                # calibrated: the share of such readings that are right
+
+
+@dataclass(frozen=True)
+class RegionRead:
+    """A written answer's region (``grader.layout.Region``) as found on a scanned page."""
+
+    label: str
+    ink_mm2: float                   # how much ink the student put there (0: nothing)
+    fraction: float                  # of the region's area
+    text: str = ""                   # the reading taken ("" when nothing could be read)
+    confidence: float = 1.0
+    engine: str = ""                 # the reader whose text was taken
+    readings: tuple[Reading, ...] = ()   # every reader's text, for the TA
+    unsure: bool = False             # the readers disagree or are not confident enough
+
+    @property
+    def has_ink(self) -> bool:
+        from grader.ink import MIN_INK_MM2
+
+        return self.ink_mm2 >= MIN_INK_MM2
+
+
+@dataclass(frozen=True)
 class PageRead:
     number: int                                      # 1-based page of the submission
     source: Source
@@ -59,15 +89,19 @@ class PageRead:
     # Where the boxes of a multiple-choice answer placed by its option texts are (mm from the
     # top of the upright page), by question label: for the review crop.
     choice_boxes: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    # Which blank page this is and where it sits on the scan (boxes, or the printed content).
+    alignment: Alignment | None = None
+    regions: tuple[RegionRead, ...] = ()             # the written answers' regions on it
+    # Scans read whole without a blank exam: marks on the page that no OCR word covers
+    # (mm boxes on the upright page), so that an answer that could not be read is not taken
+    # for no answer.
+    unread_ink: tuple[MmBox, ...] = ()
 
     @property
     def page_text(self) -> PageText:
         """The page as segmentation reads it."""
         return PageText(number=self.number, text=self.text, source=self.source,
                         confidence=self.confidence, words=self.words)
-
-    def with_fit(self, fit: TemplateFit) -> PageRead:
-        return replace(self, fit=fit)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +111,10 @@ class PageRead:
             "fit": None if self.fit is None else _fit_json(self.fit),
             "marks": None if self.marks is None else [_fields(m) for m in self.marks],
             "choice_boxes": {label: list(ys) for label, ys in self.choice_boxes.items()},
+            "alignment": None if self.alignment is None else self.alignment.to_json(),
+            "regions": [{**_fields(r), "readings": [_fields(x) for x in r.readings]}
+                        for r in self.regions],
+            "unread_ink": [list(b) for b in self.unread_ink],
         }
 
     @classmethod
@@ -92,6 +130,10 @@ class PageRead:
             fit=None if fit is None else _fit_from_json(fit),
             marks=None if marks is None else tuple(PlacedMark(**m) for m in marks),
             choice_boxes={label: tuple(ys) for label, ys in (data.get("choice_boxes") or {}).items()},
+            alignment=None if not data.get("alignment") else Alignment.from_json(data["alignment"]),
+            regions=tuple(RegionRead(**{**r, "readings": tuple(Reading(**x) for x in r["readings"])})
+                          for r in data.get("regions") or ()),
+            unread_ink=tuple(tuple(float(v) for v in b) for b in data.get("unread_ink") or ()),
         )
 
 

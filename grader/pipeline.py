@@ -13,13 +13,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from grader import choices
+from grader import answers, choices, document
+from grader.answers import Decided
 from grader.exam import ExamSpec
 from grader.pages import PageRead
 from grader.scan import Render, place_unexamined
 from grader.score import ExpressionCheck, score_answer
 from grader.types import (
-    AnswerResult, Flag, Kind, PageText, Parsed, QuestionSpec, Scored,
+    AnswerResult, DocumentFlag, Flag, Kind, PageText, Parsed, QuestionSpec, Scored, Segment,
 )
 
 # (question, {target: student value}) -> the key recomputed with the student's value.
@@ -30,6 +31,7 @@ Recompute = Callable[[QuestionSpec, Mapping[str, Any]], Any]
 class GradedDocument:
     pages: tuple[PageRead, ...]          # in page order, as read (and fitted at the join)
     answers: tuple[AnswerResult, ...]    # one per question, in exam order
+    flags: tuple[DocumentFlag, ...] = ()  # about the document as a whole (grader.document)
 
 
 def grade_document(
@@ -40,10 +42,14 @@ def grade_document(
     recompute: Recompute | None = None,
     expression_check: ExpressionCheck | None = None,
 ) -> GradedDocument:
-    """Every question of ``exam`` scored from ``pages`` (answered or not).
+    """Every question of ``exam`` scored from ``pages`` (answered or not), and what is odd
+    about the document as a whole.
 
-    With ``render``, blank pages with checkboxes that no scanned page fitted where expected
-    are looked for among the scanned pages not yet examined (``scan.place_unexamined``)."""
+    Where each answer comes from: a multiple-choice question's boxes (``grader.choices``); a
+    written answer's region on the blank exam (``grader.answers.from_regions``); else its
+    place in the pages' text (``grader.segment``). With ``render``, blank pages with
+    checkboxes that no scanned page fitted where expected are looked for among the scanned
+    pages not yet examined (``scan.place_unexamined``)."""
     pages = tuple(sorted(pages, key=lambda p: p.number))
     if render is not None and exam.checkboxes:
         pages = place_unexamined(pages, exam, render)
@@ -54,9 +60,13 @@ def grade_document(
         box_answers.update(by_text.answers)
         pages = tuple(replace(p, choice_boxes=by_text.boxes[p.number]) if p.number in by_text.boxes
                       else p for p in pages)
-    results = grade_pages([p.page_text for p in pages], exam.questions, box_answers=box_answers,
+    texts = [p.page_text for p in pages if p.text]
+    located = answers.locate(pages, texts, exam, box_answers)
+    results = grade_pages(texts, exam.questions, box_answers=box_answers,
+                          decided=located.decided, segments=located.segments,
                           recompute=recompute, expression_check=expression_check)
-    return GradedDocument(pages, tuple(results))
+    flags = document.flags(pages, exam, located)
+    return GradedDocument(pages, tuple(results), flags)
 
 
 def expression_checker() -> ExpressionCheck:
@@ -73,22 +83,36 @@ def grade_pages(
     questions: Sequence[QuestionSpec],
     *,
     box_answers: Mapping[str, Parsed] | None = None,
+    decided: Mapping[str, Decided] | None = None,
+    segments: Mapping[str, Segment] | None = None,
     recompute: Recompute | None = None,
     expression_check: ExpressionCheck | None = None,
 ) -> list[AnswerResult]:
-    """One ``AnswerResult`` per question, in exam order, answered or not."""
+    """One ``AnswerResult`` per question, in exam order, answered or not.
+
+    ``box_answers``: multiple-choice selections read from boxes; ``decided``: answers whose
+    outcome is known without parsing (no ink in the box, ink that could not be read, a place
+    not found); ``segments``: each answer's text, when the caller found it (else the pages
+    are segmented here)."""
     from grader.parse import parse_answer
     from grader.segment import segment_answers
 
     box_answers = box_answers or {}
+    decided = decided or {}
     check = expression_check or expression_checker()
-    segments = segment_answers(pages, questions) if pages else {}
+    if segments is None:
+        segments = segment_answers(pages, questions) if pages else {}
     results: dict[str, AnswerResult] = {}
     for spec in questions:
         segment = segments.get(spec.label)
         spans: tuple = ()
+        ink = None
         if spec.kind == Kind.MULTIPLE_CHOICE and spec.label in box_answers:
             parsed, raw, pages_used, confidence = box_answers[spec.label], "", (), None
+        elif spec.label in decided:
+            known = decided[spec.label]
+            parsed, raw, pages_used, confidence = known.parsed, "", known.pages, None
+            ink = known.ink
         elif segment is None or not segment.text.strip():
             parsed, raw, pages_used, confidence = Parsed(None, flags=(Flag.UNANSWERED,)), "", (), None
         else:
@@ -97,12 +121,13 @@ def grade_pages(
             parsed = Parsed(parsed.value, parsed.evidence, parsed.confidence,
                             tuple(dict.fromkeys(segment.flags + parsed.flags)), parsed.alternatives)
             raw, pages_used, confidence = segment.text, segment.pages, segment.confidence
+            ink = segment.ink
         scored = score_answer(spec, parsed, spec.key, expression_check=check)
         scored = _carry_forward(spec, parsed, scored, results, recompute, check)
         results[spec.label] = AnswerResult(
             label=spec.label, kind=spec.kind, raw_text=raw, parsed=parsed, scored=scored,
             expected=spec.key, confidence=min(parsed.confidence, confidence or 1.0),
-            pages=pages_used, spans=spans)
+            pages=pages_used, spans=spans, ink=ink)
     return [results[q.label] for q in questions]
 
 

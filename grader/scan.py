@@ -9,23 +9,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from grader import omr
+from grader.align import Alignment, BlankPages, align_page, from_box_fit
 from grader.exam import Checkbox, ExamSpec
-from grader.ocr import OcrError, OcrTimeout, ScannedRead, read_scanned_page
+from grader.ink import INK_CONTRAST, paper_level, region_ink
+from grader.ocr import OcrError, OcrOptions, OcrTimeout, ScannedRead, read_scanned_page
 from grader.omr.by_text import PlacedMark, read_marks
-from grader.pages import BoxRead, PageRead, TemplateFit, text_layer_page
+from grader.pages import BoxRead, PageRead, RegionRead, TemplateFit, text_layer_page
+from grader.regions import read_region
 from grader.render import PageImage, RenderError, render_pdf_page
-from grader.tesseract import Engine
 from grader.types import Source
 
 # Scanned pages are rendered at this resolution for checkboxes and OCR (see grader.ocr.OCR_DPI).
 SCAN_DPI = 300
+BLANK_INK_DPI = 200.0        # the blank page subtracted from a region's crop
+UNREAD_INK_DPI = 75.0
+UNREAD_INK_MIN_MM2 = 2.0     # a mark smaller than this is a speck, not writing
 
 Render = Callable[[int], PageImage]       # 1-based page number -> the page's image
 
@@ -43,43 +48,44 @@ def _render_pdf_page(path: str, number: int) -> PageImage:
     return render_pdf_page(path, number - 1, dpi=SCAN_DPI)
 
 
-@dataclass(frozen=True)
-class OcrOptions:
-    timeout_s: float = 60
-    engine: Engine = Engine.AUTO
-
-
 def read_page(number: int, text_layer: str | None, exam: ExamSpec, render: Render,
-              ocr: OcrOptions = OcrOptions()) -> PageRead:
+              ocr: OcrOptions = OcrOptions(), blank: BlankPages | None = None) -> PageRead:
     """The page as read: its text layer when it has one, else the scan read (see
-    ``read_scanned``)."""
+    ``read_scanned``). ``blank``: the blank exam's pages, when the exam has a blank PDF."""
     if text_layer is not None:
         return text_layer_page(number, text_layer)
-    return read_scanned(number, exam, render, ocr)
+    return read_scanned(number, exam, render, ocr, blank)
 
 
-def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions) -> PageRead:
-    """Render, read the checkboxes against the blank page they fit (only when the blank exam
-    has boxes on this page), then OCR the page, turned upright by the fit when there is one.
-    Every checkbox on the page is also read without a template when the exam has multiple-
-    choice questions the template does not place."""
+def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions,
+                 blank: BlankPages | None = None) -> PageRead:
+    """A scanned page: which blank page it is and where it sits (its checkboxes' fit, else
+    its printed content), its checkboxes read there, the ink of each answer region on it read;
+    and, only where an answer's place is not known from the blank exam, the whole page OCRed
+    (turned upright by the fit when there is one). Every checkbox on the page is also read
+    without a template when the exam has multiple-choice questions the template does not
+    place."""
     image = _render(render, number)
     template = exam.template_pages()
-    fit = _fit(image, template, expected_page=number) if number in template else None
+    fit, alignment = _fit(image, template, expected_page=number) if number in template \
+        else (None, None)
+    if alignment is None and blank is not None and exam.layout is not None:
+        alignment = align_page(image, blank, range(1, len(exam.layout.page_sizes) + 1),
+                               expected_page=number)
+        if alignment is not None and alignment.template_page in template \
+                and (fit is None or not fit.ok):
+            # Found by its print at another position: read its boxes as that page's.
+            page = alignment.template_page
+            fit, box_alignment = _fit(image, {page: template[page]}, expected_page=page)
+            alignment = box_alignment or alignment
+    regions = _regions(image, alignment, exam, blank, ocr, number)
+    if alignment is not None and not exam.reads_page_text():
+        return PageRead(number=number, source=Source.SCAN, text="", confidence=1.0,
+                        turned_cw=alignment.upright_turn_cw, fit=fit, alignment=alignment,
+                        regions=regions)
     # A page that fitted the blank exam has a known orientation: no need to guess it.
-    rotation = fit.upright_turn_cw if fit is not None and fit.ok else None
-    try:
-        scanned = read_scanned_page(image, timeout_s=ocr.timeout_s, known_rotation=rotation,
-                                    engine=ocr.engine)
-    except OcrTimeout as exc:
-        # Tesseract is stopped at the per-page limit: the page is abnormal (dense print,
-        # heavy noise, not a scan of the exam), so say what to do.
-        raise PageReadError(
-            f"page {number} could not be read within {ocr.timeout_s:g} s (the scan may be very "
-            f"dense, noisy or not an exam page); scan it again at 300 dpi and upload the new "
-            f"file") from exc
-    except OcrError as exc:
-        raise PageReadError(f"page {number}: {exc}") from exc
+    rotation = alignment.upright_turn_cw if alignment is not None else None
+    scanned = _ocr(image, number, rotation, ocr)
     marks = _marks(scanned, number, image.dpi) if exam.untemplated_choices() else None
     mm = 25.4 / image.dpi
     text = scanned.text
@@ -89,7 +95,72 @@ def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions) -
         # The words' boxes place an answer on its page for the review crop, and checkboxes
         # without a template beside their options.
         word_boxes=tuple(tuple(round(v * mm, 2) for v in w.box) for w in scanned.words),
-        turned_cw=scanned.turned_cw, fit=fit, marks=marks)
+        turned_cw=scanned.turned_cw, fit=fit, marks=marks, alignment=alignment,
+        regions=regions,
+        unread_ink=() if exam.layout is not None else unread_ink(scanned, image.dpi))
+
+
+def _ocr(image: PageImage, number: int, rotation: int | None, ocr: OcrOptions) -> ScannedRead:
+    try:
+        return read_scanned_page(image, timeout_s=ocr.timeout_s, known_rotation=rotation,
+                                 engine=ocr.engine)
+    except OcrTimeout as exc:
+        # Tesseract is stopped at the per-page limit: the page is abnormal (dense print,
+        # heavy noise, not a scan of the exam), so say what to do.
+        raise PageReadError(
+            f"page {number} could not be read within {ocr.timeout_s:g} s (the scan may be very "
+            f"dense, noisy or not an exam page); scan it again at 300 dpi and upload the new "
+            f"file") from exc
+    except OcrError as exc:
+        raise PageReadError(f"page {number}: {exc}") from exc
+
+
+def _regions(image: PageImage, alignment: Alignment | None, exam: ExamSpec,
+             blank: BlankPages | None, ocr: OcrOptions, number: int) -> tuple[RegionRead, ...]:
+    """The answer regions of the blank page this scan is, each with its ink read."""
+    if alignment is None or blank is None or exam.layout is None:
+        return ()
+    regions = exam.layout.regions_on(alignment.template_page)
+    if not regions:
+        return ()
+    reference = blank.image(alignment.template_page, BLANK_INK_DPI)
+    paper = paper_level(image)
+    out = []
+    for label, region in regions.items():
+        ink = region_ink(image, alignment, region, reference, paper)
+        try:
+            out.append(read_region(label, ink, ocr, what=f"the answer to {label} on page {number}"))
+        except OcrTimeout:
+            out.append(RegionRead(label, ink.ink_mm2, ink.fraction))
+        except OcrError as exc:
+            raise PageReadError(f"page {number}: {exc}") from exc
+    return tuple(out)
+
+
+def unread_ink(scanned: ScannedRead, dpi: float) -> tuple[tuple[float, float, float, float], ...]:
+    """Marks on the upright page that no OCR word covers and that are no ruled line (mm
+    boxes): what a reader could not read, for the rule that an answer whose place holds ink
+    is never taken for no answer."""
+    import cv2
+
+    factor = max(1, int(round(dpi / UNREAD_INK_DPI)))
+    small = np.asarray(scanned.image.convert("L").reduce(factor), dtype=np.uint8)
+    px = dpi / factor / 25.4
+    dark = (small < INK_CONTRAST * max(float(np.percentile(small, 90)), 64.0)).astype(np.uint8)
+    words = np.zeros_like(dark)
+    for word in scanned.words:
+        x, y, w, h = (int(round(v / factor)) for v in word.box)
+        pad = int(round(1.0 * px))
+        words[max(0, y - pad):y + h + pad, max(0, x - pad):x + w + pad] = 1
+    count, _, stats, _ = cv2.connectedComponentsWithStats(dark & (words == 0), connectivity=8)
+    found = []
+    for x, y, w, h, area in stats[1:count]:
+        size_mm = (w / px, h / px)
+        # Specks, and long thin rules (underlines, frames) of the printed page, are no ink.
+        if area / (px * px) < UNREAD_INK_MIN_MM2 or min(size_mm) < 0.8 and max(size_mm) > 15:
+            continue
+        found.append((round(x / px, 1), round(y / px, 1), round(w / px, 1), round(h / px, 1)))
+    return tuple(found)
 
 
 def place_unexamined(pages: Sequence[PageRead], exam: ExamSpec, render: Render
@@ -107,15 +178,15 @@ def place_unexamined(pages: Sequence[PageRead], exam: ExamSpec, render: Render
     unmatched = {n: boxes for n, boxes in template.items() if n not in fitted}
     out = []
     for page in pages:
-        if unmatched and page.source == Source.OCR and page.fit is None:
+        if unmatched and page.source != Source.TEXT_LAYER and page.fit is None:
             try:
                 image = render(page.number)
             except RenderError:
                 out.append(page)
                 continue
-            fit = _fit(image, unmatched, expected_page=None)
+            fit, alignment = _fit(image, unmatched, expected_page=None)
             if fit is not None:
-                page = page.with_fit(fit)
+                page = replace(page, fit=fit, alignment=alignment or page.alignment)
                 unmatched.pop(fit.template_page)
         out.append(page)
     return tuple(out)
@@ -136,13 +207,14 @@ def _marks(scanned: ScannedRead, number: int, dpi: float) -> tuple[PlacedMark, .
 
 
 def _fit(image: PageImage, template: Mapping[int, Sequence[Checkbox]],
-         expected_page: int | None) -> TemplateFit | None:
+         expected_page: int | None) -> tuple[TemplateFit | None, Alignment | None]:
     """The page's checkboxes read against the blank page it fits (its own first; see
-    ``omr.read_matching_template_page``), or None when there is none to try."""
+    ``omr.read_matching_template_page``), with the fit as an Alignment when it holds; (None,
+    None) when there is no page to try."""
     boxes = {page: [c.box for c in checkboxes] for page, checkboxes in template.items()}
     match = omr.read_matching_template_page(image.array, image.dpi, boxes, expected_page)
     if match is None:
-        return None
+        return None, None
     page, registration, readings = match
     # Where each box is on the upright page (mm from its top), for the review queue's crop.
     # The readings are in the frame the fit was made in (turned a quarter turn for a sheet fed
@@ -156,7 +228,7 @@ def _fit(image: PageImage, template: Mapping[int, Sequence[Checkbox]],
         return round((height - box.cy if registration.upside_down else box.cy) * mm, 1)
 
     error = registration.fit_error_mm
-    return TemplateFit(
+    fit = TemplateFit(
         template_page=page, ok=registration.ok,
         fit_error_mm=error if math.isfinite(error) else None,
         upside_down=bool(registration.upside_down),
@@ -164,4 +236,10 @@ def _fit(image: PageImage, template: Mapping[int, Sequence[Checkbox]],
         readings=tuple(BoxRead(c.label, c.option, r.mark, bool(r.checked), float(r.confidence),
                                bool(r.uncertain), upright_y(r.box))
                        for c, r in zip(template[page], readings)))
+    if not registration.ok:
+        return fit, None
+    size = (image.image.width * mm, image.image.height * mm)
+    return fit, from_box_fit(page, registration.scale, registration.rotation_deg,
+                             registration.shift_x_mm, registration.shift_y_mm,
+                             registration.quarter_turns, size, registration.matched)
 

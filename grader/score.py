@@ -129,7 +129,10 @@ def score_answer(spec: QuestionSpec, parsed: Parsed, key: Any,
                  *, expression_check: ExpressionCheck | None = None) -> Scored:
     """Score one parsed answer; the parser's flags (ambiguous, low confidence, …) carry over."""
     if Flag.UNANSWERED in parsed.flags:
-        return Scored(0.0, spec.points, (Flag.UNANSWERED,), "no answer found")
+        return Scored(0.0, spec.points, (Flag.UNANSWERED,), parsed.evidence or "no answer found")
+    if Flag.UNREADABLE in parsed.flags or Flag.NOT_LOCATED in parsed.flags:
+        # Something may be written there: a TA reads it (the suggestion is 0).
+        return Scored(0.0, spec.points, parsed.flags, parsed.evidence)
     if spec.kind == Kind.TEXT:
         base = score_text(parsed.value if isinstance(parsed.value, str) else "", spec)
     elif key is None:

@@ -417,6 +417,23 @@ def _span_confidence(pages: Sequence[PageText], page_starts: list[int], start: i
     return round(sum(confs) / len(confs), 4) if confs else 1.0
 
 
+def heading_spans(pages: Sequence[PageText], questions: Sequence[QuestionSpec]
+                  ) -> dict[str, tuple[tuple[int, int, int], ...]]:
+    """Every place a question's own heading stands, answered or not: per label, (page number,
+    start of the heading line, end of its text up to the next heading) within that page's
+    text, in order. Continuations ("Question 3 (continued)") are left out."""
+    text, page_starts = join_pages(pages)
+    parts, labels = _structure(questions)
+    headings = _headings(text, parts)
+    found: dict[str, list[tuple[int, int, int]]] = {}
+    for heading, occ in zip(headings, _occurrences(text, headings, parts, labels)):
+        if occ.label and not occ.continuation:
+            spans = _page_spans([(heading.start, occ.end)], pages, page_starts)
+            if spans:
+                found.setdefault(occ.label, []).append(spans[0])
+    return {label: tuple(spans) for label, spans in found.items()}
+
+
 def segment_answers(pages: Sequence[PageText], questions: Sequence[QuestionSpec]) -> dict[str, Segment]:
     text, page_starts = join_pages(pages)
     parts, labels = _structure(questions)

@@ -39,6 +39,16 @@ class Flag(StrEnum):
     REGISTRATION_FAILED = "registration_failed"  # a scanned box or page could not be placed
     CARRIED_FORWARD = "carried_forward"       # credit from a wrong earlier value, carried
     NO_KEY = "no_key"
+    UNREADABLE = "unreadable"                 # ink where the answer goes, but nothing read
+    NOT_LOCATED = "not_located"               # the answer's place was not found on the scan
+
+
+class DocumentFlag(StrEnum):
+    """Why a submission as a whole needs a TA: it may not be one student's copy of this exam."""
+
+    NO_PAGE_MATCHES = "no_page_matches"       # white pages, another course's exam
+    PAGE_TWICE = "page_twice"                 # the same exam page twice, with different ink
+    PAGES_MISSING = "pages_missing"           # exam pages with answers to read are not there
 
 
 # Flags that do not by themselves send an answer to review.
@@ -49,7 +59,8 @@ class Source(StrEnum):
     """Where a page's text came from."""
 
     TEXT_LAYER = "text_layer"
-    OCR = "ocr"
+    OCR = "ocr"              # a scan, read whole by OCR
+    SCAN = "scan"            # a scan whose answers were read where they are (no page OCR)
 
 
 @dataclass(frozen=True)
@@ -139,6 +150,7 @@ class Segment:
     flags: tuple[str, ...] = ()
     # Where the text is: (page number, start, end) offsets into that page's text, per page.
     spans: tuple[tuple[int, int, int], ...] = ()
+    ink: float | None = None        # read from an answer region: the share of it inked
 
 
 @dataclass(frozen=True)
@@ -175,6 +187,7 @@ class AnswerResult:
     confidence: float
     pages: tuple[int, ...] = ()
     spans: tuple[tuple[int, int, int], ...] = ()    # as Segment.spans
+    ink: float | None = None        # the share of its answer region inked (regions only)
 
     @property
     def status(self) -> str:

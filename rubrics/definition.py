@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from grader.compare import read_number
+from grader.layout import Region
 from grader.types import Kind, QuestionSpec, RubricItem, Tolerance
 
 MAX_YAML_BYTES = 1_000_000
@@ -41,6 +42,7 @@ class ExamDefinition:
     raw: dict = field(default_factory=dict)
     boxes: dict[str, tuple[tuple[float, ...], ...]] = field(default_factory=dict)
     literal_keys: dict[str, Any] = field(default_factory=dict)
+    regions: dict[str, Region] = field(default_factory=dict)   # given in the file, by label
 
     @property
     def max_score(self) -> float:
@@ -99,6 +101,7 @@ def parse_definition(data: Any) -> ExamDefinition:
     specs: list[QuestionSpec] = []
     boxes: dict[str, tuple[tuple[float, ...], ...]] = {}
     literal_keys: dict[str, Any] = {}
+    regions: dict[str, Region] = {}
     for index, q in enumerate(questions_raw, start=1):
         if not isinstance(q, dict):
             raise DefinitionError(f"question #{index}: must be a mapping")
@@ -117,6 +120,8 @@ def parse_definition(data: Any) -> ExamDefinition:
                 spec, box, literal = _question_spec(p, number=number, part=part,
                                                     title=str(q.get("title", "")))
                 specs.append(spec)
+                if "region" in p:
+                    regions[spec.label] = _region(p["region"], spec, blank_pdf)
                 if box:
                     boxes[spec.label] = box
                 if literal is not _MISSING:
@@ -124,6 +129,8 @@ def parse_definition(data: Any) -> ExamDefinition:
         else:
             spec, box, literal = _question_spec(q, number=number, part=None, title="")
             specs.append(spec)
+            if "region" in q:
+                regions[spec.label] = _region(q["region"], spec, blank_pdf)
             if box:
                 boxes[spec.label] = box
             if literal is not _MISSING:
@@ -139,10 +146,36 @@ def parse_definition(data: Any) -> ExamDefinition:
             raise DefinitionError(
                 f"question {spec.label}, field 'depends_on': no question {spec.depends_on!r}")
     return ExamDefinition(code=code, title=title, blank_pdf=blank_pdf, questions=tuple(specs),
-                          raw=data, boxes=boxes, literal_keys=literal_keys)
+                          raw=data, boxes=boxes, literal_keys=literal_keys, regions=regions)
 
 
 _MISSING = object()
+REGION_FIELDS = ("page", "x", "y", "w", "h")
+
+
+def _region(raw: Any, spec: QuestionSpec, blank_pdf: str | None) -> Region:
+    """``region: {page, x, y, w, h}``: where the answer is written on the blank exam (mm)."""
+    where = f"question {spec.label}, field 'region'"
+    if blank_pdf is None:
+        raise DefinitionError(f"{where}: needs the exam's blank_pdf (the region is on it)")
+    if spec.kind == Kind.MULTIPLE_CHOICE:
+        raise DefinitionError(f"{where}: multiple-choice answers are read from their boxes")
+    if not isinstance(raw, dict) or set(raw) != set(REGION_FIELDS):
+        raise DefinitionError(f"{where}: a mapping with page, x, y, w, h (mm on the blank page)")
+    values = {}
+    for name in REGION_FIELDS:
+        value = raw[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or value < 0:
+            raise DefinitionError(f"{where}.{name}: a number >= 0 (mm)")
+        values[name] = value
+    if int(values["page"]) != values["page"] or values["page"] < 1:
+        raise DefinitionError(f"{where}.page: a page number from 1")
+    if values["w"] <= 0 or values["h"] <= 0 or values["x"] + values["w"] > 2000 \
+            or values["y"] + values["h"] > 2000:
+        raise DefinitionError(f"{where}: w and h must be > 0 and the region on the page")
+    return Region(int(values["page"]), float(values["x"]), float(values["y"]),
+                  float(values["w"]), float(values["h"]), "yaml")
 
 
 def _label_part(value: Any, where: str, name: str) -> str:

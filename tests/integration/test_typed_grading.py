@@ -102,8 +102,9 @@ def test_grade_json_lines_shape(ai6126_exam):
     assert len(lines) == 2
     for line in lines:
         obj = json.loads(line)
-        assert list(obj) == ["exam", "submission", "student", "status", "error", "score",
-                             "max_score", "answers"]
+        assert list(obj) == ["exam", "submission", "student", "status", "error", "flags",
+                             "score", "max_score", "answers"]
+        assert obj["flags"] == []
         assert obj["exam"] == "AI6126-A2" and obj["max_score"] == 12.0
         assert [a["question"] for a in obj["answers"]] == ["1.i", "1.ii", "1.iii", "1.iv", "2", "3"]
         for a in obj["answers"]:

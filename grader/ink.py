@@ -1,0 +1,116 @@
+"""The student's ink in an answer region: the scan minus the registered blank page.
+
+A region (mm on the blank page) is cut out of the scan through the page's alignment, upright
+and at ``INK_DPI`` whatever the scan's own resolution and turn. What is darker than the paper
+there and is not printed on the blank (the blank's print, grown by ``PRINT_GROWTH_MM`` for
+registration error and scanner blur) is ink; specks smaller than ``MIN_SPECK_MM2`` (dust,
+JPEG noise) are not. The result keeps the scan's grey levels on the ink and white elsewhere,
+which is what the readers get: the printed question never reaches them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from grader.align import Alignment
+from grader.layout import Region
+from grader.render import PageImage
+
+INK_DPI = 300.0
+PRINT_GROWTH_MM = 0.6
+MIN_SPECK_MM2 = 0.25
+# A region holding less ink than this (mm², after specks) holds no answer: a short stroke of
+# a "1" written 4 mm high is ~1.6 mm²; a speck of dust or a stray dot is below.
+MIN_INK_MM2 = 1.0
+PAPER_PERCENTILE = 90       # the paper's grey level, from the region's brightest pixels
+INK_CONTRAST = 0.72         # ink is darker than this share of the paper's level
+
+
+@dataclass(frozen=True)
+class RegionInk:
+    image: np.ndarray        # uint8, INK_DPI, upright: the ink's grey levels on white
+    ink_mm2: float           # how much ink, in mm² of paper covered
+    fraction: float          # ink_mm2 / the region's area
+
+    @property
+    def has_ink(self) -> bool:
+        return self.ink_mm2 >= MIN_INK_MM2
+
+    def bounds(self) -> tuple[int, int, int, int] | None:
+        """(x, y, w, h) px of the ink in ``image``, or None when there is none."""
+        ys, xs = np.nonzero(self.image < 255)
+        if xs.size == 0:
+            return None
+        return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
+def region_crop(scan: PageImage, alignment: Alignment, region: Region,
+                dpi: float = INK_DPI) -> np.ndarray:
+    """The scan under ``region``, upright, at ``dpi`` (white outside the scan)."""
+    import cv2
+
+    k = 25.4 / dpi                                   # mm per crop pixel
+    width, height = max(1, round(region.w / k)), max(1, round(region.h / k))
+    # crop px -> blank mm -> scan mm -> scan px
+    to_blank = np.array([[k, 0, region.x], [0, k, region.y], [0, 0, 1]], dtype=np.float64)
+    to_scan = np.vstack([alignment.matrix(scale_out=scan.dpi / 25.4), [0, 0, 1]])
+    matrix = (to_scan @ to_blank)[:2]
+    return cv2.warpAffine(scan.array, matrix, (width, height),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+
+
+def blank_crop(blank: PageImage, region: Region, shape: tuple[int, int]) -> np.ndarray:
+    """The blank page under ``region``, resized to ``shape`` (rows, columns)."""
+    import cv2
+
+    px = blank.dpi / 25.4
+    x0, y0 = int(round(region.x * px)), int(round(region.y * px))
+    x1, y1 = int(round((region.x + region.w) * px)), int(round((region.y + region.h) * px))
+    gray = blank.array
+    patch = np.full((max(1, y1 - y0), max(1, x1 - x0)), 255, dtype=np.uint8)
+    sy0, sx0 = max(0, y0), max(0, x0)
+    sy1, sx1 = min(gray.shape[0], y1), min(gray.shape[1], x1)
+    if sy1 > sy0 and sx1 > sx0:
+        patch[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = gray[sy0:sy1, sx0:sx1]
+    return cv2.resize(patch, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def ink_of(crop: np.ndarray, blank: np.ndarray, region: Region, dpi: float = INK_DPI,
+           paper: float | None = None) -> RegionInk:
+    """The ink in a region's crop of the scan, given the blank's crop of the same shape.
+    ``paper``: the page's paper level, when known (a region full of ink has no paper to
+    measure)."""
+    import cv2
+
+    px = dpi / 25.4
+    level = float(paper if paper is not None else np.percentile(crop, PAPER_PERCENTILE))
+    dark = crop < INK_CONTRAST * max(level, 64.0)
+    grow = max(1, int(round(PRINT_GROWTH_MM * px)))
+    printed = cv2.dilate((blank < 200).astype(np.uint8),
+                         cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    ink = (dark & (printed == 0)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    keep = np.zeros(count, dtype=bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= MIN_SPECK_MM2 * px * px
+    ink = keep[labels]
+    ink_mm2 = float(ink.sum()) / (px * px)
+    # The readers get the strokes with their soft edges: the ink grown by a pixel, in the
+    # scan's grey levels, on white.
+    shown = cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    image = np.where(shown & (printed == 0), crop, 255).astype(np.uint8)
+    return RegionInk(image, round(ink_mm2, 3), round(ink_mm2 / max(region.w * region.h, 1e-9), 6))
+
+
+def paper_level(scan: PageImage) -> float:
+    """The scan's paper grey level (a high percentile of a reduced copy of the page)."""
+    small = np.asarray(scan.image.reduce(4) if min(scan.image.size) >= 64 else scan.image,
+                       dtype=np.uint8)
+    return float(np.percentile(small, PAPER_PERCENTILE))
+
+
+def region_ink(scan: PageImage, alignment: Alignment, region: Region, blank: PageImage,
+               paper: float | None = None) -> RegionInk:
+    crop = region_crop(scan, alignment, region)
+    return ink_of(crop, blank_crop(blank, region, crop.shape), region, paper=paper)

@@ -15,6 +15,8 @@ from django.db.models import QuerySet
 from exams import services
 from exams.models import Answer, Exam, Question, Review, Submission
 from grader.crop import band_mm, word_range
+from grader.ink import highlighted
+from grader.layout import BlankLayout, Region
 from grader.ocr import rotate_page
 from grader.pages import PageRead
 from grader.pdf import MAX_TEXT_CHARS_PER_PAGE, text_layer_words
@@ -241,6 +243,7 @@ def exam_regrade_all(*, exam: Exam, keep_overrides: bool = True) -> RegradeRepor
 
 
 CROP_MARGIN_MM = 4.0
+SCAN_DPI, BLANK_DPI = 300, 150   # a region's crop: the scan as graded, the blank subtracted
 # A multiple-choice answer's band: its boxes, with room above for the question's own text.
 BOX_MARGIN_ABOVE_MM, BOX_MARGIN_BELOW_MM = 14.0, 5.0
 
@@ -250,8 +253,15 @@ def answer_crop_pages(answer: Answer) -> list[int]:
     checkbox answer those where its boxes were read."""
     if answer.spans:
         return sorted({int(span[0]) for span in answer.spans})
+    if _region(answer) is not None:
+        return [int(n) for n in answer.pages]
     return [page.number for page in answer.submission.pages.all()
             if _box_positions(page.page_read, answer.question.label)[0]]
+
+
+def _region(answer: Answer) -> Region | None:
+    layout = BlankLayout.from_json(answer.submission.exam.layout)
+    return None if layout is None else layout.regions.get(answer.question.label)
 
 
 def _box_positions(page: PageRead, label: str) -> tuple[list[float], int]:
@@ -273,6 +283,13 @@ def answer_crop(*, answer: Answer, number: int, dpi: float):
         return None
     path = answer.submission.file.path
     read = page.page_read
+    region = _region(answer)
+    if region is not None and read.alignment is not None:
+        # The answer's region, the student's ink in colour over the faded page.
+        exam = answer.submission.exam
+        blank = render_pdf_page(exam.blank_pdf.path, region.page - 1, dpi=BLANK_DPI)
+        return highlighted(render_pdf_page(path, number - 1, dpi=SCAN_DPI), read.alignment,
+                           region, blank, dpi=dpi)
     placed = _text_band(answer, read, path) if answer.spans else _box_band(answer, read)
     if placed is None:
         return None

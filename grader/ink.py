@@ -114,3 +114,27 @@ def region_ink(scan: PageImage, alignment: Alignment, region: Region, blank: Pag
                paper: float | None = None) -> RegionInk:
     crop = region_crop(scan, alignment, region)
     return ink_of(crop, blank_crop(blank, region, crop.shape), region, paper=paper)
+
+
+HIGHLIGHT_RGB = (25, 60, 190)     # the student's ink on the review crop
+FADE = 0.3                        # the printed page behind it, this much of its contrast
+
+
+def highlighted(scan: PageImage, alignment: Alignment, region: Region, blank: PageImage,
+                margin_mm: float = 3.0, dpi: float = 150.0) -> "Image.Image":
+    """The review crop of an answer region: the student's ink in colour over the faded page,
+    upright, with a margin around the region."""
+    from PIL import Image
+
+    shown = Region(region.page, region.x - margin_mm, region.y - margin_mm,
+                   region.w + 2 * margin_mm, region.h + 2 * margin_mm, region.source)
+    crop = region_crop(scan, alignment, shown, dpi=dpi)
+    ink = ink_of(crop, blank_crop(blank, shown, crop.shape), shown, dpi=dpi,
+                 paper=paper_level(scan))
+    mask = ink.image < 255
+    faded = (255 - (255 - crop.astype(np.float32)) * FADE).astype(np.uint8)
+    rgb = np.repeat(faded[:, :, None], 3, axis=2)
+    strength = (1 - crop.astype(np.float32) / 255)[mask][:, None]
+    colour = np.array(HIGHLIGHT_RGB, dtype=np.float32)
+    rgb[mask] = (255 - (255 - colour) * np.clip(strength * 1.6, 0.35, 1.0)).astype(np.uint8)
+    return Image.fromarray(rgb, mode="RGB")

@@ -24,7 +24,7 @@ import numpy as np
 
 from grader.render import PageImage
 
-ALIGN_DPI = 72.0
+ALIGN_DPI = 100.0
 ORB_FEATURES = 1500
 RATIO_TEST = 0.8            # Lowe's ratio: a match must be clearly better than the runner-up
 RANSAC_PX = 3.0             # reprojection tolerance at ALIGN_DPI (~1 mm)

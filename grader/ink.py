@@ -78,10 +78,11 @@ def blank_crop(blank: PageImage, region: Region, shape: tuple[int, int]) -> np.n
 
 
 def ink_of(crop: np.ndarray, blank: np.ndarray, region: Region, dpi: float = INK_DPI,
-           paper: float | None = None) -> RegionInk:
+           paper: float | None = None, margin: int = 0) -> RegionInk:
     """The ink in a region's crop of the scan, given the blank's crop of the same shape.
     ``paper``: the page's paper level, when known (a region full of ink has no paper to
-    measure)."""
+    measure). ``margin``: pixels of both crops beyond the region on every side, so that print
+    just outside it (a frame's line) is grown into it before the region is cut out."""
     import cv2
 
     px = dpi / 25.4
@@ -91,6 +92,9 @@ def ink_of(crop: np.ndarray, blank: np.ndarray, region: Region, dpi: float = INK
     printed = cv2.dilate((blank < 200).astype(np.uint8),
                          cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
     ink = (dark & (printed == 0)).astype(np.uint8)
+    if margin:
+        inner = (slice(margin, -margin), slice(margin, -margin))
+        crop, printed, ink = crop[inner], printed[inner], ink[inner]
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     keep = np.zeros(count, dtype=bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= MIN_SPECK_MM2 * px * px
@@ -110,10 +114,52 @@ def paper_level(scan: PageImage) -> float:
     return float(np.percentile(small, PAPER_PERCENTILE))
 
 
+REFINE_DPI = 100.0
+REFINE_MARGIN_MM = 4.0      # print around the region that pins it down (frame, prompt)
+REFINE_SEARCH_MM = 2.5      # the page alignment is within this of the truth
+REFINE_MIN_SCORE = 0.35     # a weaker match than this leaves the page alignment as it is
+
+
+def refined(scan: PageImage, alignment: Alignment, region: Region, blank: PageImage) -> Region:
+    """``region`` moved by the local misfit of the page's alignment there (scanner distortion,
+    the page fit's own error): the blank's print around the region is matched against the
+    scan around it, within REFINE_SEARCH_MM. The region's coordinates stay in the blank's
+    frame; only where the scan is read moves."""
+    import cv2
+
+    px = REFINE_DPI / 25.4
+    around = Region(region.page, region.x - REFINE_MARGIN_MM, region.y - REFINE_MARGIN_MM,
+                    region.w + 2 * REFINE_MARGIN_MM, region.h + 2 * REFINE_MARGIN_MM)
+    wider = Region(region.page, around.x - REFINE_SEARCH_MM, around.y - REFINE_SEARCH_MM,
+                   around.w + 2 * REFINE_SEARCH_MM, around.h + 2 * REFINE_SEARCH_MM)
+    searched = region_crop(scan, alignment, wider, dpi=REFINE_DPI)
+    template = blank_crop(blank, around, (round(around.h * px), round(around.w * px)))
+    if (template < 200).mean() < 0.002 or template.shape[0] > searched.shape[0] \
+            or template.shape[1] > searched.shape[1]:
+        return region              # nothing printed around it to go by
+    scores = cv2.matchTemplate(searched, template, cv2.TM_CCOEFF_NORMED)
+    _, best, _, (x, y) = cv2.minMaxLoc(scores)
+    if best < REFINE_MIN_SCORE:
+        return region
+    dx, dy = x / px - REFINE_SEARCH_MM, y / px - REFINE_SEARCH_MM
+    return Region(region.page, region.x + dx, region.y + dy, region.w, region.h, region.source)
+
+
 def region_ink(scan: PageImage, alignment: Alignment, region: Region, blank: PageImage,
                paper: float | None = None) -> RegionInk:
-    crop = region_crop(scan, alignment, region)
-    return ink_of(crop, blank_crop(blank, region, crop.shape), region, paper=paper)
+    """The ink in ``region`` of the scan (the blank's print subtracted)."""
+    where = _grown(refined(scan, alignment, region, blank), EDGE_MM)
+    crop = region_crop(scan, alignment, where)
+    return ink_of(crop, blank_crop(blank, _grown(region, EDGE_MM), crop.shape), region,
+                  paper=paper, margin=int(round(EDGE_MM * INK_DPI / 25.4)))
+
+
+EDGE_MM = 1.5       # read beyond the region's edges, so print just outside it is recognised
+
+
+def _grown(region: Region, by: float) -> Region:
+    return Region(region.page, region.x - by, region.y - by, region.w + 2 * by,
+                  region.h + 2 * by, region.source)
 
 
 HIGHLIGHT_RGB = (25, 60, 190)     # the student's ink on the review crop

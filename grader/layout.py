@@ -23,6 +23,7 @@ import numpy as np
 
 from grader.crop import word_range
 from grader.pdf import read_pdf_pages, text_layer_words
+from grader.pdfium import open_document
 from grader.render import render_pdf_page
 from grader.segment import heading_spans
 from grader.types import Kind, PageText, QuestionSpec
@@ -83,8 +84,9 @@ def blank_layout(path: str | Path, questions: Sequence[QuestionSpec],
     texts = [t or "" for t in pdf.texts]
     words = [text_layer_words(path, i) if texts[i] else ([], []) for i in range(pdf.count)]
     images = [render_pdf_page(path, i, dpi=LAYOUT_DPI) for i in range(pdf.count)]
-    sizes = tuple((round(im.image.width * 25.4 / im.dpi, 2), round(im.image.height * 25.4 / im.dpi, 2))
-                  for im in images)
+    with open_document(path) as document:
+        sizes = tuple((round(w * 25.4 / 72, 2), round(h * 25.4 / 72, 2))
+                      for w, h in (document[i].get_size() for i in range(pdf.count)))
     frames = [_frames(im.array, im.dpi) for im in images]
     regions: dict[str, Region] = dict(given or {})
     pages = [PageText(number=i + 1, text=t) for i, t in enumerate(texts)]

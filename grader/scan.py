@@ -32,7 +32,9 @@ BLANK_INK_DPI = 200.0        # the blank page subtracted from a region's crop
 UNREAD_INK_DPI = 75.0
 UNREAD_INK_MIN_MM2 = 2.0     # a mark smaller than this is a speck, not writing
 
-Render = Callable[[int], PageImage]       # 1-based page number -> the page's image
+# 1-based page number -> the page's image at SCAN_DPI; with upscale=False a scan stored at
+# a lower resolution comes at its own (enough for checkboxes, alignment and ink).
+Render = Callable[..., PageImage]
 
 
 class PageReadError(Exception):
@@ -44,8 +46,8 @@ def pdf_renderer(path: str | Path) -> Render:
     return partial(_render_pdf_page, str(path))
 
 
-def _render_pdf_page(path: str, number: int) -> PageImage:
-    return render_pdf_page(path, number - 1, dpi=SCAN_DPI)
+def _render_pdf_page(path: str, number: int, upscale: bool = True) -> PageImage:
+    return render_pdf_page(path, number - 1, dpi=SCAN_DPI, upscale=upscale)
 
 
 def read_page(number: int, text_layer: str | None, exam: ExamSpec, render: Render,
@@ -65,7 +67,8 @@ def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions,
     (turned upright by the fit when there is one). Every checkbox on the page is also read
     without a template when the exam has multiple-choice questions the template does not
     place."""
-    image = _render(render, number)
+    # Pages that will not be OCRed whole are read at the scan's own resolution.
+    image = _render(render, number, upscale=exam.reads_page_text())
     template = exam.template_pages()
     fit, alignment = _fit(image, template, expected_page=number) if number in template \
         else (None, None)
@@ -85,6 +88,8 @@ def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions,
                         regions=regions)
     # A page that fitted the blank exam has a known orientation: no need to guess it.
     rotation = alignment.upright_turn_cw if alignment is not None else None
+    if image.dpi < SCAN_DPI:
+        image = _render(render, number)
     scanned = _ocr(image, number, rotation, ocr)
     marks = _marks(scanned, number, image.dpi) if exam.untemplated_choices() else None
     mm = 25.4 / image.dpi
@@ -192,9 +197,9 @@ def place_unexamined(pages: Sequence[PageRead], exam: ExamSpec, render: Render
     return tuple(out)
 
 
-def _render(render: Render, number: int) -> PageImage:
+def _render(render: Render, number: int, upscale: bool = True) -> PageImage:
     try:
-        return render(number)
+        return render(number, upscale=upscale)
     except RenderError as exc:
         raise PageReadError(f"page {number} cannot be rendered: {exc}") from exc
 

@@ -146,7 +146,12 @@ def calibration_table(rows: list[dict], conf_key: str, exact_key: str, points: i
             a = merged.pop()
             n = a[2] + b[2]
             merged.append([(a[0] * a[2] + b[0] * b[2]) / n, a[1] + b[1], n])
-    return [(round(c, 4), round(k / n, 4)) for c, k, n in merged]
+    knots: list[tuple[float, float]] = []
+    for c, k, n in merged:
+        if knots and round(c, 4) <= knots[-1][0]:
+            continue                       # np.interp needs increasing knots
+        knots.append((round(c, 4), round(k / n, 4)))
+    return knots
 
 
 def summary(rows: list[dict]) -> dict:

@@ -58,7 +58,7 @@ INPUT_HEIGHT = 48                          # the recogniser's input height (its 
 EDGE_BAND_MM = 1.2
 # A blank stretch of a line at least this many line heights wide is a space (the recogniser
 # joins numbers written apart, as in a matrix row: "10 6 4" read "1064").
-SPACE_GAP = 0.45
+SPACE_GAP = 0.55
 MIN_INPUT_WIDTH = 320                      # PaddleOCR pads shorter lines to this width
 
 # What exam answers are written with: printable ASCII and the maths symbols the model knows.
@@ -188,11 +188,13 @@ def _clear_edge_rules(mask: np.ndarray, band: int) -> None:
 def cut_lines(ink: np.ndarray, dpi: float) -> tuple[LineCut, ...]:
     """The text lines of a region's ink, top to bottom.
 
-    Connected components of the pen mask, after dropping specks (under 0.15 mm) and ruled
-    residue (thin strokes along the region's border), are grouped into lines by vertical
-    overlap. A component taller than two lines' worth that is thin (a bracket drawn around a
-    matrix) is left out; a thick one (a descender touching the next line's ascender) is split
-    at the row with the least ink between the lines it joins.
+    Connected components of the pen mask, without specks (under 0.15 mm), ruled residue
+    along the region's edges, and thin strokes taller than two lines (brackets drawn round a
+    matrix), give a row profile. Its inked runs, joined across gaps smaller than a third of a
+    character (the bars of "=", a minus above the line, the dot of a decimal point), are the
+    lines; a run taller than two characters is split at its emptiest row when that row holds
+    little ink (two lines written close, a descender touching the line below). Each
+    component goes to the line holding its centre; one crossing a split is cut there.
     """
     import cv2
 
@@ -209,103 +211,64 @@ def cut_lines(ink: np.ndarray, dpi: float) -> tuple[LineCut, ...]:
     keep: list[int] = []
     for i in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[i])
-        if w < speck and h < speck and area < speck * speck:
-            continue                                   # noise, or a decimal point (re-added)
-        on_border = x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1
-        thin = min(w, h) <= max(2, 0.4 * ppmm) and max(w, h) >= 6 * min(w, h)
         in_band = y + h <= band or y >= height - band or x + w <= band or x >= width - band
-        if on_border and thin or in_band:
-            continue                                   # frame residue along the edge
+        if in_band or (w < speck and h < speck and area < speck * speck):
+            continue                                   # frame residue, or noise
         keep.append(i)
     if not keep:
         return ()
-    heights = np.array([stats[i][3] for i in keep], dtype=np.float64)
-    char_h = float(np.median(heights))
-    normal = [i for i in keep if stats[i][3] <= 1.8 * char_h]
-    tall = [i for i in keep if stats[i][3] > 1.8 * char_h]
-    bands = _group(normal, stats)
-    lines: list[dict[int, tuple[int, int]]] = [{i: (0, height) for i in band} for band in bands]
-    # Tall components: brackets spanning rows are dropped; touching lines are split.
-    for i in tall:
-        x, y, w, h, _ = (int(v) for v in stats[i])
-        over = [k for k, band in enumerate(bands) if _overlap(band, stats, y, y + h) > 0]
-        if len(over) >= 2 and w < 0.45 * h:
-            continue
-        if len(over) >= 2:
-            rows = (labels[y:y + h, x:x + w] == i).sum(axis=1)
-            cuts = []
-            for a, b in zip(over, over[1:]):
-                lo = max(_band_centre(bands[a], stats), y) - y
-                hi = min(_band_centre(bands[b], stats), y + h) - y
-                cuts.append(y + lo + int(np.argmin(rows[lo:hi])) if hi > lo else y + lo)
-            edges = [0, *cuts, height]
-            for k, band in zip(over, range(len(over))):
-                lines[k][i] = (edges[band], edges[band + 1])
-        elif over:
-            lines[over[0]][i] = (0, height)
-        else:
-            lines.append({i: (0, height)})
-    # Small components (decimal points, dots of i, minus signs) join the line they sit in.
-    small = [i for i in range(1, count) if i not in keep and stats[i][4] >= 1]
-    out: list[LineCut] = []
-    spans = [_span(line, stats) for line in lines]
-    for i in small:
-        x, y, w, h, _ = (int(v) for v in stats[i])
-        if w >= speck * 2 or h >= speck * 2:
-            continue
-        cy = y + h / 2
-        near = [k for k, (top, bottom) in enumerate(spans)
-                if top - 0.3 * char_h <= cy <= bottom + 0.3 * char_h]
-        if near and _has_neighbour(stats, lines[near[0]], x, y, w, h, char_h):
-            lines[near[0]][i] = (0, height)
-    for line in sorted(lines, key=lambda l: _span(l, stats)[0]):
-        out.append(_line_image(ink, labels, stats, line))
-    return tuple(c for c in out if c.box[2] > 0 and c.box[3] > 0)
-
-
-def _group(components: list[int], stats: np.ndarray) -> list[list[int]]:
-    """Components grouped into lines: each joins the line whose band it overlaps by at least
-    half of the smaller height (components sorted by their vertical centre)."""
-    order = sorted(components, key=lambda i: stats[i][1] + stats[i][3] / 2)
-    bands: list[list[int]] = []
-    for i in order:
+    char_h = float(np.percentile([stats[i][3] for i in keep], 75))
+    brackets = {i for i in keep if stats[i][3] > 2.2 * char_h and stats[i][2] < 0.25 * stats[i][3]}
+    writing = [i for i in keep if i not in brackets]
+    if not writing:
+        return ()
+    ids = np.zeros(count, dtype=bool)
+    ids[writing] = True
+    profile = ids[labels].sum(axis=1)
+    bands = _bands(profile, char_h)
+    lines: list[dict[int, tuple[int, int]]] = [{} for _ in bands]
+    for i in writing:
         y, h = int(stats[i][1]), int(stats[i][3])
-        best, best_overlap = None, 0.0
-        for k, band in enumerate(bands):
-            top, bottom = _span({j: None for j in band}, stats)
-            overlap = (min(bottom, y + h) - max(top, y)) / max(1, min(h, bottom - top))
-            if overlap > best_overlap:
-                best, best_overlap = k, overlap
-        if best is not None and best_overlap >= 0.5:
-            bands[best].append(i)
+        for k, (top, bottom) in enumerate(bands):
+            rows = (max(top, y), min(bottom, y + h))
+            if rows[1] > rows[0]:
+                lines[k][i] = rows
+    return tuple(cut for cut in (_line_image(ink, labels, stats, line) for line in lines if line)
+                 if cut.box[2] > 0 and cut.box[3] > 0)
+
+
+def _bands(profile: np.ndarray, char_h: float) -> list[tuple[int, int]]:
+    """(top, bottom) row ranges of the text lines in a row profile of ink counts."""
+    inked = np.flatnonzero(profile > 0)
+    if not inked.size:
+        return []
+    runs: list[list[int]] = [[int(inked[0]), int(inked[0]) + 1]]
+    for r in inked[1:]:
+        if r - runs[-1][1] < max(2.0, char_h / 3):
+            runs[-1][1] = int(r) + 1
         else:
-            bands.append([i])
-    return bands
+            runs.append([int(r), int(r) + 1])
+    out: list[tuple[int, int]] = []
+    for top, bottom in runs:
+        out.extend(_split_tall(profile, top, bottom, char_h))
+    return out
 
 
-def _span(line, stats) -> tuple[int, int]:
-    tops = [int(stats[i][1]) for i in line]
-    bottoms = [int(stats[i][1] + stats[i][3]) for i in line]
-    return min(tops), max(bottoms)
-
-
-def _overlap(band: list[int], stats: np.ndarray, top: int, bottom: int) -> int:
-    t, b = _span({i: None for i in band}, stats)
-    return min(b, bottom) - max(t, top)
-
-
-def _band_centre(band: list[int], stats: np.ndarray) -> int:
-    t, b = _span({i: None for i in band}, stats)
-    return (t + b) // 2
-
-
-def _has_neighbour(stats, line, x, y, w, h, char_h) -> bool:
-    """A small mark belongs to a line only next to its writing (not a speck in the margin)."""
-    for i in line:
-        lx, ly, lw, lh = (int(v) for v in stats[i][:4])
-        if lx - 1.5 * char_h <= x + w and x <= lx + lw + 1.5 * char_h:
-            return True
-    return False
+def _split_tall(profile: np.ndarray, top: int, bottom: int, char_h: float) -> list[tuple[int, int]]:
+    """A run taller than two characters is split at its emptiest row, if that row has under a
+    fifth of the run's typical ink per row and leaves at least 0.6 characters on each side."""
+    if bottom - top <= 2.0 * char_h:
+        return [(top, bottom)]
+    margin = int(0.6 * char_h)
+    inner = profile[top + margin:bottom - margin].astype(np.float64)
+    if inner.size == 0:
+        return [(top, bottom)]
+    smooth = np.convolve(inner, np.ones(3) / 3, mode="same")
+    cut = top + margin + int(np.argmin(smooth))
+    typical = float(np.median(profile[top:bottom][profile[top:bottom] > 0]))
+    if smooth.min() > 0.2 * typical:
+        return [(top, bottom)]
+    return _split_tall(profile, top, cut, char_h) + _split_tall(profile, cut, bottom, char_h)
 
 
 def _line_image(ink: np.ndarray, labels: np.ndarray, stats: np.ndarray,
@@ -429,8 +392,8 @@ def _prepare(line: np.ndarray) -> tuple[np.ndarray, list[tuple[float, float, flo
     return out, gaps
 
 
-_NUMBER_END = re.compile(r"[\d.]")
-_NUMBER_START = re.compile(r"[\d.\-−]")
+_DIGIT = re.compile(r"\d")
+_NUMBER_START = re.compile(r"[\d\-−]")
 
 
 def _space_confidence(gap: float) -> float:
@@ -491,9 +454,9 @@ def recognise_line(image: np.ndarray) -> tuple[str, float, tuple[CharRead, ...]]
             between = [g for a, b, g in gaps if left_end - step_px <= (a + b) / 2 <= right_start + step_px]
             gap = max(between, default=0.0)
             sign = chars[-1].char in "-−" and (len(chars) == 1 or chars[-2].char == " ")
-            numbers = _NUMBER_END.match(chars[-1].char) and _NUMBER_START.match(char)
-            if sign:
-                gap = 0.0           # "-7": a minus sign stays with its number
+            numbers = _DIGIT.match(chars[-1].char) and _NUMBER_START.match(char)
+            if sign or "." in (char, chars[-1].char):
+                gap = 0.0           # "-7", "0.5": a sign or a decimal point binds its digits
             if gap >= SPACE_GAP:
                 chars.append(CharRead(" ", _space_confidence(gap) if numbers else 1.0))
             elif numbers:

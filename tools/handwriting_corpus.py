@@ -133,7 +133,8 @@ def _number(rng: np.random.Generator) -> tuple[str, object]:
 
 def _shape(rng: np.random.Generator) -> tuple[str, object]:
     dims = [int(rng.choice([2, 3, 4, 5, 6, 7, 8, 16, 28, 32, 64])) for _ in range(int(rng.integers(2, 5)))]
-    sep = str(rng.choice([" x ", "x", " × ", "×", "*", " * "], p=[0.3, 0.2, 0.15, 0.15, 0.1, 0.1]))
+    # By hand a size is written with x or ×; "*" is mostly typed, and rarer here.
+    sep = str(rng.choice([" x ", "x", " × ", "×", "*", " * "], p=[0.35, 0.2, 0.17, 0.18, 0.05, 0.05]))
     return sep.join(map(str, dims)), dims
 
 

@@ -126,9 +126,9 @@ class RegionRead:
 
     @property
     def raw_confidence(self) -> float:
-        """The weakest line's confidence; 0 when nothing was read."""
-        read = [line.confidence for line in self.lines if line.text]
-        return min(read) if read else 0.0
+        """The weakest line's confidence: a line of ink read as nothing counts as 0, and so
+        does a region where nothing was read."""
+        return min((line.confidence if line.text else 0.0 for line in self.lines), default=0.0)
 
     def reading(self) -> Reading:
         return Reading(self.text, calibrated(self.engine, self.raw_confidence), self.engine)

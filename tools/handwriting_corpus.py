@@ -236,6 +236,15 @@ def _char_tile(char: str, font_path: str, size: int) -> np.ndarray:
     return np.asarray(tile, dtype=np.float32) / 255.0
 
 
+def _pen_dot(size: int, rng: np.random.Generator) -> np.ndarray:
+    """A decimal point: a dot 0.1-0.18 of the pen's size across, on the baseline."""
+    d = max(2, int(round(size * rng.uniform(0.1, 0.18))))
+    tile = Image.new("L", (d + 4, int(size * 1.6)), 0)
+    base = _baseline(size)
+    ImageDraw.Draw(tile).ellipse((2, base - d, 2 + d, base), fill=255)
+    return np.asarray(tile, dtype=np.float32) / 255.0
+
+
 def _stroke_symbol(char: str, size: int, width: float) -> np.ndarray:
     """A hand-drawn √ or × for fonts that lack the glyph."""
     h = int(size * 1.6)
@@ -297,6 +306,8 @@ def write_line(text: str, hand: Hand, rng: np.random.Generator) -> np.ndarray:
             tile = np.zeros((int(char_size * 1.6), glyph.shape[1] + 2), dtype=np.float32)
             top = _baseline(char_size) - glyph.shape[0] + int(char_size * 0.05)   # sits on the line
             tile[top:top + glyph.shape[0], 1:1 + glyph.shape[1]] = glyph
+        elif char == "." and hand.digits:
+            tile = _pen_dot(char_size, rng)      # a decimal point as a pen makes it
         elif char in "√×" and not _has_glyph(hand.font, char):
             tile = _stroke_symbol(char, char_size, max(1.0, size / 14))
         else:

@@ -59,6 +59,7 @@ EDGE_BAND_MM = 1.2
 # A blank stretch of a line at least this many line heights wide is a space (the recogniser
 # joins numbers written apart, as in a matrix row: "10 6 4" read "1064").
 SPACE_GAP = 0.55
+MIN_TESSERACT_PX = 8                       # smaller cuts are not given to Tesseract
 MIN_INPUT_WIDTH = 320                      # PaddleOCR pads shorter lines to this width
 
 # What exam answers are written with: printable ASCII and the maths symbols the model knows.
@@ -493,6 +494,8 @@ def _tesseract_line(image: np.ndarray, dpi: float, timeout_s: float) -> tuple[st
     from grader.tesseract import run_tsv
 
     h, w = image.shape
+    if h < MIN_TESSERACT_PX or w < MIN_TESSERACT_PX:
+        return "", 0.0, ()     # a dot or a dash alone: Tesseract refuses it (and says so on stderr)
     pad = max(10, h // 3)      # Tesseract wants a white border round a line
     canvas = np.full((h + 2 * pad, w + 2 * pad), 255, dtype=np.uint8)
     canvas[pad:pad + h, pad:pad + w] = image

@@ -194,8 +194,8 @@ def cut_lines(ink: np.ndarray, dpi: float) -> tuple[LineCut, ...]:
     matrix), give a row profile. Its inked runs, joined across gaps smaller than a third of a
     character (the bars of "=", a minus above the line, the dot of a decimal point), are the
     lines; a run taller than two characters is split at its emptiest row when that row holds
-    little ink (two lines written close, a descender touching the line below). Each
-    component goes to the line holding its centre; one crossing a split is cut there.
+    little ink (two lines written close, a descender touching the line below). A component
+    belongs to the lines its rows fall in: one crossing a split is cut there.
     """
     import cv2
 
@@ -275,6 +275,8 @@ def _split_tall(profile: np.ndarray, top: int, bottom: int, char_h: float) -> li
 def _line_image(ink: np.ndarray, labels: np.ndarray, stats: np.ndarray,
                 line: dict[int, tuple[int, int]]) -> LineCut:
     """The line's own pixels (its components, within each one's row range), on white."""
+    import cv2
+
     boxes = []
     for i, (row0, row1) in line.items():
         x, y, w, h, _ = (int(v) for v in stats[i])
@@ -291,7 +293,6 @@ def _line_image(ink: np.ndarray, labels: np.ndarray, stats: np.ndarray,
     for i, (row0, row1) in line.items():
         own |= (window == i) & (rows >= row0) & (rows < row1)
     # Anti-aliased edges of the strokes (just above the threshold) are kept next to own ink.
-    import cv2
     near = cv2.dilate(own.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     image = np.where(near, ink[top:bottom, left:right], 255).astype(np.uint8)
     return LineCut((left, top, right - left, bottom - top), image)
@@ -345,7 +346,7 @@ class _Recogniser:
         self.lock = threading.Lock()
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        with self.lock:      # one inference at a time per process; the session is not reentrant here
+        with self.lock:      # one inference at a time: parallelism comes from processes
             return self.session.run(None, {self.input_name: batch})[0]
 
 
@@ -428,11 +429,8 @@ def recognise_line(image: np.ndarray) -> tuple[str, float, tuple[CharRead, ...]]
     best = allowed.argmax(axis=1)
     best_p = allowed[np.arange(len(best)), best]
     emitted: list[tuple[str, float, int, int]] = []       # (char, confidence, first, last step)
-    blank_floor = 1.0
     for step in range(len(best)):
         if best_p[step] <= blank[step]:
-            if emitted:
-                blank_floor = min(blank_floor, float(blank[step]))
             continue
         char = model.characters[model.allowed[best[step]]]
         if emitted and emitted[-1][3] == step - 1 and emitted[-1][0] == char:
@@ -440,14 +438,13 @@ def recognise_line(image: np.ndarray) -> tuple[str, float, tuple[CharRead, ...]]
             emitted[-1] = (c, max(p, float(best_p[step])), first, step)
         else:
             emitted.append((char, float(best_p[step]), step, step))
-    # The lowest blank probability counts only between characters, not after the last one.
+    # The blank steps between the first and the last character: how sure each is that
+    # nothing was written there (before the first and after the last, it is margin).
+    blank_floor = 1.0
     if emitted:
-        last = emitted[-1][3]
-        tail = blank[last + 1:]
-        inner = blank[emitted[0][2]:last + 1]
-        inner = inner[best_p[emitted[0][2]:last + 1] <= inner]
+        span = slice(emitted[0][2], emitted[-1][3] + 1)
+        inner = blank[span][best_p[span] <= blank[span]]
         blank_floor = float(inner.min()) if inner.size else 1.0
-        del tail
     chars: list[CharRead] = []
     for k, (char, p, first, last) in enumerate(emitted):
         if k and char != " " and chars and chars[-1].char != " ":

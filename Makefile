@@ -2,7 +2,13 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 PIP := .venv/bin/pip
-APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd fonts-dejavu-core chromium chromium-driver
+APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd fonts-dejavu-core chromium chromium-driver \
+  $(HANDWRITING_FONTS)
+# Handwriting fonts for the handwriting corpus (tools/handwriting_corpus.py; fonts-breip is
+# reserved for held-out checks and deliberately not installed here).
+HANDWRITING_FONTS := fonts-dkg-handwriting fonts-humor-sans fonts-comic-neue fonts-femkeklaver \
+  fonts-bwht fonts-sjfonts fonts-rufscript fonts-kristi fonts-dancingscript fonts-kaushanscript \
+  fonts-ecolier-court
 export OMP_THREAD_LIMIT := 1
 
 .PHONY: setup demo test bench clean system-deps

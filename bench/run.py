@@ -58,6 +58,10 @@ BENCHES = (
           ("--uploads", "60", "--clients", "10"), "API under load: gunicorn + workers + PostgreSQL + Redis"),
     Bench("memory", "bench.worker_memory", ("--pages", "40", "--procs", "2"),
           ("--pages", "20", "--procs", "2"), "peak RSS per worker process, long scanned submission"),
+    # Handwritten answer regions (PP-OCRv6 + Tesseract + choice): read/flagged/silently wrong,
+    # time per region and peak RSS. Seed 101: not the seed the thresholds were tuned on (7).
+    Bench("handwriting", "bench.handwriting", ("--pages", "30", "--seed", "101", "--quiet"),
+          ("--pages", "8", "--seed", "101", "--quiet"), "handwritten answer regions: read, flagged, silently wrong"),
     Bench("omr", "bench.omr_accuracy", ("--boxes", "2000", "--seed", "1", "--quiet"),
           ("--boxes", "400", "--seed", "1", "--quiet"), "checkbox reading accuracy (not a speed bench)"),
 )
@@ -169,6 +173,20 @@ def summary_rows(name: str, r: dict, output: list[str]) -> list[tuple[str, str, 
         return [(f"worker peak RSS, {r['pages']}-page scan ({r['procs']} procs)",
                  " / ".join(f"{p['hwm_mib']:.0f}" for p in r["pool_after"]) + " MiB",
                  f"idle {r['pool_idle'][0]['hwm_mib']:.0f} MiB; {fmt(r['pages_per_s'], '.2f')} p/s; {r['status']}")]
+    if name == "handwriting":
+        a = r["all"]
+        rows = [(f"handwritten regions ({a['regions']}), graded right / flagged / silently wrong",
+                 f"{a['graded_right']:.1%} / {a['flagged']:.1%} / {a['silently_wrong']}",
+                 f"accepted right {a['accepted_right']:.2%} (>=99%); numbers/shapes right "
+                 f"{r['by_kind']['numbers/shapes']['graded_right']:.1%} (target 85%)"),
+                ("handwritten regions, exact reads tesseract / pp-ocrv6",
+                 f"{a['tesseract_exact']:.1%} / {a['handwriting_exact']:.1%}", "same line cuts"),
+                ("handwritten region, median time on one core",
+                 f"{r['median_ms_per_region']:.0f} ms wall, {r['median_cpu_ms_per_region']:.0f} ms CPU",
+                 "target <=150 ms"),
+                ("fresh process, both engines loaded: peak RSS",
+                 f"{r['memory']['both_engines_mib']:.0f} MiB", f"core alone {r['memory']['core_mib']:.0f} MiB")]
+        return rows
     pattern = KEY_LINES.get(name)
     quoted = [line.strip() for line in output if pattern and pattern.match(line.strip())]
     return [(name, f"exit {r.get('exit')}", line) for line in quoted] or \

@@ -6,7 +6,8 @@ every style (``ii)``, ``(b)``, ``c.``, ``\\text{ii) }`` inside LaTeX, a bare han
 The rules, in order:
 
 1. Headings are found line by line: question headings (``Question 3``, ``Problem 4``, ``Q5``,
-   ``A6``, OCR-clipped ``stion 2``; bare ``5.`` only when no keyword heading exists) and part
+   ``A6``, OCR-clipped ``stion 2``, an OCR-misread number repaired to one of the exam's own
+   (``Question |`` → 1, ``Problem S`` → 5); bare ``5.`` only when no keyword heading exists) and part
    headings, accepted only when the part is one of that question's parts in the exam (so ``i)``
    is roman in a roman list and a letter in a letter list).
 2. Each heading owns the text up to the next heading: spans never overlap.
@@ -103,7 +104,7 @@ def _line_heading(line: str, start: int, parts: dict[str, list[str]], current: s
                 return _Heading(start, start + len(line), "cont", num, part)
         if re.search(r"additional space", line, re.IGNORECASE):
             return _Heading(start, start + len(line), "boundary", None, None)
-    keyword = _QUESTION.match(line)
+    keyword = _question_match(line, parts)
     if keyword and keyword.group("num") not in parts:
         # "Problem 5" of the paper that the exam definition does not grade: its text must not
         # run on into the previous graded answer.
@@ -130,6 +131,28 @@ def _line_heading(line: str, start: int, parts: dict[str, list[str]], current: s
     return None
 
 
+# OCR of a handwritten or faint question number: "Question |", "Problem S", "Question 1O".
+# Only after a full keyword, only a token of one or two characters ending the heading (end of
+# line, punctuation, a part label), only the confusions Tesseract makes with digits, and only
+# when the repaired number is one of the exam's questions: "Question I have" or "Question is"
+# stay prose.
+_OCR_NUMBER = re.compile(_LEAD + r"(?i:question|uestion|problem|exercise|task|aufgabe)[ \t]*\.?[ \t]*"
+                         r"(?P<tok>[0-9|lI!\]OS]{1,2})(?=[ \t]*(?:[.:)(]|$|[a-z]\)))")
+_HEADING_DIGITS = str.maketrans({"|": "1", "l": "1", "I": "1", "!": "1", "]": "1", "O": "0", "S": "5"})
+
+
+def _question_match(line: str, parts: dict[str, list[str]]) -> re.Match[str] | None:
+    """``_QUESTION``'s match of ``line``, or of the line with an OCR-misread question number
+    repaired to one of the exam's own numbers (same length: offsets stay those of ``line``)."""
+    ocr = _OCR_NUMBER.match(line)
+    if ocr is not None:
+        token = ocr.group("tok")
+        number = token.translate(_HEADING_DIGITS)
+        if not token.isdigit() and number in parts and (len(token) == 1 or any(c.isdigit() for c in token)):
+            return _QUESTION.match(line[:ocr.start("tok")] + number + line[ocr.end("tok"):])
+    return _QUESTION.match(line)
+
+
 def _may_continue(line: str) -> bool:
     """False only for lines ``_CONTINUATION`` cannot match: each of its alternatives contains
     "cont" or "pace", and the only characters IGNORECASE equates with c, o, n, t, p, a, e are
@@ -152,7 +175,7 @@ def _sibling_style(token: str, known: list[str]) -> bool:
 
 
 def _headings(text: str, parts: dict[str, list[str]]) -> list[_Heading]:
-    has_keyword = any(_QUESTION.match(l) and _QUESTION.match(l).group("num") in parts for l in text.split("\n"))
+    has_keyword = any((m := _question_match(l, parts)) and m.group("num") in parts for l in text.split("\n"))
     out: list[_Heading] = []
     lines: list[tuple[_Heading, str]] = []
     current: str | None = None

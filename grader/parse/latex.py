@@ -11,6 +11,7 @@ _UNICODE = {
     "\u2234": "∴", "\u21d2": "→", "\u2192": "→", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
     "\u00bd": "(1/2)", "\u2153": "(1/3)", "\u2154": "(2/3)", "\u00bc": "(1/4)", "\u00be": "(3/4)",
     "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+    "\u00b2": "^2", "\u00b3": "^3",   # superscripts, as the handwriting recogniser reads k²
 }
 _SIMPLE = [
     (r"\\(?:times)\b", " × "), (r"\\(?:cdot|ast|bullet)\b", " · "), (r"\\div\b", " / "),
@@ -75,9 +76,16 @@ _COMMAND_NAME = re.compile(r"\\([A-Za-z]+)")
 _BLANKS = re.compile(r"[ \t]+")
 
 
+# A radical sign over one number or name (handwriting read as "√3/√n"): its argument is that
+# number or name. "√(…)" keeps its own parentheses.
+_RADICAL_ATOM = re.compile(r"√\s*(\d+(?:\.\d+)?|[A-Za-z]\w*)")
+
+
 def to_plain(text: str) -> str:
     """LaTeX-ish → plain infix math (``(2)/(3)``, ``sqrt(x)``, ``×``). Not a TeX engine: it only
     has to make numbers, operators and names readable by the kind readers."""
+    if "√" in text:
+        text = _RADICAL_ATOM.sub(r"sqrt(\1)", text)
     text = text.translate(_TRANSLATE).replace("$", " ")
     if "\\" not in text:
         # Every LaTeX rule below starts with a backslash. Matrix cells ("17") are the common

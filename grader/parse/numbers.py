@@ -173,12 +173,15 @@ def evaluate_size_aware(expr: str) -> int | float | None:
     return size if size is not None else evaluate(expr)
 
 
-_SHAPE_BY = re.compile(rf"(?<![\w.])\d+(?:\s*{_BY}\s*\d+)+(?!\d|\.\d)")
+# A shape's dimensions are also written with "*" (8*8*5), which arithmetic reads as a product.
+_SHAPE_SEP = rf"(?:{_BY}|\*)"
+_SHAPE_BY = re.compile(rf"(?<![\w.])\d+(?:\s*{_SHAPE_SEP}\s*\d+)+(?!\d|\.\d)")
 _SHAPE_TUPLE = re.compile(r"[(\[]\s*\d+(?:\s*,\s*\d+)+\s*,?\s*[)\]]")
 
 
 def shapes_in(text: str) -> list[Found]:
-    """``8×8×5``, ``8 x 8 x 5``, ``(4, 3, 5, 5)``, ``[4,3,5,5]`` → lists of ints, in order."""
+    """``8×8×5``, ``8 x 8 x 5``, ``8*8*5``, ``(4, 3, 5, 5)``, ``[4,3,5,5]`` → lists of ints, in
+    order."""
     out = []
     for rx in (_SHAPE_BY, _SHAPE_TUPLE):
         for m in rx.finditer(text):

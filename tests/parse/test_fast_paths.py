@@ -53,6 +53,7 @@ def reference_common_prefix_end(text: str, other: str) -> int:
 
 def reference_to_plain(text: str) -> str:
     """Every rewrite applied in turn, whether or not the text has a backslash."""
+    text = latex._RADICAL_ATOM.sub(r"sqrt(\1)", text)
     for k, v in latex._UNICODE.items():
         text = text.replace(k, v)
     text = text.replace("$", " ")

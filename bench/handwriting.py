@@ -67,13 +67,13 @@ def grade(region, choice) -> tuple[str, dict]:
     from grader.expr import equivalent
     from grader.parse import parse_answer
     from grader.score import score_answer
-    from grader.types import FLAG_LOW_CONFIDENCE, Parsed
+    from grader.types import Flag, Parsed
 
     spec = spec_for(region)
     parsed = parse_answer(spec, choice.text, confidence=choice.confidence)
     if choice.low_confidence:
         parsed = Parsed(parsed.value, parsed.evidence, parsed.confidence,
-                        tuple(dict.fromkeys(parsed.flags + (FLAG_LOW_CONFIDENCE,))), parsed.alternatives)
+                        tuple(dict.fromkeys(parsed.flags + (Flag.LOW_CONFIDENCE,))), parsed.alternatives)
     scored = score_answer(spec, parsed, region.value, expression_check=equivalent)
     full = scored.score >= scored.max_score - 1e-9
     outcome = "flagged" if scored.needs_review else ("right" if full else "wrong")

@@ -177,6 +177,11 @@ class Answer(models.Model):
     ink = models.FloatField(null=True, blank=True,
                             help_text="The share of its answer region the student inked (scans "
                                       "of exams with a blank PDF): the evidence for 'unanswered'.")
+    reader = models.CharField(max_length=32, blank=True,
+                              help_text="Which engine's reading of the handwriting was taken.")
+    readings = models.JSONField(default=list, blank=True,
+                                help_text="Every engine's reading of the answer region: "
+                                          "[{engine, text, confidence}].")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -278,7 +278,9 @@ def submission_store_results(*, submission: Submission, pages: Sequence[PageRead
                 score=r.scored.score, suggested_score=r.scored.score, max_score=r.scored.max_score,
                 status=r.status, flags=list(r.scored.flags), detail=_detail(r),
                 confidence=round(r.confidence, 4), pages=list(r.pages),
-                spans=[list(span) for span in r.spans], ink=r.ink))
+                spans=[list(span) for span in r.spans], ink=r.ink, reader=r.reader,
+                readings=[{"engine": x.engine, "text": x.text, "confidence": x.confidence}
+                          for x in r.readings]))
         Answer.objects.bulk_create(new_answers)
         # Every page is read now; redelivered page tasks may have counted some twice.
         return submission_finish(submission=submission, answers=[*reviewed.values(), *new_answers],

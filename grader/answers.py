@@ -22,7 +22,7 @@ from grader.crop import word_range
 from grader.exam import ExamSpec
 from grader.pages import PageRead, RegionRead
 from grader.segment import heading_spans, segment_answers
-from grader.types import Flag, Kind, PageText, Parsed, QuestionSpec, Segment, Source
+from grader.types import Flag, Kind, PageText, Parsed, QuestionSpec, Reading, Segment, Source
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Decided:
     parsed: Parsed
     pages: tuple[int, ...] = ()
     ink: float | None = None          # the share of its region inked, when it has one
+    readings: tuple[Reading, ...] = ()   # what the readers made of the ink, if anything
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,10 @@ def from_region(label: str, reads: Sequence[tuple[int, RegionRead]]) -> Segment 
     if not read.text.strip():
         return Decided(Parsed(None, f"{read.ink_mm2:.0f} mm² of ink in its answer space "
                                     f"({read.fraction:.1%} of it), none of it could be read",
-                              0.0, (Flag.UNREADABLE, *flags)), (number,), read.fraction)
+                              0.0, (Flag.UNREADABLE, *flags)), (number,), read.fraction,
+                       read.readings)
     return Segment(label, read.text, 0, len(read.text), (number,), read.confidence, flags,
-                   ink=read.fraction)
+                   ink=read.fraction, reader=read.engine, readings=read.readings)
 
 
 def without_region(label: str, headings: Sequence[tuple[int, int, int]],

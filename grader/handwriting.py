@@ -484,7 +484,8 @@ def read_handwritten_region(ink: np.ndarray, dpi: float, *,
 # Tesseract on the same line cuts
 
 
-def _tesseract_line(image: np.ndarray, dpi: float, timeout_s: float) -> tuple[str, float, tuple[CharRead, ...]]:
+def _tesseract_line(image: np.ndarray, dpi: float, timeout_s: float,
+                    engine: str = "auto") -> tuple[str, float, tuple[CharRead, ...]]:
     from PIL import Image
 
     from grader.ocr import _parse_tsv
@@ -497,7 +498,7 @@ def _tesseract_line(image: np.ndarray, dpi: float, timeout_s: float) -> tuple[st
     canvas = np.full((h + 2 * pad, w + 2 * pad), 255, dtype=np.uint8)
     canvas[pad:pad + h, pad:pad + w] = image
     tsv = run_tsv(Image.fromarray(canvas), lang="eng", dpi=int(round(dpi)), psm=7,
-                  timeout_s=timeout_s, what="a handwritten line")
+                  timeout_s=timeout_s, what="a handwritten line", engine=engine)
     words = _parse_tsv(tsv)
     text = " ".join(word.text for word in words)
     chars = tuple(CharRead(c, word.confidence) for word in words for c in word.text)
@@ -505,14 +506,14 @@ def _tesseract_line(image: np.ndarray, dpi: float, timeout_s: float) -> tuple[st
 
 
 def read_region_tesseract(ink: np.ndarray, dpi: float, *, lines: tuple[LineCut, ...] | None = None,
-                          timeout_s: float = 20) -> RegionRead:
+                          timeout_s: float = 20, engine: str = "auto") -> RegionRead:
     """Tesseract's reading of the same region, line by line (page segmentation mode 7 on each
     cut line), through ``grader.tesseract`` (libtesseract in this process when it loads).
     A character's confidence is its word's; a line's is its weakest word's."""
     cuts = cut_lines(ink, dpi) if lines is None else lines
     reads = []
     for cut in cuts:
-        text, confidence, chars = _tesseract_line(cut.image, dpi, timeout_s)
+        text, confidence, chars = _tesseract_line(cut.image, dpi, timeout_s, engine)
         reads.append(LineRead(text, round(confidence, 4), cut.box, chars))
     return RegionRead(Engine.TESSERACT, tuple(reads), cuts)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from grader.align import Alignment
 from grader.omr.by_text import PlacedMark
-from grader.types import PageText, Source
+from grader.types import PageText, Reading, Source
 
 MmBox = tuple[float, float, float, float]        # x, y, w, h
 
@@ -44,15 +44,6 @@ class TemplateFit:
     upside_down: bool
     upright_turn_cw: int             # clockwise degrees that turn the scan as given upright
     readings: tuple[BoxRead, ...]
-
-
-@dataclass(frozen=True)
-class Reading:
-    """What one reader made of a region's ink."""
-
-    engine: str                      # tesseract | handwriting
-    text: str
-    confidence: float                # calibrated: the share of such readings that are right
 
 
 @dataclass(frozen=True)

@@ -106,13 +106,13 @@ def grade_pages(
     for spec in questions:
         segment = segments.get(spec.label)
         spans: tuple = ()
-        ink = None
+        ink, reader, readings = None, "", ()
         if spec.kind == Kind.MULTIPLE_CHOICE and spec.label in box_answers:
             parsed, raw, pages_used, confidence = box_answers[spec.label], "", (), None
         elif spec.label in decided:
             known = decided[spec.label]
             parsed, raw, pages_used, confidence = known.parsed, "", known.pages, None
-            ink = known.ink
+            ink, readings = known.ink, known.readings
         elif segment is None or not segment.text.strip():
             parsed, raw, pages_used, confidence = Parsed(None, flags=(Flag.UNANSWERED,)), "", (), None
         else:
@@ -121,13 +121,13 @@ def grade_pages(
             parsed = Parsed(parsed.value, parsed.evidence, parsed.confidence,
                             tuple(dict.fromkeys(segment.flags + parsed.flags)), parsed.alternatives)
             raw, pages_used, confidence = segment.text, segment.pages, segment.confidence
-            ink = segment.ink
+            ink, reader, readings = segment.ink, segment.reader, segment.readings
         scored = score_answer(spec, parsed, spec.key, expression_check=check)
         scored = _carry_forward(spec, parsed, scored, results, recompute, check)
         results[spec.label] = AnswerResult(
             label=spec.label, kind=spec.kind, raw_text=raw, parsed=parsed, scored=scored,
             expected=spec.key, confidence=min(parsed.confidence, confidence or 1.0),
-            pages=pages_used, spans=spans, ink=ink)
+            pages=pages_used, spans=spans, ink=ink, reader=reader, readings=readings)
     return [results[q.label] for q in questions]
 
 

@@ -134,7 +134,7 @@ def _regions(image: PageImage, alignment: Alignment | None, exam: ExamSpec,
     for label, region in regions.items():
         ink = region_ink(image, alignment, region, reference, paper)
         try:
-            out.append(read_region(label, ink, ocr, what=f"the answer to {label} on page {number}"))
+            out.append(read_region(label, ink, ocr))
         except OcrTimeout:
             out.append(RegionRead(label, ink.ink_mm2, ink.fraction))
         except OcrError as exc:

@@ -138,6 +138,15 @@ class PageText:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """What one reader made of an answer region's ink."""
+
+    engine: str                      # tesseract | handwriting
+    text: str
+    confidence: float                # calibrated: the share of such readings that are right
+
+
+@dataclass(frozen=True)
 class Segment:
     """The span of submission text that answers one question."""
 
@@ -151,6 +160,8 @@ class Segment:
     # Where the text is: (page number, start, end) offsets into that page's text, per page.
     spans: tuple[tuple[int, int, int], ...] = ()
     ink: float | None = None        # read from an answer region: the share of it inked
+    reader: str = ""                # the engine whose reading of the region was taken
+    readings: tuple[Reading, ...] = ()   # every engine's reading of the region
 
 
 @dataclass(frozen=True)
@@ -188,6 +199,8 @@ class AnswerResult:
     pages: tuple[int, ...] = ()
     spans: tuple[tuple[int, int, int], ...] = ()    # as Segment.spans
     ink: float | None = None        # the share of its answer region inked (regions only)
+    reader: str = ""                # which engine's reading was taken (handwritten regions)
+    readings: tuple[Reading, ...] = ()   # every engine's reading, shown to the TA
 
     @property
     def status(self) -> str:

@@ -125,8 +125,8 @@ def test_without_a_blank_unread_marks_below_the_heading_are_unreadable():
 
 
 def test_without_a_blank_a_heading_not_found_is_never_unanswered():
-    """Tesseract read "Question |": the answers are on the page, their headings are not."""
-    graded = grade_document([ocr_page("Question | a) 15 b) 8x8x5")], PLAIN)
+    """Tesseract garbled the heading: the answers are on the page, their headings are not."""
+    graded = grade_document([ocr_page("Ouestiom Z a) 15 b) 8x8x5")], PLAIN)
     assert all(Flag.NOT_LOCATED in a.scored.flags for a in graded.answers)
     assert graded.flags == (DocumentFlag.NO_PAGE_MATCHES,)
 

@@ -4,7 +4,7 @@ numbers, shapes (x, ×, *), small matrices as rows of numbers, named values and 
 import pytest
 
 from grader.parse import parse_answer
-from grader.types import FLAG_UNPARSED, QuestionSpec
+from grader.types import Flag, QuestionSpec
 
 
 def parse(kind, text, **kw):
@@ -51,7 +51,7 @@ def test_values(text, value):
 
 def test_a_superscript_is_not_a_name_digit():
     # "h²" is h squared, not the value h2: not read as h2, so a TA sees it.
-    assert FLAG_UNPARSED in parse("values", "h² = 0", outputs=("h2",)).flags
+    assert Flag.UNPARSED in parse("values", "h² = 0", outputs=("h2",)).flags
 
 
 @pytest.mark.parametrize("text", ["sqrt(3/n)", "a = √(3/n)", "√(3/n)", "√3/√n", "SQRT(3/N)",

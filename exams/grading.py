@@ -13,6 +13,7 @@ from django.db.models import F
 from django.db.models.functions import Least
 
 from exams import services
+from exams.files import local_path
 from exams.models import Submission
 from grader.pdf import PdfError, read_pdf_pages
 from grader.types import (
@@ -29,7 +30,7 @@ class PageExtractionError(Exception):
 
 def page_plan(submission: Submission) -> tuple[int, list[str | None]]:
     """Page count and text layers (None = needs OCR). Raises PdfError for a bad file."""
-    pdf = read_pdf_pages(submission.file.path, max_pages=settings.MAX_PDF_PAGES)
+    pdf = read_pdf_pages(local_path(submission.file), max_pages=settings.MAX_PDF_PAGES)
     Submission.objects.filter(pk=submission.pk).update(pages_total=pdf.count)
     return pdf.count, list(pdf.texts)
 
@@ -64,7 +65,7 @@ def _extract_scanned_page(submission: Submission, number: int) -> dict[str, Any]
     from grader.render import RenderError, render_pdf_page
 
     try:
-        image = render_pdf_page(submission.file.path, number - 1, dpi=SCAN_DPI)
+        image = render_pdf_page(local_path(submission.file), number - 1, dpi=SCAN_DPI)
     except RenderError as exc:
         raise PageExtractionError(f"page {number} cannot be rendered: {exc}") from exc
     info: dict[str, Any] = {}
@@ -188,7 +189,7 @@ def place_unexamined_pages(submission: Submission, pages: list[dict]) -> None:
         if page["source"] != "ocr" or page.get("info", {}).get("boxes"):
             continue
         try:
-            image = render_pdf_page(submission.file.path, page["number"] - 1, dpi=SCAN_DPI)
+            image = render_pdf_page(local_path(submission.file), page["number"] - 1, dpi=SCAN_DPI)
         except RenderError:
             continue
         boxes = _read_boxes(image, unmatched, expected_page=None)

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from exams import services
+from exams.files import local_copy
 from exams.models import Answer, Exam, Question, Review, Submission
 
 S = Submission.Status
@@ -271,12 +272,12 @@ def answer_crop(*, answer: Answer, number: int, dpi: float):
     page = answer.submission.pages.filter(number=number).first()
     if page is None:
         return None
-    path = answer.submission.file.path
-    placed = _text_band(answer, page, path) if answer.spans else _box_band(answer, page)
-    if placed is None:
-        return None
-    (top, bottom), turn = placed
-    image = render_pdf_page(path, number - 1, dpi=dpi).image
+    with local_copy(answer.submission.file) as path:
+        placed = _text_band(answer, page, path) if answer.spans else _box_band(answer, page)
+        if placed is None:
+            return None
+        (top, bottom), turn = placed
+        image = render_pdf_page(path, number - 1, dpi=dpi).image
     if turn:
         image = rotate_page(image, -turn)
     px = dpi / 25.4

@@ -112,11 +112,13 @@ def _storage() -> str:
         storage.listdir("")
         return backend
     existing = folder
-    while not os.path.exists(existing):
+    while not os.path.exists(existing):   # not created yet: the first upload will create it
         existing = os.path.dirname(existing)
+    what = "the media folder" if existing == folder else "the media folder's parent"
+    if not os.path.isdir(existing):
+        raise NotADirectoryError(f"{what} is not a folder")
     if not os.access(existing, os.W_OK):
-        raise PermissionError(f"{'media folder' if existing == folder else 'parent of the media folder'}"
-                              " is not writable")
+        raise PermissionError(f"{what} is not writable")
     return backend
 
 

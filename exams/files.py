@@ -36,7 +36,8 @@ from django.db.models.fields.files import FieldFile
 
 log = logging.getLogger(__name__)
 
-CACHE_PARENT = "grader-files"
+# Under the temporary folder, one per user (another user may not enter it), then per process.
+CACHE_PARENT = f"grader-files-{os.getuid()}"
 # A copy handed out by local_path() is not evicted for this long after its last use.
 GRACE_S = 60.0
 _CHUNK = 1024 * 1024
@@ -89,23 +90,21 @@ class _FileCache:
         key = _key(field_file)
         with self._lock:
             folder = self._folder()
-            entry = self._entries.get(key)
+            entry = self._pin(key)
             if entry is None:
                 fetch_lock = self._downloading.setdefault(key, threading.Lock())
         if entry is None:
             # One download per file at a time; other threads asking for it wait for it.
             with fetch_lock:
                 with self._lock:
-                    entry = self._entries.get(key)
+                    entry = self._pin(key)
                 if entry is None:
-                    path = _download(field_file, folder)
+                    copy = _download(field_file, folder)
                     with self._lock:
-                        entry = self._entries.setdefault(key, _Entry(path, key[2], time.monotonic()))
+                        self._entries[key] = _Entry(copy, key[2], time.monotonic())
                         self._downloading.pop(key, None)
+                        entry = self._pin(key)
         with self._lock:
-            entry.pins += 1
-            entry.used_at = time.monotonic()
-            self._entries.move_to_end(key)
             self._evict()
         try:
             yield entry.copy
@@ -113,6 +112,20 @@ class _FileCache:
             with self._lock:
                 entry.pins -= 1
                 entry.used_at = time.monotonic()
+
+    def _pin(self, key: tuple[str, str, int]) -> _Entry | None:
+        """The cached copy, marked in use (under the lock, so it cannot be evicted between
+        being found and being pinned), or None."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry.pins += 1
+            entry.used_at = time.monotonic()
+            self._entries.move_to_end(key)
+        return entry
+
+    def after_fork(self) -> None:
+        """A forked child must not inherit a lock another thread of the parent held."""
+        self._lock = threading.Lock()
 
     def _evict(self) -> None:
         """Least recently used first, until within budget; never a copy in use (pinned or
@@ -144,6 +157,7 @@ class _FileCache:
 
 
 _cache = _FileCache()
+os.register_at_fork(after_in_child=_cache.after_fork)
 
 
 def _key(field_file: FieldFile) -> tuple[str, str, int]:

@@ -3,8 +3,9 @@
 Submissions and blank exams live in the default storage: the local folder (``MEDIA_ROOT``) or
 S3-compatible object storage (settings). The grading core reads PDFs by path (PDFium, pypdf),
 so a file in object storage is copied to a local temporary file first. The copies are kept in
-a per-process cache, keyed by the file's storage name and size, so the page tasks of one
-scanned submission that land in the same worker process download it once, not once per page.
+a per-process cache, keyed by the file's storage name and reused while the stored file still
+has the copy's size (one HEAD request), so the page tasks of one scanned submission that land
+in the same worker process download it once, not once per page.
 The cache is bounded (``GRADER_FILE_CACHE_MB``; least recently used copies go first) and
 removed when the process exits, or by the next process that finds it orphaned.
 
@@ -53,6 +54,7 @@ class _Entry:
     size: int
     used_at: float
     pins: int = 0
+    stale: bool = False
 
 
 class _FileCache:
@@ -62,8 +64,8 @@ class _FileCache:
         self._lock = threading.Lock()
         self._pid = -1
         self._dir: Path | None = None
-        self._entries: OrderedDict[tuple[str, str, int], _Entry] = OrderedDict()
-        self._downloading: dict[tuple[str, str, int], threading.Lock] = {}
+        self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._downloading: dict[tuple[str, str], threading.Lock] = {}
 
     # ---- the folder
     def _folder(self) -> Path:
@@ -91,9 +93,12 @@ class _FileCache:
         with self._lock:
             folder = self._folder()
             entry = self._pin(key)
-            if entry is None:
-                fetch_lock = self._downloading.setdefault(key, threading.Lock())
+        if entry is not None and entry.size != _stored_size(field_file):
+            self._unpin(key, entry, stale=True)    # the name now holds other content
+            entry = None
         if entry is None:
+            with self._lock:
+                fetch_lock = self._downloading.setdefault(key, threading.Lock())
             # One download per file at a time; other threads asking for it wait for it.
             with fetch_lock:
                 with self._lock:
@@ -101,7 +106,7 @@ class _FileCache:
                 if entry is None:
                     copy = _download(field_file, folder)
                     with self._lock:
-                        self._entries[key] = _Entry(copy, key[2], time.monotonic())
+                        self._entries[key] = _Entry(copy, copy.stat().st_size, time.monotonic())
                         self._downloading.pop(key, None)
                         entry = self._pin(key)
         with self._lock:
@@ -109,11 +114,20 @@ class _FileCache:
         try:
             yield entry.copy
         finally:
-            with self._lock:
-                entry.pins -= 1
-                entry.used_at = time.monotonic()
+            self._unpin(key, entry)
 
-    def _pin(self, key: tuple[str, str, int]) -> _Entry | None:
+    def _unpin(self, key: tuple[str, str], entry: _Entry, *, stale: bool = False) -> None:
+        """Release a use; a stale copy leaves the index at once and the disk when unused."""
+        with self._lock:
+            entry.pins -= 1
+            entry.used_at = time.monotonic()
+            if stale and self._entries.get(key) is entry:
+                del self._entries[key]
+                entry.stale = True
+            if entry.stale and not entry.pins:
+                entry.copy.unlink(missing_ok=True)
+
+    def _pin(self, key: tuple[str, str]) -> _Entry | None:
         """The cached copy, marked in use (under the lock, so it cannot be evicted between
         being found and being pinned), or None."""
         entry = self._entries.get(key)
@@ -160,13 +174,19 @@ _cache = _FileCache()
 os.register_at_fork(after_in_child=_cache.after_fork)
 
 
-def _key(field_file: FieldFile) -> tuple[str, str, int]:
-    """(storage, name, size): a name that is re-used for other content (an overwriting
-    storage) almost always comes with another size. One HEAD request on object storage."""
+def _key(field_file: FieldFile) -> tuple[str, str]:
+    """(storage, name) of a stored file."""
     storage = field_file.storage
     where = f"{type(storage).__module__}.{type(storage).__qualname__}:" \
             f"{getattr(storage, 'bucket_name', '')}/{getattr(storage, 'location', '')}"
-    return where, field_file.name, _storage_call(field_file, lambda: storage.size(field_file.name))
+    return where, field_file.name
+
+
+def _stored_size(field_file: FieldFile) -> int:
+    """The stored file's size now (one HEAD request on object storage): a cached copy is used
+    only while the name still holds a file of its size (an overwriting storage, or a name
+    freed and taken again, almost always comes with another size)."""
+    return _storage_call(field_file, lambda: field_file.storage.size(field_file.name))
 
 
 def _download(field_file: FieldFile, folder: Path) -> Path:

@@ -50,6 +50,20 @@ def test_object_storage_file_is_copied_once_per_process_and_read_only(s3_storage
 
 
 @pytest.mark.django_db
+def test_a_name_that_now_holds_other_content_is_downloaded_again(s3_storage):
+    server, bucket = s3_storage
+    field_file = stored("S7", b"%PDF-1.4 first version")
+    with files.local_copy(field_file) as old:
+        # Overwritten behind our back (another tool, an overwriting storage): the size differs.
+        server.client().put_object(Bucket=bucket, Key=field_file.name, Body=b"%PDF-1.4 second, longer")
+        new = Path(files.local_path(field_file))
+        assert new.read_bytes() == b"%PDF-1.4 second, longer" and new != old
+        assert old.exists()                        # still in use here: not deleted under us
+    assert not old.exists()
+    assert files.cache_stats()["files"] == 1
+
+
+@pytest.mark.django_db
 def test_threads_asking_for_one_file_share_one_download(s3_storage, monkeypatch):
     field_file = stored("S2", SAMPLE.read_bytes())
     downloads = []

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from tests.integration.realservices import terminate
+
 HOST = "127.0.0.1"
 ACCESS_KEY, SECRET_KEY, REGION = "grader-test-key", "grader-test-secret", "us-east-1"
 
@@ -71,11 +73,6 @@ def moto_s3_server(log: Path | None = None, ready_timeout: float = 60) -> Iterat
                 time.sleep(0.1)
         yield S3Server(f"http://{HOST}:{port}")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc, grace=10)
         if log:
             log_file.close()

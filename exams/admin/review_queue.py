@@ -16,11 +16,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from exams import review
-from exams.files import StorageUnavailable, local_copy
 from exams.admin.base import (
     AnswerExamFilter, ExamScopedAdmin, FlagFilter, QuestionLabelFilter, QueueFilter, ReadOnlyInline,
     short,
 )
+from exams.files import StorageUnavailable, local_copy
 from exams.models import Answer, Review
 
 PAGE_DPI = 100      # enough to read handwriting beside the parsed value (~100 KB a page)

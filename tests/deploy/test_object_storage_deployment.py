@@ -7,6 +7,8 @@ written."""
 import http.client
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,8 @@ from tests.integration.realservices import manage, postgres_database, project_en
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
 TYPED = SAMPLES / "ai6126_a2"
 SCANNED = SAMPLES / "tum_endterm"
 UPLOADS = [("AI6126-A2", TYPED / "submissions" / "seed001_student.pdf", TYPED),
@@ -109,6 +112,12 @@ def test_web_and_two_workers_without_a_shared_disk(tmp_path, s3_server):
             for workers, name in ((w1, "worker1"), (w2, "worker2")):
                 ready = manage(env(name), "worker_health", "--node", workers.node)
                 assert json.loads(ready.stdout)["status"] == "ok"
+            absent = subprocess.run(
+                [sys.executable, "manage.py", "worker_health", "--node", "absent@nowhere",
+                 "--timeout", "1"], env=env("worker1"), cwd=ROOT, capture_output=True, text=True,
+                timeout=120)
+            assert absent.returncode != 0
+            assert json.loads(absent.stdout)["checks"]["worker"]["ok"] is False
             status, _, body = get(port, "/health/", "")
             health = json.loads(body)
             assert status == 200 and health["checks"]["storage"]["detail"] == "S3Storage", health

@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -195,7 +195,7 @@ def _download(field_file: FieldFile, folder: Path) -> Path:
     try:
         with os.fdopen(fd, "wb") as out:
             def copy() -> None:
-                with field_file.storage.open(field_file.name, "rb") as stored:
+                with _open_stream(field_file) as stored:
                     shutil.copyfileobj(stored, out, _CHUNK)
             _storage_call(field_file, copy)
         final = Path(tmp).with_suffix(Path(field_file.name).suffix or ".bin")
@@ -205,6 +205,28 @@ def _download(field_file: FieldFile, folder: Path) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _open_stream(field_file: FieldFile):
+    """The stored file as a readable stream, through its storage.
+
+    django-storages' S3 backend answers ``storage.open()`` with two HEAD requests before the
+    GET (S3File checks that the object exists, then s3transfer asks for its size): measured
+    against the test S3 server, 3 requests and ~60 ms per file where one GET takes ~20 ms. So
+    an S3 storage streams the object with a single GET, from the storage's own bucket, key
+    (its ``location`` prefix applied as it does) and object parameters (e.g. SSE-C keys);
+    any other storage is opened the standard way."""
+    storage = field_file.storage
+    bucket = getattr(storage, "bucket", None)
+    if bucket is None or not hasattr(storage, "get_object_parameters"):
+        return storage.open(field_file.name, "rb")
+    from s3transfer.manager import TransferManager
+    from storages.utils import clean_name, safe_join
+
+    name = clean_name(field_file.name)
+    params = {k: v for k, v in storage.get_object_parameters(name).items()
+              if k in TransferManager.ALLOWED_DOWNLOAD_ARGS}
+    return closing(bucket.Object(safe_join(storage.location, name)).get(**params)["Body"])
 
 
 def _storage_call(field_file: FieldFile, call):

@@ -50,6 +50,26 @@ def test_object_storage_file_is_copied_once_per_process_and_read_only(s3_storage
 
 
 @pytest.mark.django_db
+def test_a_copy_costs_one_get_and_a_reuse_one_head_request(s3_storage, settings):
+    from django.core.files.storage import storages
+
+    default = settings.STORAGES["default"]
+    settings.STORAGES = {**settings.STORAGES, "default": {                 # with a key prefix
+        **default, "OPTIONS": {**default["OPTIONS"], "location": "tenant-a"}}}
+    server, bucket = s3_storage
+    field_file = stored("S8", SAMPLE.read_bytes())
+    assert server.keys(bucket) == [f"tenant-a/{field_file.name}"]
+    requests = []
+    client = storages["default"].connection.meta.client
+    client.meta.events.register("before-call.s3.*",
+                                lambda event_name, **_: requests.append(event_name.split(".")[-1]))
+    assert Path(files.local_path(field_file)).read_bytes() == SAMPLE.read_bytes()
+    assert requests == ["GetObject"]
+    files.local_path(field_file)
+    assert requests == ["GetObject", "HeadObject"]
+
+
+@pytest.mark.django_db
 def test_a_name_that_now_holds_other_content_is_downloaded_again(s3_storage):
     server, bucket = s3_storage
     field_file = stored("S7", b"%PDF-1.4 first version")

@@ -148,7 +148,11 @@ def summary_rows(name: str, r: dict, output: list[str]) -> list[tuple[str, str, 
         return [(f"typed 10-p via workers, {c['procs']} proc(s): S3 vs local",
                  f"{fmt(c['s3_per_s'])} vs {fmt(c['local_per_s'])} subm/s",
                  f"x{c['s3_over_local']:.2f}; {c['extra_ms_per_submission']:+.1f} ms/subm/proc")
-                for c in r["comparison"]]
+                for c in r["comparison"]] + [
+            ("S3 per file: local copy new / cached",
+             f"{fmt(r['fetch']['local_copy_miss_ms'])} / {fmt(r['fetch']['local_copy_hit_ms'])} ms",
+             f"storage.open().read() {fmt(r['fetch']['storage_open_read_ms'])} ms; "
+             f"HEAD {fmt(r['fetch']['head_ms'])} ms")]
     if name == "scan":
         rows = [(f"scanned pages, {row['procs']} proc(s) ({row['pages']} pages)",
                  f"{fmt(row['pipeline_pages_per_s'], '.2f')} p/s vs bare {fmt(row['bare_pages_per_s'], '.2f')}",

@@ -13,7 +13,9 @@ Per phase the submissions are stored first (uploaded to the phase's storage, not
 the worker is started and warmed up, then all are enqueued at once; the time is the grading
 window from the database (first claim -> last result stored), as in bench.redis_typed.
 Typed submissions are where file access weighs most (~30 ms of grading each); a scanned page
-spends ~1 s in OCR, against one download per worker process of the whole file.
+spends ~1 s in OCR, against one download per worker process of the whole file. Then, per file
+from S3 in one process: a HEAD, django-storages' own open().read(), and exams.files' local copy
+(new, and cached).
 """
 from __future__ import annotations
 
@@ -27,12 +29,36 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.api_load import TYPED_EXAM, load_note, manage, project  # noqa: E402
+from bench.api_load import TYPED_EXAM, load_note, manage, project, shell  # noqa: E402
 from bench.redis_typed import run_phase  # noqa: E402
 from bench.typed_throughput import make_pdfs  # noqa: E402
 from tests.integration.s3server import moto_s3_server  # noqa: E402
 
 REDIS_DB_STORAGE = 6
+# Per-file costs, in a process set up with the S3 settings: what a worker pays per submission.
+FETCH_SCRIPT = """
+import json, time
+from pathlib import Path
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db.models.fields.files import FieldFile
+from exams import files
+from exams.models import Submission
+field = Submission._meta.get_field("file")
+content = Path({pdf!r}).read_bytes()
+names = [default_storage.save("fetch-bench/f.pdf", ContentFile(content)) for _ in range({n})]
+def each(call):
+    start = time.perf_counter()
+    for name in names:
+        call(FieldFile(None, field, name))
+    return 1000 * (time.perf_counter() - start) / len(names)
+out = {{"head_ms": each(lambda f: f.storage.size(f.name)),
+        "storage_open_read_ms": each(lambda f: f.storage.open(f.name).read()),
+        "local_copy_miss_ms": each(files.local_path),
+        "local_copy_hit_ms": each(files.local_path),
+        "bytes": len(content)}}
+print(json.dumps(out))
+"""
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -72,6 +98,11 @@ def main(argv: list[str] | None = None) -> dict:
                     print(f"  {storage:>5}, {procs} worker process(es): {phase['per_s']:.1f} "
                           f"submissions/s ({phase['per_s_per_process']:.1f} per process), "
                           f"statuses {phase['statuses']}; {load_note()}", flush=True)
+            fetch = json.loads(shell(storages["s3"], FETCH_SCRIPT.format(pdf=str(pdfs[0]), n=40)))
+            print(f"  per file of {fetch['bytes'] / 1024:.0f} KiB from S3: HEAD {fetch['head_ms']:.1f} ms; "
+                  f"storage.open().read() {fetch['storage_open_read_ms']:.1f} ms; local copy: "
+                  f"{fetch['local_copy_miss_ms']:.1f} ms new, {fetch['local_copy_hit_ms']:.1f} ms "
+                  f"cached; {load_note()}", flush=True)
             stored = len(s3.keys(bucket))
         untouched = not any(empty_media.iterdir())
     print(f"  S3 bucket holds {stored} files; the S3 phases' local media folder stayed "
@@ -93,7 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"  {storage}: scaling {args.procs[0]} -> {args.procs[-1]} processes "
                   f"x{last['per_s'] / first['per_s']:.2f}")
     return {"submissions": n, "pages": args.pages, "phases": phases, "comparison": comparison,
-            "s3_objects": stored, "s3_media_untouched": untouched, "load": load_note()}
+            "fetch": fetch, "s3_objects": stored, "s3_media_untouched": untouched, "load": load_note()}
 
 
 if __name__ == "__main__":

@@ -93,9 +93,15 @@ class _FileCache:
         with self._lock:
             folder = self._folder()
             entry = self._pin(key)
-        if entry is not None and entry.size != _stored_size(field_file):
-            self._unpin(key, entry, stale=True)    # the name now holds other content
-            entry = None
+        if entry is not None:
+            try:
+                same = entry.size == _stored_size(field_file)
+            except BaseException:   # gone, or storage unreachable: release, then report it
+                self._unpin(key, entry)
+                raise
+            if not same:
+                self._unpin(key, entry, stale=True)    # the name now holds other content
+                entry = None
         if entry is None:
             with self._lock:
                 fetch_lock = self._downloading.setdefault(key, threading.Lock())
@@ -162,7 +168,7 @@ class _FileCache:
                     "bytes": sum(e.size for e in self._entries.values())}
 
     def clear(self) -> None:
-        """Forget and delete every copy not in use (tests, and a worker that wants room)."""
+        """Forget and delete every copy not in use."""
         with self._lock:
             for key, entry in list(self._entries.items()):
                 if not entry.pins:

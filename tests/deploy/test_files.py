@@ -123,9 +123,14 @@ def test_cache_is_bounded_least_recently_used_first_never_a_file_in_use(s3_stora
 def test_a_file_missing_from_object_storage_is_file_not_found(s3_storage):
     server, bucket = s3_storage
     field_file = stored("S5", b"%PDF-1.4 gone")
+    files.local_path(field_file)                   # cached, then deleted from the bucket
     server.client().delete_object(Bucket=bucket, Key=field_file.name)
     with pytest.raises(FileNotFoundError, match="missing from storage"):
         files.local_path(field_file)
+    files.clear_cache()                            # the failed check left it unpinned
+    assert files.cache_stats()["files"] == 0
+    with pytest.raises(FileNotFoundError, match="missing from storage"):
+        files.local_path(field_file)               # and never cached: the GET fails too
 
 
 @pytest.mark.django_db

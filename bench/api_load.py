@@ -186,6 +186,7 @@ class Workers:
     proc: subprocess.Popen
     log: Path
     concurrency: int
+    node: str = ""       # the worker's node name (celery -n), for control commands
 
     def pool_pids(self) -> list[int]:
         return child_pids(self.proc.pid)
@@ -196,14 +197,15 @@ def celery_workers(env: dict[str, str], *, concurrency: int, log: Path,
                    ready_timeout: float = 90) -> Iterator[Workers]:
     """A Celery worker with ``concurrency`` prefork pool processes, ready when yielded
     (its log says "ready" and every pool process exists); stopped, with its group, after."""
+    node = f"bench-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
     with open(log, "w") as log_file:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=INFO",
              f"--concurrency={concurrency}", "--pool=prefork", "--without-gossip",
-             "--without-mingle", "--without-heartbeat", f"--hostname=bench-{uuid.uuid4().hex[:6]}@%h"],
+             "--without-mingle", "--without-heartbeat", f"--hostname={node}"],
             env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        workers = Workers(proc, log, concurrency)
+        workers = Workers(proc, log, concurrency, node)
         _wait_until(lambda: " ready." in log.read_text(errors="replace")
                     and len(workers.pool_pids()) >= concurrency,
                     timeout=ready_timeout, proc=proc, log=log, what="celery worker")

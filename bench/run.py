@@ -9,7 +9,8 @@ start and stop their own PostgreSQL database, Redis database, gunicorn and Celer
 prints its numbers and the exact command, and hands its result back as JSON. The machine may
 be shared: compare the ratios measured within one run, not absolute numbers across runs.
 The service benches need PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379); without
-them they are reported as failed and the others still run.
+them they are reported as failed and the others still run. The storage bench starts its own
+S3 API server (moto, from requirements-test.txt).
 """
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ BENCHES = (
     # against the ramp-up of two pool processes (P=2 read 15/s per process at 100, 24 at 300).
     Bench("redis_typed", "bench.redis_typed", ("--submissions", "300", "--procs", "1", "2"),
           ("--submissions", "60", "--procs", "1", "2"), "typed PDFs through Redis + workers + PostgreSQL"),
+    Bench("storage", "bench.storage_throughput", ("--submissions", "200", "--procs", "1", "2"),
+          ("--submissions", "40", "--procs", "1", "2"),
+          "typed PDFs via workers: files in object storage (S3 API) vs the local folder"),
     Bench("scan", "bench.scan_throughput", ("--simulated", "3", "--procs", "1", "2", "--repeat", "3", "--breakdown"),
           ("--simulated", "0", "--procs", "1", "2"), "scanned pages: pipeline vs bare tesseract"),
     # The speed benches' honesty check: how much of the printed text the scan pipeline reads.
@@ -144,6 +148,15 @@ def summary_rows(name: str, r: dict, output: list[str]) -> list[tuple[str, str, 
                          f">=20/proc: {'met' if ph['target_met'] else 'NOT met'}; "
                          f"x{ph['time_over_pypdf']:.2f} pypdf time"))
         return rows
+    if name == "storage":
+        return [(f"typed 10-p via workers, {c['procs']} proc(s): S3 vs local",
+                 f"{fmt(c['s3_per_s'])} vs {fmt(c['local_per_s'])} subm/s",
+                 f"x{c['s3_over_local']:.2f}; {c['extra_ms_per_submission']:+.1f} ms/subm/proc")
+                for c in r["comparison"]] + [
+            ("S3 per file: local copy new / cached",
+             f"{fmt(r['fetch']['local_copy_miss_ms'])} / {fmt(r['fetch']['local_copy_hit_ms'])} ms",
+             f"storage.open().read() {fmt(r['fetch']['storage_open_read_ms'])} ms; "
+             f"HEAD {fmt(r['fetch']['head_ms'])} ms")]
     if name == "scan":
         rows = [(f"scanned pages, {row['procs']} proc(s) ({row['pages']} pages)",
                  f"{fmt(row['pipeline_pages_per_s'], '.2f')} p/s vs bare {fmt(row['bare_pages_per_s'], '.2f')}",

@@ -55,3 +55,22 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if lowered not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}")
     return lowered
+
+
+def env_url(name: str, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
+    """An absolute URL with one of ``schemes`` and a host, or None when unset or empty."""
+    from urllib.parse import urlsplit
+
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return None
+    parts = urlsplit(value.strip())
+    try:
+        parts.port   # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} has an invalid port") from None
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a URL like {schemes[0]}://host:port "
+            f"(scheme {' or '.join(schemes)})")
+    return value.strip()

@@ -8,7 +8,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_int, env_list, env_str
+from config.env import env_bool, env_choice, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -91,6 +91,61 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")) or "")
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")) or "")
 MEDIA_URL = "media/"
+
+# ---------------------------------------------------------------- files, static, health
+# Uploaded files (submissions, blank exams) go to Django's default storage and are only ever
+# opened through it (exams.files): the local folder MEDIA_ROOT by default, S3-compatible
+# object storage when AWS_STORAGE_BUCKET_NAME is set, so workers on several machines need no
+# shared disk. Static files are served by WhiteNoise: in a deployment (DEBUG off,
+# GRADER_EMBEDDED=0) from STATIC_ROOT, filled by `collectstatic` (the image runs it), with
+# hashed, compressed, forever-cacheable names; otherwise straight from the apps.
+_DEPLOYED = not DEBUG and not env_bool("GRADER_EMBEDDED", True)
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME", "") or ""
+_S3_ENDPOINT = env_url("AWS_S3_ENDPOINT_URL")
+if AWS_STORAGE_BUCKET_NAME:
+    from botocore.config import Config as _BotoConfig
+
+    _S3_KEY, _S3_SECRET = env_str("AWS_ACCESS_KEY_ID") or None, env_str("AWS_SECRET_ACCESS_KEY") or None
+    if bool(_S3_KEY) != bool(_S3_SECRET):
+        raise ImproperlyConfigured("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set together "
+                                   "(or neither, for the machine's own AWS credentials)")
+    _S3_ADDRESSING = env_choice("AWS_S3_ADDRESSING_STYLE", "auto", ("auto", "path", "virtual"))
+    _DEFAULT_STORAGE = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": AWS_STORAGE_BUCKET_NAME,
+        "endpoint_url": _S3_ENDPOINT,                     # unset: AWS itself
+        "access_key": _S3_KEY, "secret_key": _S3_SECRET,  # unset: boto3's own chain (roles)
+        "region_name": env_str("AWS_S3_REGION_NAME") or None,
+        "location": (env_str("AWS_LOCATION") or "").strip("/"),   # a key prefix in the bucket
+        # Never overwrite: a stored name always means the same content (like the local
+        # folder), so an exam reloaded with a new blank PDF cannot change old submissions'
+        # template, and exams.files can cache copies by name and size.
+        "file_overwrite": False,
+        "default_acl": None,            # private: the bucket's policy; files are never linked
+        "max_memory_size": 8 * 1024 * 1024,   # larger downloads spool to disk
+        "client_config": _BotoConfig(
+            s3={"addressing_style": _S3_ADDRESSING}, signature_version="s3v4",
+            connect_timeout=env_int("AWS_S3_CONNECT_TIMEOUT", 5, minimum=1), read_timeout=60,
+            retries={"max_attempts": 3, "mode": "standard"}),
+    }}
+elif _S3_ENDPOINT:
+    raise ImproperlyConfigured("AWS_S3_ENDPOINT_URL is set but AWS_STORAGE_BUCKET_NAME is not: "
+                               "uploads would silently stay in the local folder")
+else:
+    _DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": _DEFAULT_STORAGE,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if _DEPLOYED
+                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = not _DEPLOYED
+# Local copies of stored files per worker/web process (exams.files), least recently used out.
+GRADER_FILE_CACHE_MB = env_int("GRADER_FILE_CACHE_MB", 256, minimum=16)
+# /health/ answers first (probes come with the container's address as Host, over HTTP);
+# WhiteNoise right after SecurityMiddleware, as its documentation asks.
+MIDDLEWARE.insert(0, "exams.health.HealthCheckMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "whitenoise.middleware.WhiteNoiseMiddleware")
+# ---------------------------------------------------------------- end of files, static, health
 
 # Uploads: the limit is enforced before the body is read in full (see exams.api).
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 50, minimum=1)

@@ -25,6 +25,7 @@ from django.db.models import F
 from django.db.models.functions import Least
 
 from exams import services
+from exams.files import local_path
 from exams.models import Exam, Submission
 from grader.align import BlankPages
 from grader.exam import ExamSpec
@@ -60,7 +61,7 @@ def exam_spec(exam: Exam) -> ExamSpec:
 
 
 def _document(submission: Submission) -> str:
-    return submission.file.path
+    return local_path(submission.file)
 
 
 def _renderer(submission: Submission) -> Render:
@@ -72,7 +73,7 @@ def _blank(exam: Exam, spec: ExamSpec) -> BlankPages | None:
     for the exam's current blank PDF)."""
     if spec.layout is None or not exam.blank_pdf:
         return None
-    path = exam.blank_pdf.path
+    path = local_path(exam.blank_pdf)
     return BlankPages(partial(_render_blank, path), len(spec.layout.page_sizes),
                       key=(exam.pk, exam.blank_pdf.name, exam.updated_at.isoformat()))
 

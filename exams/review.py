@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from exams import services
+from exams.files import local_copy
 from exams.models import Answer, Exam, Question, Review, Submission
 from grader.crop import band_mm, word_range
 from grader.ink import highlighted
@@ -281,20 +282,20 @@ def answer_crop(*, answer: Answer, number: int, dpi: float):
     page = answer.submission.pages.filter(number=number).first()
     if page is None:
         return None
-    path = answer.submission.file.path
     read = page.page_read
     region = _region(answer)
-    if region is not None and read.alignment is not None:
-        # The answer's region, the student's ink in colour over the faded page.
-        exam = answer.submission.exam
-        blank = render_pdf_page(exam.blank_pdf.path, region.page - 1, dpi=BLANK_DPI)
-        return highlighted(render_pdf_page(path, number - 1, dpi=SCAN_DPI), read.alignment,
-                           region, blank, dpi=dpi)
-    placed = _text_band(answer, read, path) if answer.spans else _box_band(answer, read)
-    if placed is None:
-        return None
-    (top, bottom), turn = placed
-    image = render_pdf_page(path, number - 1, dpi=dpi).image
+    with local_copy(answer.submission.file) as path:
+        if region is not None and read.alignment is not None:
+            # The answer's region, the student's ink in colour over the faded page.
+            with local_copy(answer.submission.exam.blank_pdf) as blank_path:
+                blank = render_pdf_page(blank_path, region.page - 1, dpi=BLANK_DPI)
+            return highlighted(render_pdf_page(path, number - 1, dpi=SCAN_DPI), read.alignment,
+                               region, blank, dpi=dpi)
+        placed = _text_band(answer, read, path) if answer.spans else _box_band(answer, read)
+        if placed is None:
+            return None
+        (top, bottom), turn = placed
+        image = render_pdf_page(path, number - 1, dpi=dpi).image
     if turn:
         image = rotate_page(image, -turn)
     px = dpi / 25.4

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from exams.files import local_path
 from exams.models import Answer, Exam, Page, Question, Submission
 from grader.layout import blank_layout
 from grader.pages import PageRead
@@ -100,7 +101,7 @@ def _omr_template(exam: Exam, defn: ExamDefinition) -> dict[str, list[list[float
         from grader import omr
 
         try:
-            found = omr.template_from_pdf(exam.blank_pdf.path)
+            found = omr.template_from_pdf(local_path(exam.blank_pdf))
             assigned = omr.assign_options(found, [(q.label, len(q.options)) for q in missing])
         except (RenderError, ValueError) as exc:
             raise DefinitionError(f"field 'blank_pdf': cannot place the checkboxes: {exc}") from None

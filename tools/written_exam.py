@@ -1,6 +1,6 @@
 """A printed exam with written answer spaces, as instructors hand it out: the blank PDF (vector,
 with a text layer), its exam YAML, and where each answer space is (the truth the answer-region
-finder is measured against).
+finder is measured against); and students' copies of it, filled in by hand and scanned.
 
 Questions come from the seed documents (a receptive field, a convolution's output shape, an
 RNN's parameter count, Xavier's bound, an RNN's hidden states) plus two multiple-choice
@@ -8,6 +8,14 @@ questions with printed boxes. Most parts have a drawn answer frame; part 1.c has
 answer space is the room down to the next printed line), as many real exams do.
 
     python -m tools.written_exam --out /tmp/written      # blank.pdf + exam.yaml + layout.json
+    python -m tools.written_exam --out /tmp/written --students 6 --seed 3
+
+A student answers each written part right, wrong, not at all, or with an illegible scribble,
+in one hand (a handwriting font or scikit-learn's real digits, ``tools.handwriting_corpus``),
+crosses multiple-choice boxes, and the copy is scanned (``tools.scansim_marks``: 100-300 dpi,
+rotation, scale, blur, noise, JPEG, shadow; some pages upside down, some copies with their
+pages out of order). ``truth.json`` says, per student and part, what was written and the
+score it deserves.
 """
 from __future__ import annotations
 
@@ -193,10 +201,136 @@ def generate(out: Path) -> dict:
     return truth
 
 
+# What each written part's answer looks like: (right, wrong) variants as written lines.
+WRITTEN: dict[str, tuple[str, object, tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]]] = {
+    "1.a": ("numeric", 15, (("15",), ("RF = 15",)), (("13",), ("11",))),
+    "1.b": ("shape", [8, 8, 5], (("8 x 8 x 5",), ("8×8×5",), ("(8, 8, 5)",)),
+            (("9 x 9 x 5",), ("8 x 8 x 7",))),
+    "1.c": ("numeric", 45, (("45",),), (("40",), ("35",))),
+    "2.a": ("expression", "sqrt(3/n)", (("sqrt(3/n)",), ("a = √(3/n)",)),
+            (("sqrt(1/n)",), ("sqrt(2/n)",))),
+    "2.b": ("values", {"h2": 0, "h3": 3}, (("h2 = 0", "h3 = 3"),), (("h2 = 6", "h3 = 3"),)),
+}
+OUTCOMES = ("right", "wrong", "empty", "scribble")
+OUTCOME_P = (0.55, 0.2, 0.15, 0.1)
+CHOICE_KEYS = {"3.a": [3, 4], "3.b": [3]}
+
+
+def _scribble(rng, ppmm: float) -> "np.ndarray":
+    """Ink coverage of an illegible scribble: a few looping strokes."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    w, h = int(rng.uniform(18, 45) * ppmm), int(rng.uniform(5, 10) * ppmm)
+    image = Image.new("L", (w, h), 0)
+    draw = ImageDraw.Draw(image)
+    for _ in range(int(rng.integers(2, 5))):
+        xs = np.linspace(0, w - 1, 24)
+        ys = h / 2 + np.cumsum(rng.normal(0, h / 6, 24))
+        ys = np.clip(ys, 1, h - 2)
+        draw.line(list(zip(xs.tolist(), ys.tolist())), fill=255,
+                  width=max(1, int(0.35 * ppmm)), joint="curve")
+    return np.asarray(image, dtype=np.float32) / 255.0
+
+
+def _write(page, coverage, box: dict, pen: int, rng, ppmm: float) -> None:
+    """Ink ``coverage`` into the answer space ``box`` (mm) of ``page`` (in place)."""
+    import numpy as np
+    from PIL import Image
+
+    room_w, room_h = (box["w"] - 6) * ppmm, (min(box["h"], 30) - 4) * ppmm
+    factor = min(1.0, room_w / coverage.shape[1], room_h / coverage.shape[0])
+    if factor < 1.0:
+        size = (max(1, int(coverage.shape[1] * factor)), max(1, int(coverage.shape[0] * factor)))
+        coverage = np.asarray(Image.fromarray((coverage * 255).astype(np.uint8)).resize(
+            size, Image.BILINEAR), dtype=np.float32) / 255.0
+    x = int((box["x"] + 3) * ppmm + rng.uniform(0, max(0.0, room_w - coverage.shape[1]) * 0.5))
+    y = int((box["y"] + 2) * ppmm + rng.uniform(0, max(0.0, room_h - coverage.shape[0]) * 0.6))
+    patch = np.asarray(page.crop((x, y, x + coverage.shape[1], y + coverage.shape[0])),
+                       dtype=np.float32)
+    written = patch * (1 - coverage) + pen * coverage
+    page.paste(Image.fromarray(np.clip(written, 0, 255).astype(np.uint8)), (x, y))
+
+
+def fill(folder: Path, student: int, seed: int, *, dpi: float | None = None,
+         outcomes: dict[str, str] | None = None) -> dict:
+    """One student's copy of the exam in ``folder`` (made by ``generate``), filled in by hand
+    and scanned into ``student_NN.pdf``; returns its truth."""
+    import numpy as np
+
+    from tools.handwriting_corpus import Answer, sample_hand, write_answer
+    from tools.scansim import images_to_pdf
+    from tools.scansim_marks import apply_scan, draw_mark, random_scan_params
+
+    rng = np.random.default_rng([seed, student])
+    truth = json.loads((folder / "layout.json").read_text())
+    dpi = float(dpi if dpi is not None else rng.choice([100, 150, 200, 300]))
+    ppmm = dpi / 25.4
+    hand = sample_hand(rng, ppmm)
+    parts: dict[str, dict] = {}
+    for label, (kind, value, right, wrong) in WRITTEN.items():
+        outcome = (outcomes or {}).get(label) or str(rng.choice(OUTCOMES, p=OUTCOME_P))
+        lines = ()
+        if outcome in ("right", "wrong"):
+            variants = right if outcome == "right" else wrong
+            lines = variants[int(rng.integers(0, len(variants)))]
+        points = next(p.points for p in PARTS if f"{p.number}.{p.part}" == label)
+        parts[label] = {"kind": kind, "outcome": outcome, "lines": list(lines),
+                        "score": points if outcome == "right" else 0.0}
+    choices = {label: sorted(int(o) for o in range(1, 5) if rng.random() < 0.45)
+               for label in CHOICE_KEYS}
+    if rng.random() < 0.5:
+        choices = {**choices, **{k: v for k, v in CHOICE_KEYS.items() if rng.random() < 0.6}}
+    for label, selected in choices.items():
+        parts[label] = {"kind": "multiple_choice", "outcome": "boxes", "selected": selected,
+                        "score": 2.0 if selected == CHOICE_KEYS[label] else 0.0}
+    from grader.render import render_pdf_page
+
+    pages = []
+    for number in (1, 2):
+        page = render_pdf_page(folder / "blank.pdf", number - 1, dpi=dpi).image.copy()
+        from PIL import ImageDraw
+
+        draw = ImageDraw.Draw(page)
+        for label, part in parts.items():
+            space = truth["spaces"].get(label)
+            if space is None or space["page"] != number or part["outcome"] in ("empty", "boxes"):
+                continue
+            if part["outcome"] == "scribble":
+                coverage = _scribble(rng, ppmm)
+            else:
+                coverage = write_answer(Answer(part["kind"], tuple(part["lines"]), None), hand, rng)
+            _write(page, coverage, space, hand.pen, rng, ppmm)
+        for box in truth["boxes"]:
+            if box["page"] == number and box["option"] in choices.get(box["label"], ()):
+                draw_mark(draw, "cross", box["x"] + box["w"] / 2, box["y"] + box["h"] / 2,
+                          box["w"], ppmm, rng)
+        params = random_scan_params(rng, dpi, upside_down_rate=0.15)
+        pages.append((number, apply_scan(page, params, rng), params.as_dict()))
+    shuffled = rng.random() < 0.3
+    if shuffled:
+        pages.reverse()
+    name = f"student_{student:02d}.pdf"
+    images_to_pdf([image for _, image, _ in pages], folder / name)
+    return {"file": name, "dpi": dpi, "hand": hand.name, "order": [n for n, _, _ in pages],
+            "scans": [p for _, _, p in pages], "parts": parts}
+
+
+def students(folder: Path, count: int, seed: int) -> list[dict]:
+    out = [fill(folder, i, seed) for i in range(1, count + 1)]
+    (folder / "truth.json").write_text(json.dumps(out, indent=1, default=str))
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True)
-    generate(parser.parse_args(argv).out)
+    parser.add_argument("--students", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    generate(args.out)
+    if args.students:
+        students(args.out, args.students, args.seed)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from exams.admin.base import (
     AnswerExamFilter, ExamScopedAdmin, FlagFilter, QuestionLabelFilter, QueueFilter, ReadOnlyInline,
     short,
 )
+from exams.files import StorageUnavailable, local_copy
 from exams.models import Answer, Review
 
 PAGE_DPI = 100      # enough to read handwriting beside the parsed value (~100 KB a page)
@@ -30,14 +31,18 @@ CROP_DPI = 150      # the answer's band of the page, beside the parsed value
 _RENDER_LOCK = threading.Lock()
 
 
-def _png(make_image, *, optimize: bool) -> HttpResponse:
+def _png(answer: Answer, make_image, *, optimize: bool) -> HttpResponse:
+    """``make_image(pdf_path)`` as a PNG response. The submission is fetched from storage
+    (or found in this process's cache) before the render lock is taken."""
     from grader.render import RenderError
 
     try:
-        with _RENDER_LOCK:
-            image = make_image()
+        with local_copy(answer.submission.file) as pdf, _RENDER_LOCK:
+            image = make_image(pdf)
     except (RenderError, FileNotFoundError, ValueError) as exc:
         raise Http404(str(exc)) from exc
+    except StorageUnavailable as exc:
+        return HttpResponse(str(exc), status=503, content_type="text/plain")
     response = HttpResponse(content_type="image/png")
     image.save(response, format="PNG", optimize=optimize)
     response["Cache-Control"] = "private, max-age=300"
@@ -175,8 +180,8 @@ class AnswerAdmin(ExamScopedAdmin):
 
         answer = self._viewable_answer(request, pk)
         dpi = THUMB_DPI if request.GET.get("dpi") == str(THUMB_DPI) else PAGE_DPI
-        return _png(lambda: render_pdf_page(answer.submission.file.path, number - 1,
-                                            dpi=dpi).image, optimize=dpi == PAGE_DPI)
+        return _png(answer, lambda pdf: render_pdf_page(pdf, number - 1, dpi=dpi).image,
+                    optimize=dpi == PAGE_DPI)
 
     def crop_view(self, request, pk, number):
         """The band of the page that holds the answer (the whole page when it cannot be
@@ -185,11 +190,11 @@ class AnswerAdmin(ExamScopedAdmin):
 
         answer = self._viewable_answer(request, pk)
 
-        def image():
+        def image(pdf):
             crop = review.answer_crop(answer=answer, number=number, dpi=CROP_DPI)
-            return crop if crop is not None else render_pdf_page(
-                answer.submission.file.path, number - 1, dpi=PAGE_DPI).image
-        return _png(image, optimize=True)
+            return crop if crop is not None else render_pdf_page(pdf, number - 1,
+                                                                 dpi=PAGE_DPI).image
+        return _png(answer, image, optimize=True)
 
     def save_model(self, request, obj, form, change):
         # The one write the change form does: a review decision.

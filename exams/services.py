@@ -115,7 +115,7 @@ def _layout(exam: Exam, defn: ExamDefinition) -> dict | None:
     if not exam.blank_pdf:
         return None
     try:
-        layout = blank_layout(exam.blank_pdf.path, defn.questions, defn.regions)
+        layout = blank_layout(local_path(exam.blank_pdf), defn.questions, defn.regions)
     except (PdfError, RenderError) as exc:
         raise DefinitionError(f"field 'blank_pdf': cannot read the blank exam: {exc}") from None
     pages = len(layout.page_sizes)

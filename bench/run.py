@@ -56,6 +56,9 @@ BENCHES = (
     # The speed benches' honesty check: how much of the printed text the scan pipeline reads.
     Bench("scan_accuracy", "bench.scan_accuracy", ("--simulated", "5", "--seed", "11", "--procs", "2", "--bare", "--quiet"),
           ("--simulated", "1", "--seed", "11", "--procs", "2", "--quiet"), "scanned pages: printed words the OCR reads"),
+    Bench("regions", "bench.scan_regions", ("--mc", "6", "--written", "6", "--procs", "1", "2"),
+          ("--mc", "1", "--written", "2", "--procs", "1"),
+          "scanned sheets read where the answers are (multiple choice, written boxes) vs bare tesseract"),
     Bench("ocr", "bench.ocr_throughput", ("--pages", "8", "--procs", "1", "2"),
           ("--pages", "4", "--procs", "1", "2"), "OCR only (typed text rendered as scans) vs bare tesseract"),
     Bench("api", "bench.api_load", ("--uploads", "200", "--clients", "20"),

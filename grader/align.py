@@ -159,12 +159,15 @@ def align_page(scan: PageImage, blank: BlankPages, candidates: Iterable[int],
     if features.descriptors is None or len(features.points_mm) < MIN_INLIERS:
         return None
     candidates = list(candidates)
+    fits = []
     if expected_page in candidates:
         fit = _fit(features, blank.features(expected_page), expected_page)
         if fit is not None and fit.inliers >= 2 * MIN_INLIERS:
             return fit
-    fits = [f for page in candidates
-            if (f := _fit(features, blank.features(page), page)) is not None]
+        fits.append(fit)
+        candidates.remove(expected_page)
+    fits += [_fit(features, blank.features(page), page) for page in candidates]
+    fits = [f for f in fits if f is not None]
     if not fits:
         return None
     fits.sort(key=lambda f: -f.inliers)

@@ -17,7 +17,7 @@ from grader.align import Alignment
 from grader.layout import Region
 from grader.render import PageImage
 
-INK_DPI = 300.0
+INK_DPI = 200.0
 PRINT_GROWTH_MM = 0.6
 MIN_SPECK_MM2 = 0.25
 # A region holding less ink than this (mm², after specks) holds no answer: a short stroke of

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from exams import rubric
 from exams.models import Answer, Exam, Page, Question, Submission
 from rubrics.definition import DefinitionError, ExamDefinition, parse_definition_text
 from rubrics.keys import KeyReport, check_keys
@@ -124,6 +125,7 @@ def _sync_questions(exam: Exam, defn: ExamDefinition, report: KeyReport,
         keep.add(spec.label)
     # Questions dropped from the file go, with their answers (the file is the source of truth).
     exam.questions.exclude(label__in=keep).delete()
+    rubric.rubric_items_seed(exam=exam)   # the file's rubric items, as rows TAs apply (issue 16)
 
 
 def _spec_extras(spec, defn: ExamDefinition) -> dict[str, Any]:
@@ -282,6 +284,7 @@ def submission_store_results(*, submission: Submission, pages, results, page_inf
             new_answers.append(Answer(
                 submission=submission, question=q, raw_text=r.raw_text[:20000],
                 evidence=r.parsed.evidence[:2000], parsed=r.parsed.value, expected=r.expected,
+                alternatives=list(r.parsed.alternatives),
                 score=r.scored.score, suggested_score=r.scored.score, max_score=r.scored.max_score,
                 status=r.status, flags=list(r.scored.flags), detail=_detail(r),
                 confidence=round(r.confidence, 4), pages=list(r.pages),

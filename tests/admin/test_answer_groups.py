@@ -1,0 +1,161 @@
+"""Safe answer groups: only answers read the same in full are grouped, and a group decision
+never changes a correct, unflagged answer unless the TA includes it (issue 16's scenario)."""
+import pytest
+
+from exams import review, roles, rubric
+from exams.models import Answer, Page, Review
+from tests.admin.conftest import answer_of
+from tests.api.factories import make_exam, make_submission, make_user
+
+F, A, R = Answer.Status.FLAGGED, Answer.Status.AUTO, Answer.Status.REVIEWED
+GROUPS = "/admin/exams/answer/groups/"
+
+
+@pytest.fixture
+def fifteen(db, media_root):
+    """Key 15 (2 points): ten clean auto-graded 15s, two flagged "11 and 15" (read as 15,
+    also 11), one flagged 15 the OCR was unsure of."""
+    exam = make_exam("GRP-1")
+    exam.questions.filter(label="1.ii").update(key=15)
+    ta = make_user("ta", exam=exam, role=roles.TA)
+    clean = [make_submission(exam, student=f"c{n:02d}", answers={"1.ii": {
+        "score": 2.0, "parsed": 15, "raw_text": "15"}}) for n in range(10)]
+    two = [make_submission(exam, student=f"t{n}", answers={"1.ii": {
+        "score": 2.0, "status": F, "flags": ["ambiguous"], "parsed": 15, "alternatives": [11],
+        "raw_text": "11 and 15"}}) for n in range(2)]
+    unsure = make_submission(exam, student="u", answers={"1.ii": {
+        "score": 2.0, "status": F, "flags": ["low_confidence"], "parsed": 15, "raw_text": "15"}})
+    return {"exam": exam, "ta": ta, "clean": clean, "two": two, "unsure": unsure,
+            "answers": Answer.objects.filter(submission__exam=exam)}
+
+
+def clean_untouched(fifteen) -> bool:
+    return (all((a.status, a.score) == (A, 2.0) for a in
+                Answer.objects.filter(submission__in=fifteen["clean"]))
+            and not Review.objects.filter(submission__in=fifteen["clean"]).exists())
+
+
+def test_two_final_answers_never_join_clean_answers(fifteen):
+    groups = review.answer_groups(fifteen["answers"])
+    by_raw = {g.raw: g for g in groups}
+    assert set(by_raw) == {"11 and 15", "15"}
+    ambiguous = by_raw["11 and 15"]
+    assert {a.submission.student for a in ambiguous.answers} == {"t0", "t1"}
+    assert (ambiguous.value, ambiguous.alternatives) == (15, [11])
+    # The issue's decision: "1, two final answers" on the group.
+    batch, reviews = review.answer_group_decide(
+        answers=fifteen["answers"], group=ambiguous.id, reviewer=fifteen["ta"], new_score=1,
+        comment="1, two final answers")
+    assert len(reviews) == 2 and {r.batch for r in reviews} == {batch}
+    assert {(a.status, a.score) for a in Answer.objects.filter(submission__in=fifteen["two"])} \
+        == {(R, 1.0)}
+    assert clean_untouched(fifteen)
+
+
+def test_same_reading_changes_clean_answers_only_when_included(fifteen):
+    group = next(g for g in review.answer_groups(fifteen["answers"]) if g.raw == "15")
+    assert (len(group.answers), group.flagged, group.auto) == (11, 1, 10)
+    unsure = answer_of(fifteen["unsure"], "1.ii")
+    assert group.default_ids == [unsure.pk]
+    review.answer_group_decide(answers=fifteen["answers"], group=group.id,
+                               reviewer=fifteen["ta"], new_score=1.5, comment="hard to read")
+    unsure.refresh_from_db()
+    assert (unsure.status, unsure.score) == (R, 1.5)
+    assert clean_untouched(fifteen)
+
+    # An answer of another group cannot be slipped in; nothing changes then.
+    stray = answer_of(fifteen["two"][0], "1.ii")
+    with pytest.raises(review.ReviewError, match="no longer in this group"):
+        review.answer_group_decide(answers=fifteen["answers"], group=group.id,
+                                   reviewer=fifteen["ta"], include=[stray.pk], new_score=0,
+                                   comment="x")
+    with pytest.raises(review.ReviewError, match="no answer selected"):
+        review.answer_group_decide(answers=fifteen["answers"], group=group.id,
+                                   reviewer=fifteen["ta"], include=[], new_score=0, comment="x")
+    assert clean_untouched(fifteen) and answer_of(fifteen["two"][0], "1.ii").status == F
+
+    # Ticked explicitly, a clean answer is changed, with its own review.
+    chosen = answer_of(fifteen["clean"][0], "1.ii")
+    review.answer_group_decide(answers=fifteen["answers"], group=group.id,
+                               reviewer=fifteen["ta"], include=[chosen.pk], new_score=2,
+                               comment="")
+    chosen.refresh_from_db()
+    assert (chosen.status, chosen.score) == (R, 2.0)
+
+
+def test_scanned_answers_group_by_the_same_ocr_reading(fifteen):
+    exam = fifteen["exam"]
+    subs = [make_submission(exam, student=f"scan{n}", answers={"1.ii": {
+        "score": 2.0, "status": F, "flags": ["low_confidence", "ocr_corrected"], "parsed": 15,
+        "raw_text": raw}}) for n, raw in enumerate(["l5", "l5 ", "15"])]
+    for s in subs:
+        Page.objects.create(submission=s, number=1, text=s.answers.get().raw_text,
+                            source=Page.Source.OCR, confidence=0.6)
+    groups = review.answer_groups(Answer.objects.filter(submission__in=subs), min_size=1)
+    assert sorted(len(g.answers) for g in groups) == [1, 2]     # "l5" twice; "15" on its own
+    assert next(g for g in groups if len(g.answers) == 2).raw == "l5"
+
+
+def test_group_page_shows_members_and_the_decision_can_be_undone(client, fifteen):
+    client.force_login(fifteen["ta"])
+    exam = fifteen["exam"].pk
+    listing = client.get(GROUPS, {"exam": exam})
+    assert [g.raw for g in listing.context["groups"]] == ["15", "11 and 15"]
+    ambiguous = listing.context["groups"][1]
+    url = f"{GROUPS}{ambiguous.id}/?exam={exam}"
+    page = client.get(url)
+    html = page.content.decode()
+    for a in ambiguous.answers:     # every member, its crop, ticked because flagged
+        assert f"/admin/exams/answer/{a.pk}/thumb.png" in html
+        assert f'name="include" value="{a.pk}" checked' in html
+    assert "11 and 15" in html and "also 11" in html
+    assert "Two different final answers" in html
+
+    clean_group = listing.context["groups"][0]
+    html = client.get(f"{GROUPS}{clean_group.id}/?exam={exam}").content.decode()
+    for a in clean_group.answers:
+        ticked = f'name="include" value="{a.pk}" checked' in html
+        assert ticked == (a.status == F)
+
+    response = client.post(url, {"mode": "score", "score": "1", "comment": "two final answers",
+                                 "include": [a.pk for a in ambiguous.answers]})
+    assert response.status_code == 302
+    assert {a.score for a in Answer.objects.filter(submission__in=fifteen["two"])} == {1.0}
+    assert clean_untouched(fifteen)
+
+    recent = client.get(GROUPS, {"exam": exam}).context["recent"]
+    assert [r["answers"] for r in recent] == [2]
+    client.post(f"{GROUPS}undo/", {"batch": recent[0]["batch"]})
+    assert {(a.status, a.score) for a in Answer.objects.filter(submission__in=fifteen["two"])} \
+        == {(F, 2.0)}
+    assert not client.get(GROUPS, {"exam": exam}).context["recent"]
+    for s in fifteen["two"]:
+        s.refresh_from_db()
+        assert s.status == "needs_review"
+
+
+def test_a_group_decision_with_rubric_items(client, db, media_root):
+    exam = make_exam("GRP-2")
+    ta = make_user("ta", exam=exam, role=roles.TA)
+    q2 = exam.questions.get(label="2")
+    memory = rubric.rubric_item_create(question=q2, points=1, text="less memory",
+                                       keywords=["memory"])
+    vague = rubric.rubric_item_create(question=q2, points=-0.5, text="vague")
+    subs = [make_submission(exam, student=f"s{n}", answers={"2": {
+        "status": F, "flags": ["free_text"], "raw_text": "uses less memory",
+        "parsed": "uses less memory"}}) for n in range(3)]
+    answers = Answer.objects.filter(submission__exam=exam)
+    group = review.answer_groups(answers)[0]
+    client.force_login(ta)
+    html = client.get(f"{GROUPS}{group.id}/").content.decode()
+    assert f'name="items" value="{memory.pk}" checked' in html       # the suggestion
+    assert f'name="items" value="{vague.pk}" checked' not in html
+    client.post(f"{GROUPS}{group.id}/", {"mode": "rubric", "items": [memory.pk, vague.pk],
+                                          "include": group.default_ids})
+    for s in subs:
+        a = answer_of(s, "2")
+        assert (a.score, a.status) == (0.5, R)
+        assert [i.text for i in rubric.applied_rubric_items(a)] == ["less memory", "vague"]
+    # The rubric still drives them: one change re-scores the whole group.
+    rubric.rubric_item_update(item=vague, points=0, user=ta)
+    assert {answer_of(s, "2").score for s in subs} == {1.0}

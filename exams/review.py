@@ -35,19 +35,22 @@ def new_batch() -> str:
     return uuid.uuid4().hex
 
 
-def locked_answers(pks: Iterable[int]) -> list[Answer]:
+def locked_answers(pks: Iterable[int], *, all_there: bool = True) -> list[Answer]:
     """The answers locked for a decision (inside a transaction), with their submission,
-    question and applied rubric items, in id order."""
-    return list(Answer.objects.filter(pk__in=list(pks)).select_for_update(of=("self",))
-                .select_related("submission", "submission__exam", "question")
-                .prefetch_related("rubric_items").order_by("pk"))
+    question and applied rubric items, in id order. ``all_there``: ReviewError when one of
+    them is gone (a regrade replaced it since the page was shown)."""
+    pks = set(pks)
+    found = list(Answer.objects.filter(pk__in=pks).select_for_update(of=("self",))
+                 .select_related("submission", "submission__exam", "question")
+                 .prefetch_related("rubric_items").order_by("pk"))
+    if all_there and len(found) != len(pks):
+        raise ReviewError("an answer no longer exists (its submission was regraded); "
+                          "reload the page")
+    return found
 
 
 def locked_answer(answer: Answer | int) -> Answer:
-    found = locked_answers([answer if isinstance(answer, int) else answer.pk])
-    if not found:
-        raise ReviewError("that answer no longer exists (regraded?); reload the page")
-    return found[0]
+    return locked_answers([answer if isinstance(answer, int) else answer.pk])[0]
 
 
 def check_reviewable(answer: Answer) -> None:

@@ -146,7 +146,7 @@ def _rescore(answers: QuerySet[Answer], *, user, comment: str,
     the change already. Runs inside the caller's transaction."""
     pks = answers.filter(adjustment__isnull=False).values_list("pk", flat=True)
     changes = []
-    for a in review.locked_answers(pks):
+    for a in review.locked_answers(pks, all_there=False):
         items = tuple(a.rubric_items.all())
         score = rubric_score(question=a.question, max_score=a.max_score,
                              points=[i.points for i in items], adjustment=a.adjustment)

@@ -160,8 +160,8 @@ class GradingViews:
         s.refresh_from_db()
         verb = "confirmed" if rev.old_score == rev.new_score else "changed"
         self.message_user(request, f"{answer.question.label} of {s.student}: {verb} "
-                                   f"{rev.old_score:g} → {rev.new_score:g}. Total now "
-                                   f"{s.score:g} / {s.max_score:g} ({s.status}).")
+                                   f"{rev.old_score:g} → {rev.new_score:g}. Submission #{s.pk} "
+                                   f"total now {s.score:g} / {s.max_score:g} ({s.status}).")
 
     def _grade_context(self, request, answer: Answer, include_auto: bool):
         question = answer.question
@@ -178,7 +178,7 @@ class GradingViews:
         decided = answer.status == Answer.Status.REVIEWED
         checked = applied if decided else suggested
         progress = rubric.question_progress(answers, [question])[0]
-        latest = answer.reviews.select_related("reviewer").first()
+        undoable = _last_decision(answer)
         return self._context(
             request, f"Grade {question.exam.code} {question.label}",
             answer=answer, question=question, submission=answer.submission,
@@ -195,8 +195,7 @@ class GradingViews:
             crop_pages=review.answer_crop_pages(answer),
             parsed=reading_text(answer.parsed), expected=reading_text(answer.expected),
             alternatives=[reading_text(a) for a in answer.alternatives or ()],
-            undoable=latest if latest and latest.kind == Review.Kind.DECISION
-            and latest.undone_by_id is None else None,
+            undoable=undoable,
             scoring_choices=Question.RubricScoring.choices,
             back=request.get_full_path())
 
@@ -204,7 +203,7 @@ class GradingViews:
         """Undo the latest decision on an answer (POST)."""
         self._require_change(request)
         answer = self._viewable_answer(request, pk)
-        latest = answer.reviews.filter(kind=Review.Kind.DECISION, undone_by__isnull=True).first()
+        latest = _last_decision(answer)
         try:
             if latest is None:
                 raise review.ReviewError("no decision to undo on this answer")
@@ -336,6 +335,12 @@ class GradingViews:
             for error in errors[:10]:
                 self.message_user(request, error, messages.WARNING)
         return self._back(request, reverse("admin:exams_answer_groups"))
+
+
+def _last_decision(answer: Answer) -> Review | None:
+    """The decision an undo would take back: the latest one not undone yet."""
+    return answer.reviews.filter(kind=Review.Kind.DECISION, undone_by__isnull=True).select_related(
+        "reviewer").first()
 
 
 def _key_for(n: int) -> str:

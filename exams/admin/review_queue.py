@@ -290,12 +290,7 @@ class AnswerAdmin(GradingViews, ExamScopedAdmin):
         rev = review.answer_review(answer=obj, reviewer=request.user,
                                    new_score=form.cleaned_data.get("new_score"),
                                    comment=form.cleaned_data.get("comment", ""))
-        s = obj.submission
-        s.refresh_from_db()
-        verb = "confirmed" if rev.old_score == rev.new_score else "changed"
-        self.message_user(request, f"{obj.question.label} of {s.student}: {verb} "
-                                   f"{rev.old_score:g} → {rev.new_score:g}. Submission #{s.pk} "
-                                   f"total now {s.score:g} / {s.max_score:g} ({s.status}).")
+        self._saved_message(request, obj, rev)
 
     def response_change(self, request, obj):
         # Back to the queue (with its filters), where the next flagged answer is.

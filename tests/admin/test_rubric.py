@@ -265,3 +265,12 @@ def test_a_rubric_change_is_written_in_bulk(graded, django_assert_max_num_querie
     with django_assert_max_num_queries(3 * 20 + 15):
         assert rubric.rubric_item_update(item=graded["memory"], user=ta, points=0.5).answers == 20
     assert {total(s) for s in subs} == {0.5}
+
+
+def test_a_decision_on_an_answer_replaced_by_a_regrade_is_refused(graded):
+    answer = answer_of(graded["subs"][0], "2")
+    Answer.objects.filter(pk=answer.pk).delete()
+    with pytest.raises(review.ReviewError, match="no longer exists"):
+        rubric.answer_grade(answer=answer, reviewer=graded["ta"], item_ids=[])
+    with pytest.raises(review.ReviewError, match="no longer exists"):
+        review.answer_review(answer=answer, reviewer=graded["ta"])

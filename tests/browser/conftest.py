@@ -56,3 +56,9 @@ def login(browser, live_server, username: str, password: str, next_url: str) -> 
     browser.find_element(By.NAME, "username").send_keys(username)
     browser.find_element(By.NAME, "password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+
+
+def fits_the_window(browser) -> bool:
+    """No horizontal scrolling: the page is no wider than the 1366 px window."""
+    return browser.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from exams import roles, rubric
 from exams.models import Answer, Review, Submission
 from tests.api.factories import make_exam, make_submission, make_user
-from tests.browser.conftest import login
+from tests.browser.conftest import fits_the_window, login
 
 N = 20
 
@@ -51,6 +51,8 @@ def test_grading_a_question_by_keyboard_then_changing_an_item(browser, live_serv
         boxes = browser.find_elements(By.CSS_SELECTOR, "#rubric-items input[type=checkbox]")
         suggested = [b.is_selected() for b in boxes]
         assert suggested == [n % 2 == 0, False]        # the suggestion, pre-selected only
+        if n == 0:
+            assert fits_the_window(browser)
         assert Answer.objects.get(submission__student=student, question=q2).status == "flagged"
         body = browser.find_element(By.TAG_NAME, "body")
         if n % 2:                                       # the suggestion kept on even ones

@@ -4,7 +4,7 @@ from __future__ import annotations
 from exams import roles
 from exams.models import Answer, Review
 from tests.api.factories import make_exam, make_submission, make_user
-from tests.browser.conftest import login
+from tests.browser.conftest import fits_the_window, login
 
 
 def test_ta_overrides_a_flagged_answer_and_sees_the_total_change(browser, live_server, settings,
@@ -31,6 +31,7 @@ def test_ta_overrides_a_flagged_answer_and_sees_the_total_change(browser, live_s
     thumb = row.find_element(By.CSS_SELECTOR, "td.field-crop_thumb img")
     WebDriverWait(browser, 10).until(lambda d: d.execute_script("return arguments[0].complete", thumb))
     assert browser.execute_script("return arguments[0].naturalWidth", thumb) > 0  # a rendered page
+    assert fits_the_window(browser)         # every column visible at 1366 px
     row.find_element(By.CSS_SELECTOR, "a.grade-link").click()
 
     # The grading page: the reason in words; no rubric yet, so a score and a comment.
@@ -42,7 +43,7 @@ def test_ta_overrides_a_flagged_answer_and_sees_the_total_change(browser, live_s
     browser.find_element(By.ID, "save-next").click()
 
     message = browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
-    assert "changed 0 → 1.5" in message and "Total now 2.5 / 6 (graded)" in message
+    assert "changed 0 → 1.5" in message and "total now 2.5 / 6 (graded)" in message
     # The queue is empty now, and the submission page shows the new total.
     browser.get(f"{live_server.url}/admin/exams/answer/")
     browser.find_element(By.ID, "changelist")

@@ -160,7 +160,7 @@ class Answer(models.Model):
                              help_text="[page, start, end]: where the answer is in each page's text.")
     alternatives = models.JSONField(
         default=list, blank=True,
-        help_text="The other final answers read when the answer is ambiguous (besides parsed).")
+        help_text="Every final answer read when the answer is ambiguous (the parser keeps one as parsed).")
     rubric_items = models.ManyToManyField("RubricItem", through="RubricApplication", blank=True,
                                           related_name="answers")
     adjustment = models.FloatField(

@@ -285,6 +285,11 @@ class AnswerGroup:
     def alternatives(self) -> list[Any]:
         return json.loads(self.key)[2]
 
+    @property
+    def other_values(self) -> list[Any]:
+        """The final answers read besides ``value``."""
+        return [v for v in self.alternatives if v != self.value]
+
     def _count(self, status: str) -> int:
         return sum(a.status == status for a in self.answers)
 

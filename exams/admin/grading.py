@@ -39,6 +39,11 @@ def reading_text(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def other_readings(parsed, alternatives) -> list[str]:
+    """The final answers read besides the one the parser kept (``alternatives`` may hold it)."""
+    return list(dict.fromkeys(reading_text(a) for a in alternatives or () if a != parsed))
+
+
 class GradingViews:
     """Mixed into the Answers admin (``self`` is the ModelAdmin)."""
 
@@ -194,7 +199,7 @@ class GradingViews:
             adjustment=answer.adjustment if answer.adjustment else "",
             crop_pages=review.answer_crop_pages(answer),
             parsed=reading_text(answer.parsed), expected=reading_text(answer.expected),
-            alternatives=[reading_text(a) for a in answer.alternatives or ()],
+            alternatives=other_readings(answer.parsed, answer.alternatives),
             undoable=undoable,
             scoring_choices=Question.RubricScoring.choices,
             back=request.get_full_path())
@@ -296,7 +301,7 @@ class GradingViews:
             items=[{"item": i, "key": _key_for(n), "checked": i.pk in suggested,
                     "suggested": i.pk in suggested} for n, i in enumerate(items)],
             base=rubric.rubric_base(g.question, g.question.points),
-            parsed=reading_text(g.value), alternatives=[reading_text(a) for a in g.alternatives],
+            parsed=reading_text(g.value), alternatives=other_readings(g.value, g.alternatives),
             default_ids=set(g.default_ids), query=request.GET.urlencode()))
 
     def _decide_group(self, request, answers, g: review.AnswerGroup):

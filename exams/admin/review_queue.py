@@ -20,7 +20,7 @@ from exams.admin.base import (
     AnswerExamFilter, ExamScopedAdmin, FlagFilter, QuestionLabelFilter, QueueFilter, ReadOnlyInline,
     short,
 )
-from exams.admin.grading import GradingViews, reading_text
+from exams.admin.grading import GradingViews, other_readings, reading_text
 from exams.flags import flag_label, flag_reason
 from exams.models import Answer, Review
 
@@ -169,9 +169,10 @@ class AnswerAdmin(GradingViews, ExamScopedAdmin):
     def reading(self, a):
         raw = short(" ".join((a.raw_text or "").split()), 140)
         parsed = reading_text(a.parsed)
-        if a.alternatives:
+        others = other_readings(a.parsed, a.alternatives)
+        if others:
             # Every final answer read, not only the one the parser kept.
-            values = " or ".join(dict.fromkeys([parsed, *map(reading_text, a.alternatives)]))
+            values = " or ".join([parsed, *others])
             return format_html('<div class="raw">{}</div><div class="read">read: '
                                '<b class="alternatives">{}</b></div>', raw, values)
         if a.parsed is None or parsed == (a.raw_text or "").strip():

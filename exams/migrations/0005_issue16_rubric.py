@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='answer',
             name='alternatives',
-            field=models.JSONField(blank=True, default=list, help_text='The other final answers read when the answer is ambiguous (besides parsed).'),
+            field=models.JSONField(blank=True, default=list, help_text='Every final answer read when the answer is ambiguous (the parser keeps one as parsed).'),
         ),
         migrations.AddField(
             model_name='question',

@@ -21,7 +21,7 @@ def fifteen(db, media_root):
     clean = [make_submission(exam, student=f"c{n:02d}", answers={"1.ii": {
         "score": 2.0, "parsed": 15, "raw_text": "15"}}) for n in range(10)]
     two = [make_submission(exam, student=f"t{n}", answers={"1.ii": {
-        "score": 2.0, "status": F, "flags": ["ambiguous"], "parsed": 15, "alternatives": [11],
+        "score": 2.0, "status": F, "flags": ["ambiguous"], "parsed": 15, "alternatives": [11, 15],
         "raw_text": "11 and 15"}}) for n in range(2)]
     unsure = make_submission(exam, student="u", answers={"1.ii": {
         "score": 2.0, "status": F, "flags": ["low_confidence"], "parsed": 15, "raw_text": "15"}})
@@ -41,7 +41,7 @@ def test_two_final_answers_never_join_clean_answers(fifteen):
     assert set(by_raw) == {"11 and 15", "15"}
     ambiguous = by_raw["11 and 15"]
     assert {a.submission.student for a in ambiguous.answers} == {"t0", "t1"}
-    assert (ambiguous.value, ambiguous.alternatives) == (15, [11])
+    assert (ambiguous.value, ambiguous.other_values) == (15, [11])
     # The decision: "1, two final answers" on the group.
     batch, reviews = review.answer_group_decide(
         answers=fifteen["answers"], group=ambiguous.id, reviewer=fifteen["ta"], new_score=1,

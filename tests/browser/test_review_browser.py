@@ -17,7 +17,7 @@ def test_ta_overrides_a_flagged_answer_and_sees_the_total_change(browser, live_s
     make_user("ta_a", exam=exam, role=roles.TA, password="ta-password-1")
     bob = make_submission(exam, student="bob", answers={
         "1.ii": {"score": 0.0, "status": Answer.Status.FLAGGED, "flags": ["ambiguous"],
-                 "parsed": 15, "alternatives": [11], "raw_text": "RF is 11 or 15"},
+                 "parsed": 15, "alternatives": [11, 15], "raw_text": "RF is 11 or 15"},
         "2": {"score": 1.0, "parsed": None, "raw_text": "less memory"}})
     assert (bob.status, bob.score) == ("needs_review", 1.0)
 

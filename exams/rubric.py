@@ -256,7 +256,7 @@ def rubric_items_seed(*, exam: Exam) -> None:
     edited them since (then applied answers are re-scored, with history). A seeded item the
     file no longer has is deleted if it is applied to nothing, else kept as a staff item."""
     questions = {q.label: q for q in exam.questions.all()}
-    for spec in services.question_specs(exam, list(questions.values())):
+    for spec in services.question_specs(exam):
         question = questions[spec.label]
         seeded: dict[str, list[RubricItem]] = {}
         for item in question.rubric_items.exclude(spec_text=""):
@@ -282,6 +282,12 @@ def rubric_items_seed(*, exam: Exam) -> None:
                                                              keywords=[])
             else:
                 item.delete()
+
+
+def question_spec(question: Question):
+    """The question as the grading core defines it (QuestionSpec: prompt, options, key, the
+    exam file's rubric), for pages that show it."""
+    return next(s for s in services.question_specs(question.exam) if s.label == question.label)
 
 
 # ---------------------------------------------------------------- progress and sequence

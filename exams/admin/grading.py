@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from exams import review, roles, rubric
+from exams import review, roles, rubric, services
 from exams.flags import flag_reasons
 from exams.models import Answer, Question, Review, RubricItem
 
@@ -106,7 +106,10 @@ class GradingViews:
         if not self.has_view_permission(request):
             raise PermissionDenied
         questions = list(self._questions(request))
-        rows = rubric.question_progress(self.get_queryset(request), questions)
+        titles = {(spec.label, exam.pk): spec.title for exam in {q.exam for q in questions}
+                  for spec in services.question_specs(exam)}
+        rows = [{"progress": p, "title": titles.get((p.question.label, p.question.exam_id), "")}
+                for p in rubric.question_progress(self.get_queryset(request), questions)]
         return TemplateResponse(request, "admin/exams/answer/grade_index.html", self._context(
             request, "Grade by question", rows=rows))
 
@@ -183,10 +186,12 @@ class GradingViews:
         decided = answer.status == Answer.Status.REVIEWED
         checked = applied if decided else suggested
         progress = rubric.question_progress(answers, [question])[0]
+        spec = rubric.question_spec(question)
         undoable = _last_decision(answer)
         return self._context(
             request, f"Grade {question.exam.code} {question.label}",
             answer=answer, question=question, submission=answer.submission,
+            prompt=spec.title, options=spec.options,
             flags=flag_reasons(answer.flags), progress=progress,
             position=at + 1, sequence_length=len(ids), include_auto=include_auto,
             prev_url=self._grade_url(ids[at - 1], include_auto) if at > 0 else "",
@@ -297,7 +302,8 @@ class GradingViews:
         suggested = rubric.suggested_item_ids(g.answers[0], items)
         return TemplateResponse(request, "admin/exams/answer/group.html", self._context(
             request, f"Answer group: {g.question.exam.code} {g.question.label}", group=g,
-            question=g.question, flags=flag_reasons(g.flags), rubric_mode=bool(items),
+            question=g.question, prompt=rubric.question_spec(g.question).title,
+            flags=flag_reasons(g.flags), rubric_mode=bool(items),
             items=[{"item": i, "key": _key_for(n), "checked": i.pk in suggested,
                     "suggested": i.pk in suggested} for n, i in enumerate(items)],
             base=rubric.rubric_base(g.question, g.question.points),

@@ -12,79 +12,79 @@ GROUPS = "/admin/exams/answer/groups/"
 
 
 @pytest.fixture
-def fifteen(db, media_root):
-    """Key 15 (2 points): ten clean auto-graded 15s, two flagged "11 and 15" (read as 15,
-    also 11), one flagged 15 the OCR was unsure of."""
+def issue_course(db, media_root):
+    """The issue's course, question 1.ii keyed 11 (2 points): ten clean auto-graded 11s, two
+    flagged "15 and 11" (read as 11, also 15: two final answers), one flagged 11 the OCR was
+    unsure of."""
     exam = make_exam("GRP-1")
-    exam.questions.filter(label="1.ii").update(key=15)
     ta = make_user("ta", exam=exam, role=roles.TA)
     clean = [make_submission(exam, student=f"c{n:02d}", answers={"1.ii": {
-        "score": 2.0, "parsed": 15, "raw_text": "15"}}) for n in range(10)]
+        "score": 2.0, "parsed": 11, "raw_text": "11"}}) for n in range(10)]
     two = [make_submission(exam, student=f"t{n}", answers={"1.ii": {
-        "score": 2.0, "status": F, "flags": ["ambiguous"], "parsed": 15, "alternatives": [11, 15],
-        "raw_text": "11 and 15"}}) for n in range(2)]
+        "score": 2.0, "status": F, "flags": ["ambiguous"], "parsed": 11, "alternatives": [15, 11],
+        "raw_text": "15 and 11"}}) for n in range(2)]
     unsure = make_submission(exam, student="u", answers={"1.ii": {
-        "score": 2.0, "status": F, "flags": ["low_confidence"], "parsed": 15, "raw_text": "15"}})
+        "score": 2.0, "status": F, "flags": ["low_confidence"], "parsed": 11, "raw_text": "11"}})
     return {"exam": exam, "ta": ta, "clean": clean, "two": two, "unsure": unsure,
             "answers": Answer.objects.filter(submission__exam=exam)}
 
 
-def clean_untouched(fifteen) -> bool:
+def clean_untouched(issue_course) -> bool:
     return (all((a.status, a.score) == (A, 2.0) for a in
-                Answer.objects.filter(submission__in=fifteen["clean"]))
-            and not Review.objects.filter(submission__in=fifteen["clean"]).exists())
+                Answer.objects.filter(submission__in=issue_course["clean"]))
+            and not Review.objects.filter(submission__in=issue_course["clean"]).exists())
 
 
-def test_two_final_answers_never_join_clean_answers(fifteen):
-    groups = review.answer_groups(fifteen["answers"])
+def test_two_final_answers_never_join_clean_answers(issue_course):
+    groups = review.answer_groups(issue_course["answers"])
     by_raw = {g.raw: g for g in groups}
-    assert set(by_raw) == {"11 and 15", "15"}
-    ambiguous = by_raw["11 and 15"]
+    assert set(by_raw) == {"15 and 11", "11"}
+    ambiguous = by_raw["15 and 11"]
     assert {a.submission.student for a in ambiguous.answers} == {"t0", "t1"}
-    assert (ambiguous.value, ambiguous.other_values) == (15, [11])
+    assert (ambiguous.value, ambiguous.other_values) == (11, [15])
     # The issue's decision: "1, two final answers" on the group.
     batch, reviews = review.answer_group_decide(
-        answers=fifteen["answers"], group=ambiguous.id, reviewer=fifteen["ta"], new_score=1,
+        answers=issue_course["answers"], group=ambiguous.id, reviewer=issue_course["ta"], new_score=1,
         comment="1, two final answers")
     assert len(reviews) == 2 and {r.batch for r in reviews} == {batch}
-    assert {(a.status, a.score) for a in Answer.objects.filter(submission__in=fifteen["two"])} \
+    assert {(a.status, a.score) for a in Answer.objects.filter(submission__in=issue_course["two"])} \
         == {(R, 1.0)}
-    assert clean_untouched(fifteen)
+    assert clean_untouched(issue_course)
 
 
-def test_same_reading_changes_clean_answers_only_when_included(fifteen):
-    group = next(g for g in review.answer_groups(fifteen["answers"]) if g.raw == "15")
+def test_same_reading_changes_clean_answers_only_when_included(issue_course):
+    group = next(g for g in review.answer_groups(issue_course["answers"]) if g.raw == "11")
     assert (len(group.answers), group.flagged, group.auto) == (11, 1, 10)
-    unsure = answer_of(fifteen["unsure"], "1.ii")
+    unsure = answer_of(issue_course["unsure"], "1.ii")
     assert group.default_ids == [unsure.pk]
-    review.answer_group_decide(answers=fifteen["answers"], group=group.id,
-                               reviewer=fifteen["ta"], new_score=1.5, comment="hard to read")
+    review.answer_group_decide(answers=issue_course["answers"], group=group.id,
+                               reviewer=issue_course["ta"], new_score=1.5, comment="hard to read")
     unsure.refresh_from_db()
     assert (unsure.status, unsure.score) == (R, 1.5)
-    assert clean_untouched(fifteen)
+    assert clean_untouched(issue_course)
 
     # An answer of another group cannot be slipped in; nothing changes then.
-    stray = answer_of(fifteen["two"][0], "1.ii")
+    stray = answer_of(issue_course["two"][0], "1.ii")
     with pytest.raises(review.ReviewError, match="no longer in this group"):
-        review.answer_group_decide(answers=fifteen["answers"], group=group.id,
-                                   reviewer=fifteen["ta"], include=[stray.pk], new_score=0,
+        review.answer_group_decide(answers=issue_course["answers"], group=group.id,
+                                   reviewer=issue_course["ta"], include=[stray.pk], new_score=0,
                                    comment="x")
     with pytest.raises(review.ReviewError, match="no answer selected"):
-        review.answer_group_decide(answers=fifteen["answers"], group=group.id,
-                                   reviewer=fifteen["ta"], include=[], new_score=0, comment="x")
-    assert clean_untouched(fifteen) and answer_of(fifteen["two"][0], "1.ii").status == F
+        review.answer_group_decide(answers=issue_course["answers"], group=group.id,
+                                   reviewer=issue_course["ta"], include=[], new_score=0, comment="x")
+    assert clean_untouched(issue_course) and answer_of(issue_course["two"][0], "1.ii").status == F
 
     # Ticked explicitly, a clean answer is changed, with its own review.
-    chosen = answer_of(fifteen["clean"][0], "1.ii")
-    review.answer_group_decide(answers=fifteen["answers"], group=group.id,
-                               reviewer=fifteen["ta"], include=[chosen.pk], new_score=2,
+    chosen = answer_of(issue_course["clean"][0], "1.ii")
+    review.answer_group_decide(answers=issue_course["answers"], group=group.id,
+                               reviewer=issue_course["ta"], include=[chosen.pk], new_score=2,
                                comment="")
     chosen.refresh_from_db()
     assert (chosen.status, chosen.score) == (R, 2.0)
 
 
-def test_scanned_answers_group_by_the_same_ocr_reading(fifteen):
-    exam = fifteen["exam"]
+def test_scanned_answers_group_by_the_same_ocr_reading(issue_course):
+    exam = issue_course["exam"]
     subs = [make_submission(exam, student=f"scan{n}", answers={"1.ii": {
         "score": 2.0, "status": F, "flags": ["low_confidence", "ocr_corrected"], "parsed": 15,
         "raw_text": raw}}) for n, raw in enumerate(["l5", "l5 ", "15"])]
@@ -96,11 +96,11 @@ def test_scanned_answers_group_by_the_same_ocr_reading(fifteen):
     assert next(g for g in groups if len(g.answers) == 2).raw == "l5"
 
 
-def test_group_page_shows_members_and_the_decision_can_be_undone(client, fifteen):
-    client.force_login(fifteen["ta"])
-    exam = fifteen["exam"].pk
+def test_group_page_shows_members_and_the_decision_can_be_undone(client, issue_course):
+    client.force_login(issue_course["ta"])
+    exam = issue_course["exam"].pk
     listing = client.get(GROUPS, {"exam": exam})
-    assert [g.raw for g in listing.context["groups"]] == ["15", "11 and 15"]
+    assert [g.raw for g in listing.context["groups"]] == ["11", "15 and 11"]
     ambiguous = listing.context["groups"][1]
     url = f"{GROUPS}{ambiguous.id}/?exam={exam}"
     page = client.get(url)
@@ -108,7 +108,7 @@ def test_group_page_shows_members_and_the_decision_can_be_undone(client, fifteen
     for a in ambiguous.answers:     # every member, its crop, ticked because flagged
         assert f"/admin/exams/answer/{a.pk}/thumb.png" in html
         assert f'name="include" value="{a.pk}" checked' in html
-    assert "11 and 15" in html and "also 11" in html
+    assert "15 and 11" in html and "also 15" in html
     assert "Two different final answers" in html
 
     clean_group = listing.context["groups"][0]
@@ -120,16 +120,16 @@ def test_group_page_shows_members_and_the_decision_can_be_undone(client, fifteen
     response = client.post(url, {"mode": "score", "score": "1", "comment": "two final answers",
                                  "include": [a.pk for a in ambiguous.answers]})
     assert response.status_code == 302
-    assert {a.score for a in Answer.objects.filter(submission__in=fifteen["two"])} == {1.0}
-    assert clean_untouched(fifteen)
+    assert {a.score for a in Answer.objects.filter(submission__in=issue_course["two"])} == {1.0}
+    assert clean_untouched(issue_course)
 
     recent = client.get(GROUPS, {"exam": exam}).context["recent"]
     assert [r["answers"] for r in recent] == [2]
     client.post(f"{GROUPS}undo/", {"batch": recent[0]["batch"]})
-    assert {(a.status, a.score) for a in Answer.objects.filter(submission__in=fifteen["two"])} \
+    assert {(a.status, a.score) for a in Answer.objects.filter(submission__in=issue_course["two"])} \
         == {(F, 2.0)}
     assert not client.get(GROUPS, {"exam": exam}).context["recent"]
-    for s in fifteen["two"]:
+    for s in issue_course["two"]:
         s.refresh_from_db()
         assert s.status == "needs_review"
 

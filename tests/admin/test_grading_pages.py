@@ -2,7 +2,7 @@
 the machine's suggestion (shown, never applied by itself), the rubric's editing, undo."""
 import pytest
 
-from exams import roles, rubric
+from exams import roles, rubric, services
 from exams.models import Answer, Review, RubricApplication, RubricItem
 from tests.admin.conftest import answer_of
 from tests.api.factories import make_exam, make_submission, make_user
@@ -11,18 +11,34 @@ F = Answer.Status.FLAGGED
 BASE = "/admin/exams/answer"
 
 
+EXAM = """\
+code: GP-1
+title: Grading pages
+questions:
+  - number: "1"
+    kind: numeric
+    points: 2
+    answer: 11
+  - number: "2"
+    title: What is the key difference between VQVAE and VAE?
+    kind: text
+    points: 2
+    rubric:
+      - {points: 1, text: "discrete codebook", keywords: [codebook]}
+"""
+
+
 @pytest.fixture
 def course(db, media_root):
-    exam = make_exam("GP-1")
-    Q = exam.questions
-    Q.filter(label="2").update(title="What is the key difference between VQVAE and VAE?")
+    """An exam loaded from its file (question 2's prompt and rubric item come from it), three
+    students whose answers to 2 are flagged free text."""
+    exam, _ = services.exam_load(text=EXAM)
     ta = make_user("ta", exam=exam, role=roles.TA)
-    q2 = Q.get(label="2")
-    item = rubric.rubric_item_create(question=q2, points=1, text="discrete codebook",
-                                     keywords=["codebook"])
+    q2 = exam.questions.get(label="2")
+    item = q2.rubric_items.get()
     texts = {"bea": "a codebook", "al": "no idea", "cy": "codebook again"}
     subs = {name: make_submission(exam, student=name, answers={
-        "1.ii": {"score": 2.0, "parsed": 11, "raw_text": "11"},
+        "1": {"score": 2.0, "parsed": 11, "raw_text": "11"},
         "2": {"status": F, "flags": ["free_text"], "raw_text": text, "parsed": text}})
         for name, text in texts.items()}
     return {"exam": exam, "ta": ta, "q2": q2, "item": item, "subs": subs}
@@ -36,7 +52,7 @@ def test_grading_a_question_in_sequence(client, course):
     client.force_login(course["ta"])
     al, bea, cy = (answer_of(course["subs"][n], "2") for n in ("al", "bea", "cy"))
     index = client.get(f"{BASE}/grade/")
-    row = next(r for r in index.context["rows"] if r.question.label == "2")
+    row = next(r["progress"] for r in index.context["rows"] if r["progress"].question.label == "2")
     assert (row.to_do, row.done, row.auto) == (3, 0, 0)
 
     start = client.get(f"{BASE}/grade/question/{course['q2'].pk}/")
@@ -65,7 +81,8 @@ def test_grading_a_question_in_sequence(client, course):
     assert [(a.submission.student, a.score) for a in
             Answer.objects.filter(question=course["q2"]).order_by("submission__student")] == [
         ("al", 0.0), ("bea", 1.0), ("cy", 0.5)]
-    row = next(r for r in follow.context["rows"] if r.question.label == "2")
+    row = next(r["progress"] for r in follow.context["rows"]
+               if r["progress"].question.label == "2")
     assert (row.to_do, row.done) == (0, 3)
     # A decided answer shows what was applied, not the suggestion.
     html = client.get(grade_url(cy)).content.decode()
@@ -87,7 +104,7 @@ def test_errors_keep_the_answer_and_say_why(client, course):
 def test_a_question_without_items_takes_a_score(client, course):
     client.force_login(course["ta"])
     s = course["subs"]["al"]
-    answer = answer_of(s, "1.ii")
+    answer = answer_of(s, "1")
     Answer.objects.filter(pk=answer.pk).update(status=F, flags=["ambiguous"],
                                                alternatives=[11, 15], raw_text="11 or 15")
     html = client.get(grade_url(answer)).content.decode()
@@ -154,8 +171,8 @@ def test_staff_of_another_exam_cannot_grade_or_edit(client, course):
                               "points": "0"}).status_code == 404
     course["item"].refresh_from_db()
     assert course["item"].points == 1.0 and not Review.objects.exists()
-    assert [r.question.exam.code for r in client.get(f"{BASE}/grade/").context["rows"]] \
-        == ["GP-2"] * 3
+    assert [r["progress"].question.exam.code
+            for r in client.get(f"{BASE}/grade/").context["rows"]] == ["GP-2"] * 3
 
 
 def test_question_page_lists_its_rubric_items(client, course):

@@ -314,7 +314,7 @@ class GradingViews:
         post = request.POST
         try:
             rubric_mode = post.get("mode") == "rubric"
-            batch, reviews = review.answer_group_decide(
+            _batch, reviews = review.answer_group_decide(
                 answers=answers, group=g.id, reviewer=request.user,
                 include=[int(pk) for pk in post.getlist("include") if pk.isdigit()],
                 item_ids=[int(pk) for pk in post.getlist("items") if pk.isdigit()]

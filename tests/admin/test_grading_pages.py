@@ -5,27 +5,18 @@ import pytest
 from exams import roles, rubric, services
 from exams.models import Answer, Review, RubricApplication, RubricItem
 from tests.admin.conftest import answer_of
-from tests.api.factories import make_exam, make_submission, make_user
+from tests.api.factories import EXAM_YAML, make_exam, make_submission, make_user
 
 F = Answer.Status.FLAGGED
 BASE = "/admin/exams/answer"
 
 
-EXAM = """\
-code: GP-1
-title: Grading pages
-questions:
-  - number: "1"
-    kind: numeric
-    points: 2
-    answer: 11
-  - number: "2"
-    title: What is the key difference between VQVAE and VAE?
-    kind: text
-    points: 2
-    rubric:
-      - {points: 1, text: "discrete codebook", keywords: [codebook]}
-"""
+# The factories' two-question exam; question 2 (free text, last in the file) gets its prompt
+# and a rubric item with a keyword.
+EXAM = EXAM_YAML.format(code="GP-1") + (
+    "    title: What is the key difference between VQVAE and VAE?\n"
+    "    rubric:\n"
+    '      - {points: 1, text: "discrete codebook", keywords: [codebook]}\n')
 
 
 @pytest.fixture

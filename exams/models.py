@@ -64,6 +64,14 @@ class Question(models.Model):
     key_override_by = models.CharField(max_length=150, blank=True)
     key_override_at = models.DateTimeField(null=True, blank=True)
 
+    class RubricScoring(models.TextChoices):
+        POSITIVE = "positive", "positive: start at 0, items add points"
+        NEGATIVE = "negative", "negative: start at full points, items deduct"
+
+    rubric_scoring = models.CharField(
+        max_length=16, choices=RubricScoring.choices, default=RubricScoring.POSITIVE,
+        help_text="Where a rubric-graded answer starts (exams.rubric_scores.rubric_score).")
+
     class Meta:
         ordering = ["exam", "order"]
         constraints = [models.UniqueConstraint(fields=["exam", "label"], name="unique_label_per_exam")]
@@ -182,6 +190,15 @@ class Answer(models.Model):
     readings = models.JSONField(default=list, blank=True,
                                 help_text="Every engine's reading of the answer region: "
                                           "[{engine, text, confidence}].")
+    alternatives = models.JSONField(
+        default=list, blank=True,
+        help_text="Every final answer read when the answer is ambiguous (the parser keeps one as parsed).")
+    rubric_items = models.ManyToManyField("RubricItem", through="RubricApplication", blank=True,
+                                          related_name="answers")
+    adjustment = models.FloatField(
+        null=True, blank=True,
+        help_text="Rubric-graded answers only: the free adjustment added to the items' points "
+                  "(empty: the score is not computed from the rubric).")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -192,12 +209,68 @@ class Answer(models.Model):
         return f"{self.submission_id}/{self.question.label}: {self.score}/{self.max_score}"
 
 
+class RubricItem(models.Model):
+    """One line of a question's rubric, reusable across all its answers: a point delta
+    (positive adds, negative deducts) and the text the TA and the student read.
+
+    Items come from the exam file's ``rubric:`` (``spec_text``/``spec_points`` remember what
+    the file said, so a reload updates them without undoing a TA's edit) or are made by staff
+    while grading. ``keywords`` make the machine suggest (pre-select) the item.
+    """
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="rubric_items")
+    order = models.PositiveIntegerField(default=0)
+    points = models.FloatField()
+    text = models.TextField()
+    keywords = models.JSONField(default=list, blank=True)
+    spec_text = models.TextField(blank=True, help_text="The exam file's text (seeded items).")
+    spec_points = models.FloatField(null=True, blank=True,
+                                    help_text="The exam file's points when last loaded.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["question", "order", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.points:+g} {self.text}"
+
+
+class RubricApplication(models.Model):
+    """A rubric item applied to an answer (by a TA decision, never by the machine)."""
+
+    answer = models.ForeignKey(Answer, on_delete=models.CASCADE,
+                               related_name="rubric_applications")
+    # RESTRICT: an applied item cannot be deleted on its own, but goes with its question.
+    item = models.ForeignKey(RubricItem, on_delete=models.RESTRICT, related_name="applications")
+    applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    applied_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["answer", "item"],
+                                               name="unique_rubric_application")]
+
+
 class Review(models.Model):
-    """One TA decision on an answer: who, when, old -> new score, why.
+    """One change of an answer's score: who, when, old -> new score, why.
+
+    ``kind``: a TA's decision, a re-score because a rubric item or the question's rubric
+    scoring changed, or the undo of a decision. ``old_rubric``/``new_rubric`` are the rubric
+    state around it (``{"items": [{"id", "points", "text"}], "adjustment": x}``, None when the
+    score is not computed from the rubric); ``batch`` ties together the reviews of one group
+    decision or one rubric change.
 
     The audit trail outlives the answer row: a regrade that hands reviewed answers back to
     the machine replaces those rows, and the decisions stay, tied to submission and question.
     """
+
+    class Kind(models.TextChoices):
+        DECISION = "decision", "TA decision"
+        RUBRIC_CHANGE = "rubric_change", "rubric changed"
+        UNDO = "undo", "undo"
 
     answer = models.ForeignKey(Answer, null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="reviews")
@@ -208,10 +281,16 @@ class Review(models.Model):
     new_score = models.FloatField()
     old_status = models.CharField(max_length=16)
     comment = models.TextField(blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DECISION)
+    old_rubric = models.JSONField(null=True, blank=True)
+    new_rubric = models.JSONField(null=True, blank=True)
+    batch = models.CharField(max_length=32, blank=True, db_index=True)
+    undone_by = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="undoes")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
 
 
 class ExamRole(models.Model):

@@ -1,20 +1,22 @@
-"""TA decisions on answers and exam-wide regrades. The admin and the API call these; every
-score a human changes goes through ``answer_review`` so each change leaves a Review row
-(who, when, old -> new, why) and the submission total and status are recomputed."""
+"""TA decisions on answers, their undo, answer groups and exam-wide regrades. The admin and
+the API call these; every score that changes goes through ``record_changes`` so each change
+leaves a Review row (who, when, old -> new score and rubric state, why) and the submission
+total and status are recomputed (``services.submission_finish``)."""
 from __future__ import annotations
 
-import hashlib
-import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, Max, QuerySet
+from django.utils import timezone
 
 from exams import services
 from exams.files import local_copy
-from exams.models import Answer, Exam, Question, Review, Submission
+from exams.models import Answer, Exam, Review, RubricApplication, RubricItem, Submission
+from exams.rubric_scores import rubric_score, rubric_state, state_of
 from grader.crop import band_mm, word_range
 from grader.ink import highlighted
 from grader.layout import BlankLayout, Region
@@ -27,7 +29,7 @@ from grader.types import Source
 S = Submission.Status
 # A review is only meaningful on a finished grading run: reviewing while a regrade is running
 # would be overwritten (or would finish a submission that is still processing).
-REVIEWABLE = Submission.SCORED
+REVIEWABLE = (S.GRADED, S.NEEDS_REVIEW)
 BULK_COMMENT = "confirmed the suggested score (bulk)"
 
 
@@ -35,31 +37,128 @@ class ReviewError(ValidationError):
     """A decision that cannot be applied; the message is shown to the TA."""
 
 
-def answer_review(*, answer: Answer, reviewer, new_score: float | None = None,
-                  comment: str = "") -> Review:
-    """Confirm (``new_score`` None: keep the current score) or override an answer's score."""
-    comment = (comment or "").strip()
-    with transaction.atomic():
-        answer = Answer.objects.select_for_update().select_related("submission").get(pk=answer.pk)
-        submission = answer.submission
-        new = review_check(answer=answer, new_score=new_score, comment=comment)
-        review = Review.objects.create(answer=answer, submission=submission,
-                                       question_id=answer.question_id, reviewer=reviewer,
-                                       old_score=answer.score, new_score=new,
-                                       old_status=answer.status, comment=comment)
-        answer.score = new
-        answer.status = Answer.Status.REVIEWED
-        answer.save(update_fields=["score", "status", "updated_at"])
-        services.submission_finish(submission=submission)
-    return review
+def new_batch() -> str:
+    """The id that ties the reviews of one group decision or one rubric change together."""
+    return uuid.uuid4().hex
 
 
-def review_check(*, answer: Answer, new_score: float | None, comment: str) -> float:
-    """The score a decision would set, or ReviewError (forms call this to show the error)."""
+def locked_answers(pks: Iterable[int], *, all_there: bool = True) -> list[Answer]:
+    """The answers locked for a decision (inside a transaction), with their submission,
+    question and applied rubric items, in id order. ``all_there``: ReviewError when one of
+    them is gone (a regrade replaced it since the page was shown)."""
+    pks = set(pks)
+    found = list(Answer.objects.filter(pk__in=pks).select_for_update(of=("self",))
+                 .select_related("submission", "submission__exam", "question")
+                 .prefetch_related("rubric_items").order_by("pk"))
+    if all_there and len(found) != len(pks):
+        raise ReviewError("an answer no longer exists (its submission was regraded); "
+                          "reload the page")
+    return found
+
+
+def locked_answer(answer: Answer | int) -> Answer:
+    return locked_answers([answer if isinstance(answer, int) else answer.pk])[0]
+
+
+def check_reviewable(answer: Answer) -> None:
     submission = answer.submission
     if submission.status not in REVIEWABLE:
         raise ReviewError(f"submission #{submission.pk} is {submission.status}; "
                           "review it once grading has finished")
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one answer becomes: its score, and the rubric items applied with the adjustment
+    (both None: the score is not computed from the rubric)."""
+
+    score: float
+    items: tuple[RubricItem, ...] | None = None
+    adjustment: float | None = None
+    status: str = Answer.Status.REVIEWED
+
+
+def record_changes(*, changes: list[tuple[Answer, Change]], reviewer, comment: str = "",
+                   kind: str = Review.Kind.DECISION, batch: str = "",
+                   old_states: dict[int, Any] | None = None) -> list[Review]:
+    """The one place an answer's score changes: for each (answer locked by the caller with
+    ``locked_answers``, change), a Review row (old -> new score and rubric state), the rubric
+    items applied, the answer; then each submission's total and status, once. Written in bulk
+    (a rubric change or a group decision touches hundreds of answers). ``old_states``: the
+    rubric state before, when the caller changed the items' points already."""
+    now = timezone.now()
+    reviews = []
+    for answer, change in changes:
+        old = old_states[answer.pk] if old_states is not None else rubric_state(answer)
+        reviews.append(Review(
+            answer=answer, submission_id=answer.submission_id, question_id=answer.question_id,
+            reviewer=reviewer, old_score=answer.score, new_score=change.score,
+            old_status=answer.status, comment=comment, kind=kind, batch=batch, old_rubric=old,
+            new_rubric=None if change.adjustment is None
+            else state_of(change.items or (), change.adjustment)))
+        answer.score, answer.status, answer.adjustment = change.score, change.status, change.adjustment
+        answer.updated_at = now
+    ids = [answer.pk for answer, _ in changes]
+    wanted = {(answer.pk, item.pk) for answer, change in changes for item in change.items or ()}
+    have = {(a, i): pk for pk, a, i in RubricApplication.objects.filter(answer_id__in=ids)
+            .values_list("pk", "answer_id", "item_id")}
+    RubricApplication.objects.filter(pk__in=[pk for key, pk in have.items()
+                                             if key not in wanted]).delete()
+    RubricApplication.objects.bulk_create([
+        RubricApplication(answer_id=a, item_id=i, applied_by=reviewer)
+        for a, i in sorted(wanted - set(have))])
+    Review.objects.bulk_create(reviews)
+    Answer.objects.bulk_update([answer for answer, _ in changes],
+                               ["score", "status", "adjustment", "updated_at"])
+    _finish_submissions({answer.submission_id: answer.submission for answer, _ in changes})
+    return reviews
+
+
+def _finish_submissions(submissions: dict[int, Submission]) -> None:
+    """Each submission's total and status from its answers (one query for all answers). A
+    submission being regraded gets its total when that run finishes."""
+    by_submission: dict[int, list[Answer]] = {pk: [] for pk in submissions}
+    for answer in Answer.objects.filter(submission_id__in=list(submissions)):
+        by_submission[answer.submission_id].append(answer)
+    for pk, submission in submissions.items():
+        if submission.status in REVIEWABLE:
+            services.submission_finish(submission=submission, answers=by_submission[pk])
+
+
+def answer_review(*, answer: Answer, reviewer, new_score: float | None = None,
+                  comment: str = "", batch: str = "") -> Review:
+    """Confirm (``new_score`` None: keep the current score) or override an answer's score."""
+    return answers_review(answers=[answer], reviewer=reviewer, new_score=new_score,
+                          comment=comment, batch=batch)[0]
+
+
+def answers_review(*, answers: Iterable[Answer], reviewer, new_score: float | None = None,
+                   comment: str = "", batch: str = "") -> list[Review]:
+    """``answer_review`` for several answers at once (all or none), one Review each.
+
+    On an answer graded with the rubric, an override keeps the items and becomes the free
+    adjustment (so a later change of an item's points still re-scores it)."""
+    comment = (comment or "").strip()
+    with transaction.atomic():
+        changes = []
+        for answer in locked_answers(a.pk for a in answers):
+            new = review_check(answer=answer, new_score=new_score, comment=comment)
+            change = Change(score=new)
+            if answer.adjustment is not None:
+                items = tuple(answer.rubric_items.all())
+                adjustment = answer.adjustment
+                if new != answer.score:
+                    adjustment = round(new - rubric_score(
+                        question=answer.question, max_score=answer.max_score,
+                        points=[i.points for i in items], adjustment=0.0, clamp=False), 6)
+                change = Change(score=new, items=items, adjustment=adjustment)
+            changes.append((answer, change))
+        return record_changes(changes=changes, reviewer=reviewer, comment=comment, batch=batch)
+
+
+def review_check(*, answer: Answer, new_score: float | None, comment: str) -> float:
+    """The score a decision would set, or ReviewError (forms call this to show the error)."""
+    check_reviewable(answer)
     new = answer.score if new_score is None else float(new_score)
     if not 0 <= new <= answer.max_score:
         raise ReviewError(f"the score must be between 0 and {answer.max_score:g}")
@@ -84,77 +183,75 @@ def answers_bulk_confirm(*, answers: Iterable[Answer], reviewer,
     return done, errors
 
 
-# ---------------------------------------------------------------- answer groups
+# ---------------------------------------------------------------- undo
 
-@dataclass
-class AnswerGroup:
-    """Answers to one question with the same parsed value (or the same text when unparsed)."""
-
-    question: Question
-    key: str
-    value: Any
-    answers: list[Answer] = field(default_factory=list)
-
-    @property
-    def id(self) -> str:
-        return group_id(self.question.pk, self.key)
-
-    @property
-    def flagged(self) -> int:
-        return sum(a.status == Answer.Status.FLAGGED for a in self.answers)
-
-    @property
-    def reviewed(self) -> int:
-        return sum(a.status == Answer.Status.REVIEWED for a in self.answers)
-
-    @property
-    def suggested_scores(self) -> list[float]:
-        return sorted({a.suggested_score for a in self.answers})
-
-    @property
-    def flags(self) -> list[str]:
-        return sorted({f for a in self.answers for f in a.flags})
-
-
-def answer_group_key(answer: Answer) -> str:
-    # Parsed values compare exactly (same number, same matrix); without one the answer's text,
-    # whitespace- and case-normalised, so "no value" answers are not lumped together.
-    if answer.parsed is not None:
-        return "value:" + json.dumps(answer.parsed, sort_keys=True)
-    return "text:" + " ".join((answer.raw_text or "").split()).lower()
-
-
-def group_id(question_id: int, key: str) -> str:
-    return hashlib.sha256(f"{question_id}|{key}".encode()).hexdigest()[:16]
-
-
-def answer_groups(answers: QuerySet[Answer], *, only_open: bool = True) -> list[AnswerGroup]:
-    """Groups of identical answers, largest first. ``only_open``: groups with a flagged answer."""
-    groups: dict[tuple[int, str], AnswerGroup] = {}
-    for a in answers.select_related("question", "submission").order_by("question__order", "pk"):
-        key = answer_group_key(a)
-        group = groups.setdefault((a.question_id, key), AnswerGroup(
-            question=a.question, key=key, value=a.parsed if a.parsed is not None else a.raw_text))
-        group.answers.append(a)
-    result = [g for g in groups.values() if g.flagged or not only_open]
-    return sorted(result, key=lambda g: (g.question.order, -len(g.answers), g.key))
-
-
-def answer_group_decide(*, answers: QuerySet[Answer], group: str, reviewer,
-                        new_score: float | None, comment: str = "") -> list[Review]:
-    """One TA decision for a whole group: every answer in it not yet decided by a human (flagged
-    or auto-graded: identical answers must get identical scores) gets its own Review."""
-    matches = [g for g in answer_groups(answers, only_open=False) if g.id == group]
-    if not matches:
-        raise ReviewError("that answer group no longer exists (answers changed); reload the page")
-    reviews = []
+def review_undo(*, review: Review, reviewer, batch: str = "") -> Review:
+    """Put the answer back as it was before ``review`` (score, status, rubric items and
+    adjustment; a rubric-graded answer is scored with its items' current points), recorded
+    as a review of kind ``undo``. Only the latest decision on an answer that is not undone
+    yet can be undone (re-scores after a rubric change do not count): a later decision would
+    be lost."""
     with transaction.atomic():
-        for answer in matches[0].answers:
-            if answer.status == Answer.Status.REVIEWED:
-                continue
-            reviews.append(answer_review(answer=answer, reviewer=reviewer, new_score=new_score,
-                                         comment=comment))
-    return reviews
+        review = Review.objects.select_for_update().get(pk=review.pk)
+        if review.answer_id is None:
+            raise ReviewError("the answer was regraded since; there is nothing to undo")
+        answer = locked_answer(review.answer_id)
+        if review.kind != Review.Kind.DECISION:
+            raise ReviewError("only a decision can be undone (decide again instead)")
+        if review.undone_by_id is not None:
+            raise ReviewError("that decision was undone already")
+        if answer.reviews.filter(pk__gt=review.pk, kind=Review.Kind.DECISION,
+                                 undone_by__isnull=True).exists():
+            raise ReviewError(f"{answer.question.label} of {answer.submission.student} was "
+                              "decided again since; undo that decision first")
+        check_reviewable(answer)
+        old = review.old_rubric
+        if old is None:
+            items, adjustment, score = None, None, review.old_score
+        else:
+            wanted = [entry["id"] for entry in old["items"]]
+            items = tuple(RubricItem.objects.filter(question_id=answer.question_id, pk__in=wanted))
+            adjustment = old["adjustment"]
+            score = rubric_score(question=answer.question, max_score=answer.max_score,
+                                        points=[i.points for i in items], adjustment=adjustment)
+        who = review.reviewer.get_username() if review.reviewer else "someone"
+        [undo] = record_changes(
+            changes=[(answer, Change(score=score, items=items, adjustment=adjustment,
+                                     status=review.old_status))],
+            reviewer=reviewer, kind=Review.Kind.UNDO, batch=batch,
+            comment=f"undid the decision of {review.created_at:%Y-%m-%d %H:%M} by {who}")
+        review.undone_by = undo
+        review.save(update_fields=["undone_by"])
+    return undo
+
+
+def batch_undo(*, reviews: QuerySet[Review], batch: str, reviewer) -> tuple[int, list[str]]:
+    """Undo every decision of one batch (a group decision) in ``reviews`` (the caller's scope);
+    returns (count undone, why others were not)."""
+    todo = list(reviews.filter(batch=batch, kind=Review.Kind.DECISION, undone_by__isnull=True)
+                .select_related("submission", "question").order_by("pk"))
+    if not batch or not todo:
+        raise ReviewError("nothing to undo: that decision was undone already or does not exist")
+    undo_batch, done, errors = new_batch(), 0, []
+    for review in todo:
+        try:
+            review_undo(review=review, reviewer=reviewer, batch=undo_batch)
+            done += 1
+        except ReviewError as exc:
+            errors.append(f"{review.question.label} of {review.submission.student}: "
+                          f"{' '.join(exc.messages)}")
+    return done, errors
+
+
+def recent_batches(reviews: QuerySet[Review], limit: int = 10) -> list[dict[str, Any]]:
+    """The latest group decisions in ``reviews`` that can still be undone (newest first): the
+    batch id, how many answers it decided, and one of its reviews (question, who, why)."""
+    rows = list(reviews.filter(kind=Review.Kind.DECISION, undone_by__isnull=True)
+                .exclude(batch="").values("batch").annotate(answers=Count("pk"), last=Max("pk"))
+                .order_by("-last")[:limit])
+    sample = Review.objects.select_related("question", "question__exam", "reviewer").in_bulk(
+        [r["last"] for r in rows])
+    return [{**r, "review": sample[r["last"]]} for r in rows]
 
 
 # ---------------------------------------------------------------- exam-wide regrade

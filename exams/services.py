@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from exams.files import local_path
+from exams.signals import questions_synced
 from exams.models import Answer, Exam, Page, Question, Submission
 from grader.layout import blank_layout
 from grader.pages import PageRead
@@ -143,6 +144,9 @@ def _sync_questions(exam: Exam, defn: ExamDefinition, report: KeyReport,
         keep.add(spec.label)
     # Questions dropped from the file go, with their answers (the file is the source of truth).
     exam.questions.exclude(label__in=keep).delete()
+    # The file's rubric items become rows TAs apply (exams.rubric listens: it re-scores answers,
+    # which needs these services, so it is told rather than called).
+    questions_synced.send(sender=Exam, exam=exam)
 
 
 def question_specs(exam: Exam) -> list[QuestionSpec]:
@@ -276,6 +280,7 @@ def submission_store_results(*, submission: Submission, pages: Sequence[PageRead
             new_answers.append(Answer(
                 submission=submission, question=q, raw_text=r.raw_text[:20000],
                 evidence=r.parsed.evidence[:2000], parsed=r.parsed.value, expected=r.expected,
+                alternatives=list(r.parsed.alternatives),
                 score=r.scored.score, suggested_score=r.scored.score, max_score=r.scored.max_score,
                 status=r.status, flags=list(r.scored.flags), detail=_detail(r),
                 confidence=round(r.confidence, 4), pages=list(r.pages),

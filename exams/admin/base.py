@@ -9,8 +9,9 @@ from django.db.models import CharField
 from django.db.models.functions import Cast
 
 from exams import roles
+from exams.flags import FLAG_REASONS, flag_label
 from exams.models import Answer, Question
-from grader.types import Flag
+
 
 
 def short(value, width: int = 60) -> str:
@@ -74,10 +75,6 @@ class QuestionLabelFilter(admin.SimpleListFilter):
         return qs.filter(question__label=self.value()) if self.value() else qs
 
 
-def _flag_names() -> list[str]:
-    return sorted(Flag)
-
-
 class FlagFilter(admin.SimpleListFilter):
     """Over the JSON ``flags`` list. JSON containment is not portable (SQLite lacks it), so the
     list's text is searched for the quoted name, which is exact on SQLite and PostgreSQL."""
@@ -85,7 +82,7 @@ class FlagFilter(admin.SimpleListFilter):
     title, parameter_name = "flag reason", "flag"
 
     def lookups(self, request, model_admin):
-        return [(f, f.replace("_", " ")) for f in _flag_names()]
+        return [(f, flag_label(f)) for f in sorted(FLAG_REASONS)]
 
     def queryset(self, request, qs):
         if not self.value():

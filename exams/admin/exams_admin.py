@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from exams import review, roles, services, stats
 from exams.admin.base import ExamFilter, ExamScopedAdmin, ReadOnlyInline, short
-from exams.models import Answer, Exam, ExamRole, Question, Submission
+from exams.models import Answer, Exam, ExamRole, Question, RubricItem, Submission
 from exams.results import results_csv
 
 # ---------------------------------------------------------------- exams
@@ -36,7 +36,7 @@ class ExamAdmin(ExamScopedAdmin):
     search_fields = ["code", "title"]
     readonly_fields = ["code", "title", "published", "results_released", "blank_pdf",
                        "key_report_table", "source_yaml", "omr_template", "created_at", "updated_at"]
-    exclude = ["definition", "key_report"]
+    exclude = ["key_report"]
     inlines = [ExamRoleInline]
     actions = ["release_results", "withdraw_results", "regrade_keep_overrides",
                "regrade_discard_overrides", "export_csv"]
@@ -186,13 +186,29 @@ class ExamRoleAdmin(admin.ModelAdmin):
         roles.role_remove(exam=obj.exam, user=obj.user, role=obj.role)
 
 
+class RubricItemInline(ReadOnlyInline):
+    """The question's rubric items (edited on its grading page, where they are applied)."""
+
+    model = RubricItem
+    fields = readonly_fields = ["order", "points", "text", "keywords", "uses"]
+
+    def has_view_permission(self, request, obj=None):
+        return True     # whoever may see the question (scoped by its admin) sees its rubric
+
+    @admin.display(description="applied to")
+    def uses(self, item):
+        return f"{item.applications.count()} answer(s)"
+
+
 @admin.register(Question)
 class QuestionAdmin(ExamScopedAdmin):
-    """Read-only: the exam YAML is the source of truth (upload it again, then regrade)."""
+    """Read-only: the exam YAML is the source of truth (upload it again, then regrade). The
+    rubric items are rows, shown below and edited while grading."""
 
-    list_display = ["label", "exam", "kind", "points", "solver", "key_status"]
+    list_display = ["label", "exam", "kind", "points", "solver", "key_status", "grade_link"]
     list_filter = [ExamFilter, "kind"]
-    readonly_fields = [f.name for f in Question._meta.fields]
+    readonly_fields = [f.name for f in Question._meta.fields] + ["grade_link"]
+    inlines = [RubricItemInline]
 
     @admin.display(description="solver")
     def solver(self, q):
@@ -201,6 +217,11 @@ class QuestionAdmin(ExamScopedAdmin):
     @admin.display(description="key check")
     def key_status(self, q):
         return (q.key_check or {}).get("status", "")
+
+    @admin.display(description="grading")
+    def grade_link(self, q):
+        return format_html('<a href="{}">grade by question</a>',
+                           reverse("admin:exams_answer_grade_question", args=[q.pk]))
 
     def has_change_permission(self, request, obj=None):
         return False

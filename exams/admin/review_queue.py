@@ -1,7 +1,8 @@
-"""The TA review queue: the Answer changelist (flagged answers unless asked otherwise), with
-the page image beside the raw text, parsed value, key and suggested score; the answer page
-takes the decision (confirm, or override with a comment) through review.answer_review; the
-answer-groups page decides identical answers once."""
+"""The TA review queue: the Answer changelist (flagged answers unless asked otherwise), one
+row per answer with the answer's crop beside its reading (every candidate value), the key
+and the score, sized for a 1366 px screen. A row opens the grading page (exams.admin.grading:
+one question across all submissions, rubric items, keyboard shortcuts); the answer's change
+page keeps the full machine output, the review history and a plain confirm / override."""
 from __future__ import annotations
 
 import threading
@@ -11,7 +12,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -20,12 +20,16 @@ from exams.admin.base import (
     AnswerExamFilter, ExamScopedAdmin, FlagFilter, QuestionLabelFilter, QueueFilter, ReadOnlyInline,
     short,
 )
+from exams.admin.grading import GradingViews, other_readings, reading_text
+from exams.flags import flag_label, flag_reason
 from exams.files import StorageUnavailable, local_copy
 from exams.models import Answer, Review
 
 PAGE_DPI = 100      # enough to read handwriting beside the parsed value (~100 KB a page)
-THUMB_DPI = 40      # the changelist thumbnail
+THUMB_DPI = 40      # a whole page, small
 CROP_DPI = 150      # the answer's band of the page, beside the parsed value
+QUEUE_CROP_DPI = 100  # the queue's thumbnail: the answer's band, trimmed to its ink
+QUEUE_CROP_MAX = (900, 240)   # px; the queue shows its start at up to 90 px high
 # PDFium is not thread-safe: a threaded server rendering the queue's thumbnails in parallel
 # crashed the process ("double free"). One render at a time per process.
 _RENDER_LOCK = threading.Lock()
@@ -49,6 +53,25 @@ def _png(answer: Answer, make_image, *, optimize: bool) -> HttpResponse:
     return response
 
 
+def _trim(image, margin: int = 6):
+    """The image cut down to its ink (dark pixels) plus a margin; unchanged when blank."""
+    from PIL import ImageOps
+
+    gray = ImageOps.invert(image.convert("L")).point(lambda v: 255 if v > 60 else 0)
+    box = gray.getbbox()
+    if box is None:
+        return image
+    left, top, right, bottom = box
+    return image.crop((max(0, left - margin), max(0, top - margin),
+                       min(image.width, right + margin), min(image.height, bottom + margin)))
+
+
+def _thumbnail(image, size: tuple[int, int]):
+    image = image.convert("L")    # grey: a third of the bytes, nothing lost for ink on paper
+    image.thumbnail(size)
+    return image
+
+
 class AnswerReviewForm(forms.ModelForm):
     """No model field is editable: the decision goes through review.answer_review."""
 
@@ -70,19 +93,37 @@ class AnswerReviewForm(forms.ModelForm):
         return data
 
 
+def rubric_summary(state) -> str:
+    """A Review's rubric state in one line: the items' points and texts, the adjustment."""
+    if state is None:
+        return "—"
+    parts = [f"{i['points']:+g} {i['text']}" for i in state.get("items", ())]
+    if state.get("adjustment"):
+        parts.append(f"adjustment {state['adjustment']:+g}")
+    return "; ".join(parts) or "no item"
+
+
 class ReviewInline(ReadOnlyInline):
     model = Review
-    fields = readonly_fields = ["created_at", "reviewer", "old_status", "old_score", "new_score",
-                                "comment"]
+    fields = readonly_fields = ["created_at", "reviewer", "kind", "old_status", "old_score",
+                                "new_score", "rubric", "comment", "undone"]
+
+    @admin.display(description="rubric after")
+    def rubric(self, r):
+        return rubric_summary(r.new_rubric)
+
+    @admin.display(description="undone", boolean=True)
+    def undone(self, r):
+        return r.undone_by_id is not None
 
 
 @admin.register(Answer)
-class AnswerAdmin(ExamScopedAdmin):
+class AnswerAdmin(GradingViews, ExamScopedAdmin):
     exam_path = "submission__exam"
     form = AnswerReviewForm
-    list_display = ["id", "student", "question_label", "status", "flags_display", "page_thumb",
-                    "raw_short", "parsed_short", "expected_short", "suggested_score", "score"]
-    list_display_links = ["id", "question_label"]
+    list_display = ["answer_link", "status_flags", "crop_thumb", "reading", "expected_short",
+                    "score_display"]
+    list_display_links = None      # a row opens the grading page (answer_link)
     list_filter = [QueueFilter, AnswerExamFilter, QuestionLabelFilter, FlagFilter]
     list_select_related = ["submission", "question"]
     search_fields = ["submission__student", "raw_text"]
@@ -91,38 +132,82 @@ class AnswerAdmin(ExamScopedAdmin):
     inlines = [ReviewInline]
     readonly_fields = ["submission_link", "question", "status", "score", "max_score",
                        "suggested_score", "flags_display", "detail", "confidence", "page_images",
-                       "answer_crops", "raw_text", "evidence", "parsed", "expected", "pages"]
+                       "answer_crops", "raw_text", "evidence", "parsed", "alternatives",
+                       "expected", "pages", "grade_link"]
     fieldsets = [
-        ("Answer", {"fields": ["submission_link", "question", "status", "score", "max_score",
-                               "suggested_score", "flags_display", "detail", "answer_crops"]}),
+        ("Answer", {"fields": ["grade_link", "submission_link", "question", "status", "score",
+                               "max_score", "suggested_score", "flags_display", "detail",
+                               "answer_crops"]}),
         ("Your decision", {"fields": ["new_score", "comment"]}),
-        ("What the machine read", {"fields": ["raw_text", "parsed", "expected", "evidence",
-                                              "confidence", "pages", "page_images"]}),
+        ("What the machine read", {"fields": ["raw_text", "parsed", "alternatives", "expected",
+                                              "evidence", "confidence", "pages", "page_images"]}),
     ]
 
-    @admin.display(description="student", ordering="submission__student")
-    def student(self, a):
-        return a.submission.student
+    def changelist_view(self, request, extra_context=None):
+        # The queue needs the screen's width: no app sidebar (the breadcrumbs lead back).
+        return super().changelist_view(request, {"is_nav_sidebar_enabled": False,
+                                                 "title": "Review queue",
+                                                 **(extra_context or {})})
 
-    @admin.display(description="question", ordering="question__order")
-    def question_label(self, a):
-        return a.question.label
+    @admin.display(description="answer", ordering="submission__student")
+    def answer_link(self, a):
+        return format_html('<a class="grade-link" href="{}"><b>{}</b></a><br>{} '
+                           '<span class="answer-id">#{}</span>',
+                           reverse("admin:exams_answer_grade", args=[a.pk]),
+                           a.submission.student, a.question.label, a.pk)
 
-    @admin.display(description="flags")
-    def flags_display(self, a):
-        return ", ".join(a.flags) or "—"
+    @admin.display(description="status · why", ordering="status")
+    def status_flags(self, a):
+        chips = format_html_join(" ", '<span class="flag" title="{}">{}</span>',
+                                 ((flag_reason(f), flag_label(f)) for f in a.flags))
+        return format_html('<span class="status status-{}">{}</span> {}', a.status, a.status,
+                           chips)
 
-    @admin.display(description="raw text")
-    def raw_short(self, a):
-        return short(a.raw_text, 80)
+    @admin.display(description="the answer on the page")
+    def crop_thumb(self, a):
+        url = reverse("admin:exams_answer_thumb", args=[a.pk])
+        return format_html('<a class="thumb" href="{}" target="_blank"><img src="{}" '
+                           'loading="lazy" alt="answer #{} on its page"></a>',
+                           reverse("admin:exams_answer_change", args=[a.pk]), url, a.pk)
 
-    @admin.display(description="parsed")
-    def parsed_short(self, a):
-        return short(a.parsed)
+    @admin.display(description="raw text → reading")
+    def reading(self, a):
+        raw = short(" ".join((a.raw_text or "").split()), 140)
+        parsed = reading_text(a.parsed)
+        others = other_readings(a.parsed, a.alternatives)
+        if others:
+            # Every final answer read, not only the one the parser kept.
+            values = " or ".join([parsed, *others])
+            return format_html('<div class="raw">{}</div><div class="read">read: '
+                               '<b class="alternatives">{}</b></div>', raw, values)
+        if a.parsed is None or parsed == (a.raw_text or "").strip():
+            return format_html('<div class="raw">{}</div>', raw)
+        return format_html('<div class="raw">{}</div><div class="read">read: <b>{}</b></div>',
+                           raw, short(parsed, 60))
 
     @admin.display(description="expected")
     def expected_short(self, a):
-        return short(a.expected)
+        return short(reading_text(a.expected), 40)
+
+    @admin.display(description="score", ordering="score")
+    def score_display(self, a):
+        if a.suggested_score != a.score:
+            return format_html("<b>{}</b> / {}<br><small>machine: {}</small>", f"{a.score:g}",
+                               f"{a.max_score:g}", f"{a.suggested_score:g}")
+        return format_html("<b>{}</b> / {}", f"{a.score:g}", f"{a.max_score:g}")
+
+    @admin.display(description="flags")
+    def flags_display(self, a):
+        if not a.flags:
+            return "—"
+        return format_html_join("", "<div><b>{}</b>: {}</div>",
+                                ((flag_label(f), flag_reason(f)) for f in a.flags))
+
+    @admin.display(description="grade")
+    def grade_link(self, a):
+        return format_html('<a class="button" href="{}">Grade {} in sequence (rubric, '
+                           'keyboard)</a>', reverse("admin:exams_answer_grade", args=[a.pk]),
+                           a.question.label)
 
     @admin.display(description="submission")
     def submission_link(self, a):
@@ -134,13 +219,6 @@ class AnswerAdmin(ExamScopedAdmin):
 
     def _page_numbers(self, a) -> list[int]:
         return [int(p) for p in a.pages] or [1]
-
-    @admin.display(description="page")
-    def page_thumb(self, a):
-        n = self._page_numbers(a)[0]
-        url = reverse("admin:exams_answer_page", args=[a.pk, n])
-        return format_html('<a href="{}" target="_blank"><img src="{}?dpi={}" loading="lazy" '
-                           'width="90" alt="page {}"></a>', url, url, THUMB_DPI, n)
 
     @admin.display(description="pages of the answer")
     def page_images(self, a):
@@ -165,8 +243,8 @@ class AnswerAdmin(ExamScopedAdmin):
         return [
             path("<int:pk>/page/<int:number>.png", view(self.page_view), name="exams_answer_page"),
             path("<int:pk>/crop/<int:number>.png", view(self.crop_view), name="exams_answer_crop"),
-            path("groups/", view(self.groups_view), name="exams_answer_groups"),
-        ] + super().get_urls()
+            path("<int:pk>/thumb.png", view(self.thumb_view), name="exams_answer_thumb"),
+        ] + self.grading_urls() + super().get_urls()
 
     def _viewable_answer(self, request, pk) -> Answer:
         answer = get_object_or_404(self.get_queryset(request).select_related("submission"), pk=pk)
@@ -196,17 +274,28 @@ class AnswerAdmin(ExamScopedAdmin):
                                                                  dpi=PAGE_DPI).image
         return _png(answer, image, optimize=True)
 
+    def thumb_view(self, request, pk):
+        """The queue's thumbnail: the answer's band of its first page, trimmed to the ink so
+        the writing is large enough to read in a table row (the page, small, when the answer
+        cannot be placed)."""
+        from grader.render import render_pdf_page
+
+        answer = self._viewable_answer(request, pk)
+        numbers = review.answer_crop_pages(answer) or [int(p) for p in answer.pages] or [1]
+
+        def image(pdf):
+            crop = review.answer_crop(answer=answer, number=numbers[0], dpi=QUEUE_CROP_DPI)
+            if crop is None:
+                return render_pdf_page(pdf, numbers[0] - 1, dpi=THUMB_DPI).image
+            return _thumbnail(_trim(crop), QUEUE_CROP_MAX)
+        return _png(answer, image, optimize=True)
+
     def save_model(self, request, obj, form, change):
         # The one write the change form does: a review decision.
         rev = review.answer_review(answer=obj, reviewer=request.user,
                                    new_score=form.cleaned_data.get("new_score"),
                                    comment=form.cleaned_data.get("comment", ""))
-        s = obj.submission
-        s.refresh_from_db()
-        verb = "confirmed" if rev.old_score == rev.new_score else "changed"
-        self.message_user(request, f"{obj.question.label} of {s.student}: {verb} "
-                                   f"{rev.old_score:g} → {rev.new_score:g}. Submission #{s.pk} "
-                                   f"total now {s.score:g} / {s.max_score:g} ({s.status}).")
+        self._saved_message(request, obj, rev)
 
     def response_change(self, request, obj):
         # Back to the queue (with its filters), where the next flagged answer is.
@@ -231,52 +320,19 @@ class AnswerAdmin(ExamScopedAdmin):
         for error in errors[:10]:
             self.message_user(request, error, messages.WARNING)
 
-    def groups_view(self, request):
-        """Identical answers to one question, grouped; one decision per group (POST)."""
-        answers = self.get_queryset(request)
-        exam, label = request.GET.get("exam"), request.GET.get("question")
-        if exam:
-            answers = answers.filter(submission__exam__pk=exam)
-        if label:
-            answers = answers.filter(question__label=label)
-        if request.method == "POST":
-            if not self.has_change_permission(request):
-                raise PermissionDenied
-            return self._decide_group(request, answers)
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
-                   "title": "Answer groups", "groups": review.answer_groups(answers),
-                   "exam": exam or "", "question": label or "",
-                   "can_decide": self.has_change_permission(request)}
-        return TemplateResponse(request, "admin/exams/answer/groups.html", context)
-
-    def _decide_group(self, request, answers):
-        raw = (request.POST.get("new_score") or "").strip()
-        try:
-            new_score = float(raw) if raw else None
-            reviews = review.answer_group_decide(
-                answers=answers, group=request.POST.get("group", ""), reviewer=request.user,
-                new_score=new_score, comment=request.POST.get("comment", ""))
-        except ValueError:
-            self.message_user(request, f"'{raw}' is not a number.", messages.ERROR)
-        except review.ReviewError as exc:
-            self.message_user(request, " ".join(exc.messages), messages.ERROR)
-        else:
-            self.message_user(request, f"Decision applied to {len(reviews)} answer(s).")
-        return HttpResponseRedirect(request.get_full_path())
-
 
 @admin.register(Review)
 class ReviewAdmin(ExamScopedAdmin):
     """The audit trail: read-only for everyone (reviews are made by review.answer_review)."""
 
     exam_path = "submission__exam"
-    list_display = ["created_at", "reviewer", "submission", "question", "old_status", "old_score",
-                    "new_score", "comment", "answer"]
+    list_display = ["created_at", "reviewer", "kind", "submission", "question", "old_status",
+                    "old_score", "new_score", "comment", "answer"]
+    list_filter = ["kind"]
     list_select_related = ["reviewer", "question", "submission", "answer"]
-    readonly_fields = ["submission", "question", "answer", "reviewer", "old_score", "new_score",
-                       "old_status", "comment", "created_at"]
+    readonly_fields = ["submission", "question", "answer", "reviewer", "kind", "old_score",
+                       "new_score", "old_status", "old_rubric", "new_rubric", "comment", "batch",
+                       "undone_by", "created_at"]
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -2,8 +2,10 @@
 import pytest
 from django.contrib.admin.models import LogEntry
 
+from exams import groups as answer_groups
 from exams.models import Answer, Review, Submission
 from tests.admin.conftest import answer_of, review_post
+from tests.api.factories import make_submission
 
 QUEUE = "/admin/exams/answer/"
 
@@ -20,8 +22,11 @@ def test_queue_shows_flagged_answers_by_default(client, course):
                 answer_of(course["bob"], "2").pk}
     assert queue_ids(response) == expected
     html = response.content.decode()
+    bob = answer_of(course["bob"], "1.ii").pk
     assert "11 or 15" in html                       # raw text beside the parsed value
-    assert f"/admin/exams/answer/{answer_of(course['bob'], '1.ii').pk}/page/1.png" in html
+    assert f"/admin/exams/answer/{bob}/thumb.png" in html      # the answer's crop
+    assert f"/admin/exams/answer/{bob}/grade/" in html         # a row opens the grading page
+    assert "Two different final answers" in html               # the flag in words (a tooltip)
 
 
 def test_queue_filters(client, course):
@@ -91,22 +96,6 @@ def test_bulk_confirm(client, course):
     assert Answer.objects.get(pk=answer_of(course["dave"], "2").pk).status == "flagged"
 
 
-def test_answer_group_decision_applies_to_every_identical_answer(client, course):
-    client.force_login(course["ta"])
-    page = client.get("/admin/exams/answer/groups/", {"exam": course["exam"].pk, "question": "1.ii"})
-    groups = page.context["groups"]
-    assert [(g.value, len(g.answers), g.flagged) for g in groups] == [(15, 2, 1)]
-    response = client.post(f"/admin/exams/answer/groups/?exam={course['exam'].pk}&question=1.ii",
-                           {"group": groups[0].id, "new_score": "1",
-                            "comment": "15: partial credit for the method"})
-    assert response.status_code == 302
-    bob_a, carol_a = answer_of(course["bob"], "1.ii"), answer_of(course["carol"], "1.ii")
-    assert (bob_a.status, bob_a.score, carol_a.status, carol_a.score) == ("reviewed", 1.0, "reviewed", 1.0)
-    assert Review.objects.filter(answer__in=[bob_a, carol_a]).count() == 2
-    course["carol"].refresh_from_db()
-    assert course["carol"].score == 1.0
-
-
 def test_page_image_is_served_to_staff_of_the_exam_only(client, course):
     answer = answer_of(course["bob"], "1.ii")
     url = f"/admin/exams/answer/{answer.pk}/page/1.png"
@@ -134,8 +123,18 @@ def test_staff_see_only_their_exams(client, course):
     subs = client.get("/admin/exams/submission/")
     assert {s.student for s in subs.context["cl"].result_list} == {"dave"}
     assert client.get(f"/admin/exams/exam/{course['exam'].pk}/stats/").status_code == 404
-    groups = client.get("/admin/exams/answer/groups/").context["groups"]
-    assert {g.question.exam.code for g in groups} == {"EX-B"}
+    for exam, student in ((course["exam"], "zoe"), (course["other_exam"], "erin")):
+        make_submission(exam, student=student, answers={"2": {
+            "status": "flagged", "flags": ["free_text"],
+            "raw_text": "no idea" if exam == course["exam"] else "secret of B"}})
+    shown = client.get("/admin/exams/answer/groups/").context["groups"]
+    assert {g.question.exam.code for g in shown} == {"EX-B"}
+    alien = answer_groups.answer_groups(Answer.objects.filter(submission__exam=course["exam"]))
+    assert client.get(f"/admin/exams/answer/groups/{alien[0].id}/").status_code == 302
+    assert client.get(f"/admin/exams/answer/{answer_of(course['bob'], '1.ii').pk}/grade/"
+                      ).status_code == 404
+    q = course["exam"].questions.get(label="2")
+    assert client.get(f"/admin/exams/answer/grade/question/{q.pk}/").status_code == 404
 
 
 def test_ta_cannot_run_instructor_actions(client, course):

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from PIL import Image, ImageDraw, ImageFont
 
 from exams.models import Answer, Exam, Submission
+from exams.policies import counting_submissions
 
 # Flags that do not mean "the machine was unsure" (kept in sync with grader.types by import).
 try:
@@ -55,7 +56,9 @@ def _share(n: int, total: int) -> float | None:
 
 
 def question_stats(exam: Exam) -> list[QuestionStats]:
-    answers = (Answer.objects.filter(submission__exam=exam, submission__status__in=FINISHED)
+    """Over the submission that counts of each student (exams.policies)."""
+    answers = (Answer.objects.filter(submission__in=counting_submissions(exam),
+                                     submission__status__in=FINISHED)
                .values_list("question_id", "score", "max_score", "flags", "status"))
     by_question: dict[int, list[tuple]] = {}
     for row in answers:
@@ -80,7 +83,7 @@ def question_stats(exam: Exam) -> list[QuestionStats]:
 
 
 def total_scores(exam: Exam) -> list[float]:
-    return [s for s in exam.submissions.filter(status__in=FINISHED)
+    return [s for s in counting_submissions(exam).filter(status__in=FINISHED)
             .values_list("score", flat=True) if s is not None]
 
 

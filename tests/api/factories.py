@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from rest_framework.authtoken.models import Token
 
 from exams import roles
-from exams.models import Answer, Exam, Question, Submission
+from exams.models import Answer, Enrollment, Exam, Question, StudentProfile, Submission
 
 QUESTIONS = [  # label, kind, points, key
     ("1.ii", "numeric", 2.0, 11),
@@ -115,4 +115,11 @@ def make_world() -> dict:
     submission = make_submission(a, users["student_owner"], answers={
         "1.ii": {"score": 2.0, "parsed": 11},
         "2": {"score": 1.0, "status": Answer.Status.FLAGGED, "flags": ["free_text"]}})
+    enroll(a, users["student_owner"], "u001")
     return {"exam": a, "other_exam": b, "users": users, "submission": submission}
+
+
+def enroll(exam: Exam, user, student_id: str) -> None:
+    """Put ``user`` on the exam's roster with that student id (rows, not services)."""
+    StudentProfile.objects.get_or_create(user=user, defaults={"student_id": student_id})
+    Enrollment.objects.get_or_create(exam=exam, user=user)

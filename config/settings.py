@@ -86,7 +86,6 @@ AUTH_PASSWORD_VALIDATORS = [
 # roster have no password until the student sets one through "Forgot your password?" (an email).
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "student-home"
-LOGOUT_REDIRECT_URL = "login"
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)

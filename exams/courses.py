@@ -341,7 +341,7 @@ def submission_submit(*, exam: Exam, content: bytes, filename: str = "submission
         if owner is not None:
             # One upload at a time per student: the resubmission check and the duplicate
             # check must see each other's rows.
-            type(owner).objects.select_for_update().filter(pk=owner.pk).first()
+            get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
         mine = exam.submissions.filter(student=label)
         same = mine.filter(sha256=digest).order_by("id").first()
         if same is not None:

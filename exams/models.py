@@ -274,6 +274,10 @@ class ReleaseRecord(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
 
+    def __str__(self) -> str:
+        what = "released" if self.released else "withdrew"
+        return f"{self.by} {what} {self.exam.code}" + (" (forced)" if self.forced else "")
+
 
 class RegradeRequest(models.Model):
     """A student's request to look at one question of their submission again. Resolving it

@@ -61,7 +61,8 @@ def regrade_request_file(*, submission: Submission, question_label: str, reason:
                 submission=submission, question=question, student=student, reason=reason,
                 score_before=answer.score if answer else 0.0)
     except IntegrityError:
-        raise RegradeError(f"you have already asked for a regrade of {question.label}") from None
+        raise RegradeError(f"you have already asked for a regrade of question {question.label}"
+                           ) from None
 
 
 def _answer_for(request: RegradeRequest) -> Answer:

@@ -125,7 +125,8 @@ def regrade_request(request, pk):
         regrades.regrade_request_file(submission=submission, question_label=label,
                                       reason=request.POST.get("reason", ""), student=request.user)
     except regrades.RegradeError as exc:
-        messages.error(request, f"Question {label}: {exc}.")
+        text = str(exc)
+        messages.error(request, text[:1].upper() + text[1:] + ".")
     else:
         messages.success(request, f"Your regrade request for question {label} was sent to the TAs.")
     return redirect(reverse("student-submission", args=[submission.pk]) + f"#q-{label}")

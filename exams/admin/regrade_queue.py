@@ -103,7 +103,7 @@ class RegradeRequestAdmin(ExamScopedAdmin):
 
     @admin.display(description="reason")
     def reason_short(self, r):
-        return short(r.reason, 80)
+        return short(r.reason, 60)
 
     @admin.display(description="response")
     def response_given(self, r):
@@ -112,10 +112,12 @@ class RegradeRequestAdmin(ExamScopedAdmin):
     @admin.display(description="submission")
     def submission_link(self, r):
         s = r.submission
-        return format_html('<a href="{}">#{} {}</a> — total {} / {}',
+        return format_html('<a href="{}">#{} {}</a> — total {} / {} · <a href="{}">the submitted '
+                           'PDF</a> (when the answer is not where the crop shows)',
                            reverse("admin:exams_submission_change", args=[s.pk]), s.pk, s.student,
                            "—" if s.score is None else f"{s.score:g}",
-                           "—" if s.max_score is None else f"{s.max_score:g}")
+                           "—" if s.max_score is None else f"{s.max_score:g}",
+                           reverse("admin:exams_submission_pdf", args=[s.pk]))
 
     def _answer(self, r) -> Answer | None:
         return r.submission.answers.filter(question=r.question).first()

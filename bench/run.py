@@ -58,6 +58,8 @@ BENCHES = (
           ("--uploads", "60", "--clients", "10"), "API under load: gunicorn + workers + PostgreSQL + Redis"),
     Bench("memory", "bench.worker_memory", ("--pages", "40", "--procs", "2"),
           ("--pages", "20", "--procs", "2"), "peak RSS per worker process, long scanned submission"),
+    Bench("course", "bench.course_scale", ("--students", "1000", "--resubmissions", "3"),
+          ("--students", "200", "--resubmissions", "3"), "course side: counting, CSVs, stats, release check"),
     Bench("omr", "bench.omr_accuracy", ("--boxes", "2000", "--seed", "1", "--quiet"),
           ("--boxes", "400", "--seed", "1", "--quiet"), "checkbox reading accuracy (not a speed bench)"),
 )
@@ -169,6 +171,9 @@ def summary_rows(name: str, r: dict, output: list[str]) -> list[tuple[str, str, 
         return [(f"worker peak RSS, {r['pages']}-page scan ({r['procs']} procs)",
                  " / ".join(f"{p['hwm_mib']:.0f}" for p in r["pool_after"]) + " MiB",
                  f"idle {r['pool_idle'][0]['hwm_mib']:.0f} MiB; {fmt(r['pages_per_s'], '.2f')} p/s; {r['status']}")]
+    if name == "course":
+        return [(f"course: {op}", f"{row['seconds'] * 1000:.0f} ms", r["size"] if i == 0 else "")
+                for i, (op, row) in enumerate(r["ops"].items())]
     pattern = KEY_LINES.get(name)
     quoted = [line.strip() for line in output if pattern and pattern.match(line.strip())]
     return [(name, f"exit {r.get('exit')}", line) for line in quoted] or \

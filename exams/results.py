@@ -66,20 +66,26 @@ def submission_table(submission: Submission) -> str:
 def results_csv(exam: Exam) -> str:
     """One row per student (the submission that counts under the exam's policy), one column
     per question, then total, max_score and how many submissions the student made."""
-    questions = list(exam.questions.order_by("order"))
+    questions = list(exam.questions.order_by("order").values_list("pk", "label", "points"))
+    max_score = f"{sum(points for _, _, points in questions):g}"
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["submission", "student", "status"] + [q.label for q in questions]
+    writer.writerow(["submission", "student", "status"] + [label for _, label, _ in questions]
                     + ["total", "max_score", "submissions"])
     made = Counter(exam.submissions.values_list("student", flat=True))
-    submissions = (exam.submissions.filter(pk__in=list(counting_ids(exam).values()))
-                   .order_by("student", "id").prefetch_related("answers"))
-    for s in submissions:
-        scores = {a.question_id: a.score for a in s.answers.all()}
-        writer.writerow([s.pk, _csv_safe(s.student), s.status]
-                        + [f"{scores[q.pk]:g}" if q.pk in scores else "" for q in questions]
-                        + ["" if s.score is None else f"{s.score:g}", f"{exam.max_score:g}",
-                           made[s.student]])
+    counting = list(counting_ids(exam).values())
+    scores: dict[int, dict[int, float]] = {}
+    # Plain values, not model rows: a course of 1000 students has tens of thousands of answers.
+    for sid, qid, score in Answer.objects.filter(submission__in=counting).values_list(
+            "submission_id", "question_id", "score"):
+        scores.setdefault(sid, {})[qid] = score
+    for sid, student, status, total in (exam.submissions.filter(pk__in=counting)
+                                        .order_by("student", "id")
+                                        .values_list("pk", "student", "status", "score")):
+        mine = scores.get(sid, {})
+        writer.writerow([sid, _csv_safe(student), status]
+                        + [f"{mine[qid]:g}" if qid in mine else "" for qid, _, _ in questions]
+                        + ["" if total is None else f"{total:g}", max_score, made[student]])
     return out.getvalue()
 
 

@@ -7,7 +7,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
 
 from exams import review, services
-from exams.models import Answer, ExamRole, Submission
+from exams.models import Answer, Enrollment, ExamRole, Submission
 from tests.admin.conftest import answer_of, review_post
 
 
@@ -189,6 +189,8 @@ def test_create_demo_course_is_idempotent(db, media_root, capsys, monkeypatch):
     second = capsys.readouterr().out
     assert first.splitlines()[-6:] == second.splitlines()[-6:]  # same users, same tokens
     assert ExamRole.objects.filter(exam__code="DEMO-1").count() == 2
+    assert sorted(Enrollment.objects.filter(exam__code="DEMO-1").values_list(
+        "user__student_profile__student_id", flat=True)) == ["student1", "student2", "student3"]
     from django.contrib.auth import authenticate
 
     assert authenticate(username="ta", password="demo-ta") is not None

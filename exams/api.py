@@ -452,8 +452,12 @@ class RegradeRequestListApi(BaseApi):
             qs = qs.filter(status=request.query_params["status"])
         if request.query_params.get("exam"):
             qs = qs.filter(submission__exam__code=request.query_params["exam"])
-        return Response(ser.RegradeRequestSerializer(
-            qs, many=True, context={"as_student": not roles.is_course_staff(request.user)}).data)
+        return Response(ser.RegradeRequestSerializer(qs, many=True, context=_audience(request)).data)
+
+
+def _audience(request) -> dict:
+    # Students see that a TA answered their request, not which TA.
+    return {"as_student": not roles.is_course_staff(request.user)}
 
 
 def visible_request(request, pk) -> RegradeRequest:
@@ -467,9 +471,8 @@ class RegradeRequestDetailApi(BaseApi):
     @extend_schema(responses={200: ser.RegradeRequestSerializer, **ERROR},
                    summary="One regrade request (its student; staff of the exam)")
     def get(self, request, pk):
-        found = visible_request(request, pk)
-        return Response(ser.RegradeRequestSerializer(
-            found, context={"as_student": not roles.is_course_staff(request.user)}).data)
+        return Response(ser.RegradeRequestSerializer(visible_request(request, pk),
+                                                     context=_audience(request)).data)
 
 
 class RegradeRequestResolveApi(BaseApi):

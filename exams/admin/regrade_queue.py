@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from exams import regrades
-from exams.admin.base import ExamFilter, ExamScopedAdmin, short
+from exams.admin.base import ExamFilter, ExamScopedAdmin, QueueFilter, short
 from exams.feedback import answer_pages
 from exams.models import Answer, RegradeRequest, Review
 
@@ -20,24 +20,15 @@ class RegradeExamFilter(ExamFilter):
     exam_path = "submission__exam"
 
 
-class RegradeStatusFilter(admin.SimpleListFilter):
-    """Open requests unless asked otherwise: the queue."""
+class RegradeStatusFilter(QueueFilter):
+    """Open requests unless asked otherwise: the queue (QueueFilter's default-and-choices
+    behaviour, over the request's status)."""
 
     title, parameter_name = "status", "status"
+    default = RegradeRequest.Status.OPEN
 
     def lookups(self, request, model_admin):
         return [("open", "Open"), ("resolved", "Resolved"), ("all", "All")]
-
-    def value(self):
-        return super().value() or "open"
-
-    def choices(self, changelist):
-        for lookup, title in self.lookup_choices:
-            yield {"selected": self.value() == lookup, "display": title,
-                   "query_string": changelist.get_query_string({self.parameter_name: lookup})}
-
-    def queryset(self, request, qs):
-        return qs if self.value() == "all" else qs.filter(status=self.value())
 
 
 class RegradeResolveForm(forms.ModelForm):

@@ -69,6 +69,15 @@ def token_for(user) -> str:
     return Token.objects.get_or_create(user=user)[0].key
 
 
+def as_user(user):
+    """An API client authenticated with ``user``'s token."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+    return client
+
+
 def make_submission(exam: Exam, user=None, *, student: str | None = None,
                     answers: dict[str, dict] | None = None, pages: int = 1) -> Submission:
     """A graded submission. ``answers``: label -> Answer fields (status, score, flags, parsed,

@@ -8,20 +8,15 @@ from datetime import timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from exams import feedback
 from exams.models import Answer, Exam, RegradeRequest, Review, Submission
 from exams.stats import question_stats, total_scores
-from tests.api.factories import enroll, make_submission, make_user, make_world, pdf_bytes, token_for
+from tests.api.factories import (
+    as_user, enroll, make_submission, make_user, make_world, pdf_bytes,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def as_user(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
-    return client
 
 
 @pytest.fixture

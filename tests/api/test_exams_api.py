@@ -5,18 +5,11 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.test import APIClient
 
 from exams.models import Answer, Exam, ExamRole, Submission
-from tests.api.factories import EXAM_YAML, make_world, pdf_bytes, token_for
+from tests.api.factories import EXAM_YAML, as_user, make_world, pdf_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-def as_user(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
-    return client
 
 
 @pytest.fixture

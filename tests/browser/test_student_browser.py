@@ -3,8 +3,6 @@ it in the admin's regrade queue; the student reads the answer. Real Chromium, Se
 Django's live server (tools installed as in test_review_browser)."""
 from __future__ import annotations
 
-import pytest
-
 from exams import courses, review, roles
 from exams.models import Answer, RegradeRequest, Review
 from tests.api.factories import enroll, make_exam, make_submission, make_user

@@ -1,11 +1,18 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from exams import api
+from exams.student_views import FirstPasswordResetForm
 
 urlpatterns = [
+    # The admin's login page links here ("Forgotten your password?") when the name exists:
+    # staff accounts made from a roster page set their first password this way.
+    path("admin/password_reset/",
+         auth_views.PasswordResetView.as_view(form_class=FirstPasswordResetForm),
+         name="admin_password_reset"),
     path("admin/", admin.site.urls),
     path("", include("exams.student_urls")),
     path("api/auth/token/", obtain_auth_token, name="api-token"),

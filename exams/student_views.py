@@ -7,6 +7,9 @@ Like the API: a submission the user may not see is a 404, exactly as one that do
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect
@@ -18,6 +21,19 @@ from exams import courses, policies, regrades, roles, services
 from exams.feedback import submission_feedback, submission_status_sentence
 from exams.models import Answer, Exam, Submission
 from exams.serializers import SubmissionUploadSerializer
+
+
+class FirstPasswordResetForm(PasswordResetForm):
+    """Django's reset form, also for accounts made from a roster that have never signed in
+    (no password yet: Django's own form skips accounts without a usable password). An account
+    whose password was disabled after it had been used stays disabled."""
+
+    def get_users(self, email):
+        yield from super().get_users(email)
+        field = get_user_model().get_email_field_name()
+        yield from get_user_model()._default_manager.filter(
+            **{f"{field}__iexact": email}, is_active=True, last_login__isnull=True,
+            password__startswith=UNUSABLE_PASSWORD_PREFIX)
 
 
 def _exam_for(user, code: str) -> Exam:

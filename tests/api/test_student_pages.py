@@ -5,6 +5,7 @@ import re
 import pytest
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from exams.models import Exam, RegradeRequest, Submission
 from tests.api.factories import make_world, pdf_bytes
@@ -93,3 +94,28 @@ def test_other_students_and_staff(client, world):
     preview = client.get(f"/submissions/{sub.pk}/").content.decode()
     assert "students do not see the feedback below yet" in preview and "Question 2" in preview
     assert "Ask for a regrade" not in preview
+
+
+def test_a_roster_account_sets_its_first_password_by_email(client, world, mailoutbox):
+    from exams import courses
+
+    courses.student_enroll(exam=world["exam"], row=courses.RosterRow(
+        line=0, student_id="u900", first_name="Ada", last_name="L", email="ada@example.org"))
+    assert "/admin/password_reset/" in client.get("/admin/login/").content.decode()
+    sent = client.post("/accounts/password_reset/", {"email": "ada@example.org"})
+    assert sent.status_code == 302 and len(mailoutbox) == 1
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mailoutbox[0].body).group(1)
+    form = client.get(link, follow=True)
+    done = client.post(form.redirect_chain[-1][0], {"new_password1": "a-new-secret-9",
+                                                    "new_password2": "a-new-secret-9"})
+    assert done.status_code == 302
+    assert client.login(username="u900", password="a-new-secret-9")
+
+
+def test_a_disabled_account_gets_no_reset_mail(client, world, mailoutbox):
+    user = world["users"]["other_student"]
+    user.email, user.last_login = "other@example.org", timezone.now()
+    user.set_unusable_password()
+    user.save()
+    client.post("/accounts/password_reset/", {"email": "other@example.org"})
+    assert mailoutbox == []

@@ -148,7 +148,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SUBMISSION_UPLOAD_RATE = env_str("SUBMISSION_UPLOAD_RATE", "30/min")
-SPECTACULAR_SETTINGS = {"TITLE": "Exam auto-grader API", "VERSION": "0.1.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Exam auto-grader API", "VERSION": "0.1.0",
+    # Two models have a `status` with different choices: name their enums (else a warning).
+    "ENUM_NAME_OVERRIDES": {"SubmissionStatusEnum": "exams.models.Submission.Status",
+                            "RegradeRequestStatusEnum": "exams.models.RegradeRequest.Status"},
+}
 
 LOGGING = {
     "version": 1,

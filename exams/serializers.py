@@ -135,26 +135,6 @@ class ProgressSerializer(serializers.Serializer):
     pages_total = serializers.IntegerField()
 
 
-class FeedbackSerializer(serializers.Serializer):
-    """One question of a student's feedback (exams.feedback.QuestionFeedback): no internal
-    flag names, only sentences."""
-
-    label = serializers.CharField()
-    title = serializers.CharField()
-    kind = serializers.CharField()
-    score = serializers.FloatField()
-    max_score = serializers.FloatField()
-    state = serializers.CharField(help_text="marked automatically | checked by a TA | "
-                                            "provisional | unanswered")
-    notes = serializers.ListField(child=serializers.CharField())
-    read_as = serializers.CharField(allow_null=True, help_text="The answer as it was read.")
-    comments = serializers.ListField(child=serializers.CharField(), help_text="TA comments.")
-    rubric_items = serializers.ListField(child=serializers.DictField())
-    crops = serializers.ListField(child=serializers.CharField(),
-                                  help_text="Images of the answer on its pages.")
-    regrade = serializers.DictField(allow_null=True)
-
-
 def student_results(s: Submission) -> dict:
     """What a student sees of their released result (the feedback, never the flags)."""
     questions = []

@@ -182,8 +182,9 @@ def test_export_results_csv(ai6126_exam, tmp_path):
     target = tmp_path / "r.csv"
     call_command("export_results", "AI6126-A2", "-o", str(target), stderr=io.StringIO())
     rows = target.read_text().splitlines()
-    assert rows[0] == "submission,student,status,1.i,1.ii,1.iii,1.iv,2,3,total,max_score"
-    assert ",alice,needs_review," in rows[1] and rows[1].endswith(",12")
+    assert rows[0] == ("submission,student,status,1.i,1.ii,1.iii,1.iv,2,3,total,max_score,"
+                       "submissions")
+    assert ",alice,needs_review," in rows[1] and rows[1].endswith(",12,1")
 
 
 def test_load_exam_command_reports_and_rejects(db, media_root, tmp_path):

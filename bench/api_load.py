@@ -393,10 +393,13 @@ def run_clients(port: int, tokens: list[str], code: str, pdf: bytes, uploads: in
 
     def client(i: int) -> None:
         start_together.wait()
-        for _ in range(per_client[i]):
+        for n in range(per_client[i]):
             if time.monotonic() > deadline:
                 break
-            body, content_type = multipart("pdf", f"answers-{i}.pdf", pdf)
+            # Each upload a different file, as real resubmissions are: the same bytes from the
+            # same student are the submission made before (exams.courses.submission_submit). A
+            # comment line after %%EOF changes the bytes, not the document.
+            body, content_type = multipart("pdf", f"answers-{i}.pdf", pdf + f"%upload {n}\n".encode())
             result = upload_once(port, tokens[i], code, body, content_type, i)
             with lock:
                 results.append(result)

@@ -54,7 +54,7 @@ def exact(read: str, truth: str, capitals: bool) -> bool:
     return a.casefold() == b.casefold() if capitals else a == b
 
 
-def spec_for(region) -> "QuestionSpec":
+def spec_for(region):
     from grader.types import QuestionSpec
 
     return QuestionSpec(label=region.label, number=region.label.split(".")[0], part=None,

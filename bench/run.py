@@ -69,6 +69,8 @@ BENCHES = (
     # time per region and peak RSS. Seed 101: not the seed the thresholds were tuned on (7).
     Bench("handwriting", "bench.handwriting", ("--pages", "30", "--seed", "101", "--quiet"),
           ("--pages", "8", "--seed", "101", "--quiet"), "handwritten answer regions: read, flagged, silently wrong"),
+    Bench("course", "bench.course_scale", ("--students", "1000", "--resubmissions", "3"),
+          ("--students", "200", "--resubmissions", "3"), "course side: counting, CSVs, stats, release check"),
     Bench("omr", "bench.omr_accuracy", ("--boxes", "2000", "--seed", "1", "--quiet"),
           ("--boxes", "400", "--seed", "1", "--quiet"), "checkbox reading accuracy (not a speed bench)"),
 )
@@ -203,6 +205,9 @@ def summary_rows(name: str, r: dict, output: list[str]) -> list[tuple[str, str, 
                 ("fresh process, both engines loaded: peak RSS",
                  f"{r['memory']['both_engines_mib']:.0f} MiB", f"core alone {r['memory']['core_mib']:.0f} MiB")]
         return rows
+    if name == "course":
+        return [(f"course: {op}", f"{row['seconds'] * 1000:.0f} ms", r["size"] if i == 0 else "")
+                for i, (op, row) in enumerate(r["ops"].items())]
     pattern = KEY_LINES.get(name)
     quoted = [line.strip() for line in output if pattern and pattern.match(line.strip())]
     return [(name, f"exit {r.get('exit')}", line) for line in quoted] or \

@@ -82,6 +82,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 
+# The student pages (exams.student_urls) sign in with Django's auth views; accounts made from a
+# roster have no password until the student sets one through "Forgot your password?" (an email).
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "student-home"
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "grader@localhost")
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -191,7 +203,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SUBMISSION_UPLOAD_RATE = env_str("SUBMISSION_UPLOAD_RATE", "30/min")
-SPECTACULAR_SETTINGS = {"TITLE": "Exam auto-grader API", "VERSION": "0.1.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Exam auto-grader API", "VERSION": "0.1.0",
+    # Two models have a `status` with different choices: name their enums (else a warning).
+    "ENUM_NAME_OVERRIDES": {"SubmissionStatusEnum": "exams.models.Submission.Status",
+                            "RegradeRequestStatusEnum": "exams.models.RegradeRequest.Status"},
+}
 
 LOGGING = {
     "version": 1,

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -26,10 +26,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView, exception_handler
 
-from exams import roles, serializers as ser, services
-from exams.models import Exam, Submission
-from exams.permissions import IsExamInstructor, IsExamStaff, IsInstructorUser, IsStudentUser
-from exams.results import results_csv
+from exams import courses, policies, regrades, roles, serializers as ser, services
+from exams.feedback import answer_pages
+from exams.images import crop_or_page, png_response
+from exams.models import Exam, ExamRole, RegradeRequest, Submission
+from exams.permissions import IsExamInstructor, IsExamStaff, IsInstructorUser
+from exams.results import GRADEBOOKS, gradebook_csv, results_csv
 from exams.review import ReviewError, exam_regrade_all
 from exams.stats import question_stats
 from rubrics.definition import DefinitionError, parse_definition_text
@@ -103,10 +105,29 @@ class BaseApi(APIView):
         return exam
 
 
-class ExamCreateApi(BaseApi):
-    permission_classes = [IsAuthenticated, IsInstructorUser]
+class ExamListCreateApi(BaseApi):
+    """GET: the exams the user may see. POST: an instructor uploads an exam."""
+
     parser_classes = [MultiPartParser, FormParser]
     limits_upload = True
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsAuthenticated(), IsInstructorUser()]
+        return [IsAuthenticated()]
+
+    @extend_schema(responses={200: ser.ExamListSerializer(many=True), **ERROR},
+                   summary="The exams you may see (students: enrolled in or submitted to; "
+                           "staff: those you teach)")
+    def get(self, request):
+        exams = courses.exams_visible_to(request.user)
+        mine: dict[int, set[str]] = {}
+        for exam_id, role in ExamRole.objects.filter(user=request.user).values_list("exam_id", "role"):
+            mine.setdefault(exam_id, set()).add(role)
+        if request.user.is_superuser:
+            mine = {e.pk: {roles.INSTRUCTOR} for e in exams}
+        return Response(ser.ExamListSerializer(exams.prefetch_related("questions"), many=True,
+                                               context={"roles": mine}).data)
 
     @extend_schema(request={"multipart/form-data": ser.ExamUploadSerializer},
                    responses={201: ser.ExamLoadedSerializer, 200: ser.ExamLoadedSerializer,
@@ -142,15 +163,35 @@ class ExamCreateApi(BaseApi):
 
 
 class ExamDetailApi(BaseApi):
-    permission_classes = [IsAuthenticated, IsExamStaff]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def get_permissions(self):
+        if self.request.method == "PATCH":
+            return [IsAuthenticated(), IsExamInstructor()]
+        return [IsAuthenticated(), IsExamStaff()]
 
     @extend_schema(responses={200: ser.ExamSerializer, **ERROR}, summary="Exam, questions, key report")
     def get(self, request, code):
         return Response(ser.ExamSerializer(self.exam_for(code)).data)
 
+    @extend_schema(request=ser.ExamPoliciesSerializer,
+                   responses={200: ser.ExamListSerializer, **ERROR},
+                   summary="Change the exam's policies: submission window, resubmission, which "
+                           "submission counts, regrade-request deadline (instructor)")
+    def patch(self, request, code):
+        exam = self.exam_for(code)
+        data = ser.ExamPoliciesSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            exam = policies.exam_policies_set(exam=exam, **data.validated_data)
+        except policies.PolicyError as exc:
+            return Response({"error": str(exc)}, status=400)
+        return Response(ser.ExamListSerializer(exam, context={"roles": {exam.pk: {roles.INSTRUCTOR}}}).data)
+
 
 class ExamSubmissionsApi(BaseApi):
-    """POST: a student uploads. GET: staff list all; a student lists their own."""
+    """POST: a student uploads their own; staff of the exam upload on a student's behalf
+    (``student``: their id on the roster). GET: staff list all; a student lists their own."""
 
     parser_classes = [MultiPartParser, FormParser]
     limits_upload = True
@@ -159,31 +200,47 @@ class ExamSubmissionsApi(BaseApi):
     def get_throttles(self):
         return [SubmissionUploadThrottle()] if self.request.method == "POST" else []
 
-    def get_permissions(self):
-        if self.request.method == "POST":
-            return [IsAuthenticated(), IsStudentUser()]
-        return [IsAuthenticated()]
-
     def throttled(self, request, wait):
         raise exceptions.Throttled(wait, detail="Too many uploads in a short time.")
 
     @extend_schema(request={"multipart/form-data": ser.SubmissionUploadSerializer},
-                   responses={202: ser.SubmissionAcceptedSerializer, 409: ser.ErrorSerializer,
+                   responses={202: ser.SubmissionAcceptedSerializer,
+                              200: ser.SubmissionAcceptedSerializer, 409: ser.ErrorSerializer,
                               413: ser.ErrorSerializer, 429: ser.ErrorSerializer, **ERROR},
-                   summary="Submit a PDF (student); grading runs in the background")
+                   summary="Submit a PDF (student; staff name the student); grading runs in the "
+                           "background. The same file again is the same submission (200).")
     def post(self, request, code):
         exam = get_object_or_404(Exam, code=code)
-        if not exam.published:
-            return Response({"error": "This exam is not open for submissions yet."}, status=409)
+        staff = roles.has_exam_role(request.user, exam)
+        if not staff and not roles.is_student(request.user):
+            raise exceptions.PermissionDenied("Only students and staff of this exam can upload.")
         data = ser.SubmissionUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        student = data.validated_data.get("student", "").strip()
+        if not staff and student:
+            raise exceptions.PermissionDenied("Students submit for themselves; leave out student.")
+        if staff and not student:
+            return Response({"error": "student: name the student (their id on the roster) "
+                                      "this upload is for"}, status=400)
         upload = data.validated_data["pdf"]
-        submission = services.submission_create(
-            exam=exam, student=request.user.get_username(), content=upload.read(),
-            filename=upload.name, user=request.user)
+        try:
+            if staff:
+                done = courses.submission_submit_for(exam=exam, student_id=student,
+                                                     content=upload.read(), filename=upload.name,
+                                                     uploaded_by=request.user)
+            else:
+                done = courses.submission_submit(exam=exam, content=upload.read(),
+                                                 filename=upload.name, user=request.user)
+        except courses.RosterError as exc:
+            return Response({"error": str(exc)}, status=exc.status)
+        except (policies.SubmissionRefused, services.ExamNotPublished) as exc:
+            return Response({"error": str(exc)}, status=409)
+        submission = done.submission
         submission.refresh_from_db()  # in-process grading may already have run on commit
         return Response({"id": submission.pk, "status": submission.status,
-                         "url": f"/api/submissions/{submission.pk}/"}, status=202)
+                         "url": f"/api/submissions/{submission.pk}/",
+                         "duplicate": not done.created},
+                        status=202 if done.created else 200)
 
     @extend_schema(responses={200: ser.SubmissionListSerializer(many=True), **ERROR},
                    summary="Submissions of the exam (staff: all; student: their own)")
@@ -195,19 +252,57 @@ class ExamSubmissionsApi(BaseApi):
             qs, show = exam.submissions.filter(user=request.user), exam.results_released
         else:
             raise exceptions.PermissionDenied("You are not staff of this exam.")
+        counting = set(policies.counting_ids(exam).values())
         return Response(ser.SubmissionListSerializer(
-            qs.order_by("student", "id"), many=True, context={"show_results": show}).data)
+            qs.order_by("student", "id"), many=True,
+            context={"show_results": show, "counting": counting}).data)
+
+
+def visible_submission(request, pk) -> Submission:
+    """The submission, or 404 for one the user may not see (as for one that does not exist)."""
+    submission = Submission.objects.select_related("exam").filter(pk=pk).first()
+    if submission is None or not roles.submission_visible_to(request.user, submission):
+        raise exceptions.NotFound("No such submission.")
+    return submission
 
 
 class SubmissionDetailApi(BaseApi):
     @extend_schema(responses={200: ser.SubmissionSerializer, **ERROR},
-                   summary="Status, progress and (once released, for students) results")
+                   summary="Status, progress and results (students: their feedback, once released)")
     def get(self, request, pk):
-        submission = Submission.objects.select_related("exam").filter(pk=pk).first()
-        if submission is None or not roles.submission_visible_to(request.user, submission):
+        submission = visible_submission(request, pk)
+        staff = roles.has_exam_role(request.user, submission.exam)
+        return Response(ser.SubmissionSerializer(submission, context={
+            "show_results": staff or submission.exam.results_released,
+            "as_student": not staff}).data)
+
+
+class PngRenderer(BaseRenderer):
+    """Lets clients ask for ``Accept: image/png``; the image itself is a plain HttpResponse."""
+
+    media_type, format = "image/png", "png"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return json.dumps(data).encode() if not isinstance(data, bytes) else data
+
+
+class SubmissionCropApi(BaseApi):
+    renderer_classes = [JSONRenderer, PngRenderer]
+
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY, **ERROR},
+                   summary="The answer to one question on one page, as an image (its student "
+                           "once results are released; staff of the exam)")
+    def get(self, request, pk, label, page):
+        submission = visible_submission(request, pk)
+        staff = roles.has_exam_role(request.user, submission.exam)
+        if not staff and not submission.exam.results_released:
             raise exceptions.NotFound("No such submission.")
-        show = roles.has_exam_role(request.user, submission.exam) or submission.exam.results_released
-        return Response(ser.SubmissionSerializer(submission, context={"show_results": show}).data)
+        answer = submission.answers.select_related("question", "submission").filter(
+            question__label=label).first()
+        if answer is None or page not in answer_pages(answer):
+            raise exceptions.NotFound("No answer to that question on that page.")
+
+        return png_response(answer, lambda pdf: crop_or_page(answer, page, pdf), optimize=True)
 
 
 class CsvRenderer(BaseRenderer):
@@ -220,17 +315,38 @@ class CsvRenderer(BaseRenderer):
         return json.dumps(data).encode() if not isinstance(data, (str, bytes)) else data
 
 
+def csv_response(text: str, filename: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 class ResultsCsvApi(BaseApi):
     permission_classes = [IsAuthenticated, IsExamStaff]
     renderer_classes = [JSONRenderer, CsvRenderer]
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR, **ERROR},
-                   summary="One row per submission, one column per question (staff)")
+                   summary="One row per student (the submission that counts), one column per "
+                           "question (staff)")
     def get(self, request, code):
         exam = self.exam_for(code)
-        response = HttpResponse(results_csv(exam), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{exam.code}-results.csv"'
-        return response
+        return csv_response(results_csv(exam), f"{exam.code}-results.csv")
+
+
+class GradebookCsvApi(BaseApi):
+    permission_classes = [IsAuthenticated, IsExamStaff]
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    @extend_schema(parameters=[OpenApiParameter("lms", str, enum=list(GRADEBOOKS),
+                                                description="canvas (default) or moodle")],
+                   responses={(200, "text/csv"): OpenApiTypes.STR, **ERROR},
+                   summary="Totals as a Canvas or Moodle gradebook import CSV (staff)")
+    def get(self, request, code):
+        exam = self.exam_for(code)
+        lms = request.query_params.get("lms", "canvas")
+        if lms not in GRADEBOOKS:
+            return Response({"error": f"lms: one of {', '.join(GRADEBOOKS)}"}, status=400)
+        return csv_response(gradebook_csv(exam, lms), f"{exam.code}-{lms}.csv")
 
 
 class ExamReleaseApi(BaseApi):
@@ -238,14 +354,24 @@ class ExamReleaseApi(BaseApi):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     @extend_schema(request=ser.ReleaseSerializer,
-                   responses={200: ser.ReleaseSerializer, **ERROR},
-                   summary="Release (or withdraw) results to students (instructor)")
+                   responses={200: ser.ReleaseDoneSerializer, 409: ser.ReleaseRefusedSerializer,
+                              **ERROR},
+                   summary="Release (or withdraw) results to students (instructor); refused while "
+                           "flagged answers are unreviewed unless force")
     def post(self, request, code):
         exam = self.exam_for(code)
         data = ser.ReleaseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        Exam.objects.filter(pk=exam.pk).update(results_released=data.validated_data["released"])
-        return Response({"released": data.validated_data["released"]})
+        try:
+            record = courses.exam_release(exam=exam, user=request.user,
+                                          released=data.validated_data["released"],
+                                          force=data.validated_data["force"])
+        except courses.ReleaseBlocked as exc:
+            return Response({"error": str(exc), "unreviewed": exc.check.unreviewed,
+                             "grading": exc.check.grading}, status=409)
+        return Response({"released": record.released, "forced": record.forced,
+                         "unreviewed": record.unreviewed, "by": request.user.get_username(),
+                         "at": record.at})
 
 
 class ExamRegradeApi(BaseApi):
@@ -278,6 +404,191 @@ class ExamStatsApi(BaseApi):
         exam = self.exam_for(code)
         return Response({"exam": exam.code,
                          "questions": [s.as_dict() for s in question_stats(exam)]})
+
+
+# ---------------------------------------------------------------- regrade requests
+
+class SubmissionRegradeRequestsApi(BaseApi):
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    @extend_schema(request=ser.RegradeRequestCreateSerializer,
+                   responses={201: ser.RegradeRequestSerializer, 409: ser.ErrorSerializer, **ERROR},
+                   summary="Ask for one question to be looked at again (the submission's student, "
+                           "after the release, before the exam's deadline)")
+    def post(self, request, pk):
+        submission = visible_submission(request, pk)
+        if submission.user_id != request.user.pk:
+            raise exceptions.PermissionDenied("Only the student who submitted can ask for a regrade.")
+        data = ser.RegradeRequestCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            created = regrades.regrade_request_file(
+                submission=submission, question_label=data.validated_data["question"],
+                reason=data.validated_data["reason"], student=request.user)
+        except regrades.RegradeError as exc:
+            return Response({"error": str(exc)}, status=exc.status)
+        return Response(ser.RegradeRequestSerializer(created, context={"as_student": True}).data,
+                        status=201)
+
+
+class RegradeRequestListApi(BaseApi):
+    @extend_schema(parameters=[
+        OpenApiParameter("status", str, enum=["open", "resolved"], description="only these"),
+        OpenApiParameter("exam", str, description="only this exam (its code)")],
+        responses={200: ser.RegradeRequestSerializer(many=True), **ERROR},
+        summary="Regrade requests: a student's own; staff: those of the exams they teach")
+    def get(self, request):
+        qs = regrades.regrade_requests_for(request.user)
+        if request.query_params.get("status"):
+            qs = qs.filter(status=request.query_params["status"])
+        if request.query_params.get("exam"):
+            qs = qs.filter(submission__exam__code=request.query_params["exam"])
+        return Response(ser.RegradeRequestSerializer(qs, many=True, context=_audience(request)).data)
+
+
+def _audience(request) -> dict:
+    # Students see that a TA answered their request, not which TA.
+    return {"as_student": not roles.is_course_staff(request.user)}
+
+
+def visible_request(request, pk) -> RegradeRequest:
+    found = regrades.regrade_requests_for(request.user).filter(pk=pk).first()
+    if found is None:
+        raise exceptions.NotFound("No such regrade request.")
+    return found
+
+
+class RegradeRequestDetailApi(BaseApi):
+    @extend_schema(responses={200: ser.RegradeRequestSerializer, **ERROR},
+                   summary="One regrade request (its student; staff of the exam)")
+    def get(self, request, pk):
+        return Response(ser.RegradeRequestSerializer(visible_request(request, pk),
+                                                     context=_audience(request)).data)
+
+
+class RegradeRequestResolveApi(BaseApi):
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    @extend_schema(request=ser.RegradeResolveSerializer,
+                   responses={200: ser.RegradeRequestSerializer, 409: ser.ErrorSerializer, **ERROR},
+                   summary="Resolve a regrade request with a response, optionally a new score "
+                           "(TA or instructor of the exam)")
+    def post(self, request, pk):
+        found = visible_request(request, pk)
+        if not roles.has_exam_role(request.user, found.submission.exam):
+            raise exceptions.PermissionDenied("Only staff of this exam can resolve regrade requests.")
+        data = ser.RegradeResolveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            done = regrades.regrade_request_resolve(
+                request=found, reviewer=request.user, response=data.validated_data["response"],
+                new_score=data.validated_data.get("new_score"))
+        except regrades.RegradeError as exc:
+            return Response({"error": str(exc)}, status=exc.status)
+        return Response(ser.RegradeRequestSerializer(done).data)
+
+
+# ---------------------------------------------------------------- roster
+
+class ExamRosterApi(BaseApi):
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsAuthenticated(), IsExamInstructor()]
+        return [IsAuthenticated(), IsExamStaff()]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **ERROR},
+                   summary="The exam's students and staff (staff of the exam)")
+    def get(self, request, code):
+        return Response(courses.roster_of(self.exam_for(code)))
+
+    @extend_schema(request=ser.RosterStudentSerializer,
+                   responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT, **ERROR},
+                   summary="Enroll one student by student id; the account is made if needed "
+                           "(instructor)")
+    def post(self, request, code):
+        exam = self.exam_for(code)
+        data = ser.RosterStudentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        first, last = courses.split_name(data.validated_data.get("name", ""))
+        row = courses.RosterRow(line=0, student_id=data.validated_data["student_id"].strip(),
+                                first_name=first, last_name=last,
+                                email=data.validated_data.get("email", "").strip())
+        try:
+            done = courses.student_enroll(exam=exam, row=row, added_by=request.user)
+        except courses.RosterError as exc:
+            return Response({"error": str(exc)}, status=exc.status)
+        return Response({"student_id": row.student_id, "username": done.user.get_username(),
+                         "account_created": done.created_user},
+                        status=201 if done.newly_enrolled else 200)
+
+
+class ExamRosterImportApi(BaseApi):
+    permission_classes = [IsAuthenticated, IsExamInstructor]
+    parser_classes = [MultiPartParser, FormParser]
+    limits_upload = True
+
+    @extend_schema(request={"multipart/form-data": ser.RosterImportSerializer},
+                   responses={200: OpenApiTypes.OBJECT, **ERROR},
+                   summary="Import a roster CSV (student id, name, email): all rows or none "
+                           "(instructor)")
+    def post(self, request, code):
+        exam = self.exam_for(code)
+        data = ser.RosterImportSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            report = courses.roster_import(exam=exam, text=data.validated_data["csv"],
+                                           added_by=request.user)
+        except courses.RosterError as exc:
+            return Response({"error": str(exc)}, status=exc.status)
+        return Response(report.as_dict())
+
+
+class ExamRosterStudentApi(BaseApi):
+    permission_classes = [IsAuthenticated, IsExamInstructor]
+
+    @extend_schema(responses={204: None, **ERROR},
+                   summary="Take a student off the roster; submissions stay (instructor)")
+    def delete(self, request, code, student_id):
+        exam = self.exam_for(code)
+        try:
+            courses.student_unenroll(exam=exam, student_id=student_id)
+        except courses.RosterError as exc:
+            return Response({"error": str(exc)}, status=exc.status)
+        return Response(status=204)
+
+
+class ExamStaffApi(BaseApi):
+    permission_classes = [IsAuthenticated, IsExamInstructor]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    @extend_schema(request=ser.StaffAddSerializer, responses={201: OpenApiTypes.OBJECT, **ERROR},
+                   summary="Add a TA or instructor to the exam; the account is made if needed "
+                           "(instructor)")
+    def post(self, request, code):
+        exam = self.exam_for(code)
+        data = ser.StaffAddSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            user, created = courses.staff_add(exam=exam, **data.validated_data)
+        except courses.RosterError as exc:
+            return Response({"error": str(exc)}, status=exc.status)
+        return Response({"username": user.get_username(), "role": data.validated_data["role"],
+                         "account_created": created}, status=201)
+
+
+class ExamStaffMemberApi(BaseApi):
+    permission_classes = [IsAuthenticated, IsExamInstructor]
+
+    @extend_schema(responses={204: None, **ERROR}, summary="Remove a staff role (instructor)")
+    def delete(self, request, code, username, role):
+        exam = self.exam_for(code)
+        try:
+            courses.staff_remove(exam=exam, username=username, role=role)
+        except courses.RosterError as exc:
+            return Response({"error": str(exc)}, status=exc.status)
+        return Response(status=204)
 
 
 class ApiDocsView(APIView):

@@ -37,6 +37,33 @@ DOCUMENT_FLAG_REASONS: dict[str, str] = {
 }
 
 
+# What a student reads about a flag after release (never the flag's name: the TA's sentences
+# above speak to markers, these to the student).
+STUDENT_SENTENCES: dict[str, str] = {
+    Flag.UNANSWERED: "No answer was found for this question.",
+    Flag.AMBIGUOUS: "More than one final answer was found.",
+    Flag.UNPARSED: "The answer could not be read automatically.",
+    Flag.LOW_CONFIDENCE: "The handwriting could not be read with confidence.",
+    Flag.OCR_CORRECTED: "A few characters of the handwriting were read with corrections.",
+    Flag.FREE_TEXT: "Written answers are marked by a person.",
+    Flag.SHAPE_MISMATCH: "The answer does not have the expected size or shape.",
+    Flag.LAYOUT_DIFFERS: "The values are right but in a different order or layout.",
+    Flag.UNCERTAIN_BOX: "A checkbox mark could not be read with confidence.",
+    Flag.REGISTRATION_FAILED: "A scanned page could not be lined up with the exam sheet.",
+    Flag.CARRIED_FORWARD: "Credit was given for correctly using your earlier result.",
+    Flag.NO_KEY: "This question has no automatic answer key.",
+    Flag.UNREADABLE: "Something is written in the answer space, but it could not be read "
+                     "automatically.",
+    Flag.NOT_LOCATED: "The answer's place was not found on your scan.",
+}
+UNKNOWN_FLAG_SENTENCE = "A marker takes a closer look at this answer."
+
+
+def flag_sentence(name: str) -> str:
+    """What the student reads about a flag."""
+    return STUDENT_SENTENCES.get(name, UNKNOWN_FLAG_SENTENCE)
+
+
 def flag_label(name: str) -> str:
     """The flag's short name in words (``low_confidence`` -> ``low confidence``)."""
     return name.replace("_", " ")

@@ -34,6 +34,27 @@ class Exam(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Counting(models.TextChoices):
+        LATEST = "latest", "the latest submission"
+        BEST = "best", "the best-scoring submission"
+        FIRST = "first", "the first submission"
+
+    # Policies (exams.policies): they bind students; staff uploads and `grade` are staff acts.
+    opens_at = models.DateTimeField(
+        null=True, blank=True, help_text="Students may submit from this time (empty: at once).")
+    closes_at = models.DateTimeField(
+        null=True, blank=True, help_text="Students may submit until this time (empty: no deadline).")
+    allow_resubmission = models.BooleanField(
+        default=True, help_text="A student may submit again before the deadline (the policy "
+                                "below says which submission counts).")
+    counting = models.CharField(
+        max_length=16, choices=Counting.choices, default=Counting.LATEST,
+        help_text="Which of a student's submissions counts (CSV, statistics, feedback).")
+    regrade_requests_until = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Students may ask for a regrade after the release until this time "
+                  "(empty: as long as results are released).")
+
     class Meta:
         ordering = ["code"]
 
@@ -92,6 +113,10 @@ class Question(models.Model):
     def key(self):
         return self.definition.key
 
+    @property
+    def title(self) -> str:
+        return self.definition.title
+
 
 class Submission(models.Model):
     class Status(models.TextChoices):
@@ -127,6 +152,9 @@ class Submission(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", help_text="Staff who uploaded it on the student's behalf.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -311,3 +339,92 @@ class ExamRole(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.role} of {self.exam.code}"
+
+
+# ---------------------------------------------------------------- courses (exams.courses)
+
+class StudentProfile(models.Model):
+    """The institution's student id of a user: rosters, staff uploads and gradebook exports
+    match students by it."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="student_profile")
+    student_id = models.CharField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return f"{self.student_id} ({self.user})"
+
+
+class Enrollment(models.Model):
+    """A student on an exam's roster."""
+
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="enrollments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="enrollments")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["exam", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["exam", "user"], name="unique_enrollment")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.exam.code}"
+
+
+class ReleaseRecord(models.Model):
+    """Every release and withdrawal of an exam's results: who, when, and whether it was
+    forced past unreviewed flagged answers (how many)."""
+
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="releases")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                           related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    released = models.BooleanField()
+    forced = models.BooleanField(default=False)
+    unreviewed = models.PositiveIntegerField(default=0, help_text="Flagged answers not reviewed.")
+    grading = models.PositiveIntegerField(default=0, help_text="Submissions still being graded.")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        what = "released" if self.released else "withdrew"
+        return f"{self.by} {what} {self.exam.code}" + (" (forced)" if self.forced else "")
+
+
+class RegradeRequest(models.Model):
+    """A student's request to look at one question of their submission again. Resolving it
+    goes through exams.review.answer_review, so a score change is a Review like any other."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        RESOLVED = "resolved"
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE,
+                                   related_name="regrade_requests")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE,
+                                 related_name="regrade_requests")
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                related_name="regrade_requests")
+    reason = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN,
+                              db_index=True)
+    score_before = models.FloatField(help_text="The question's score when the request was filed.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    response = models.TextField(blank=True, help_text="The TA's answer, shown to the student.")
+    score_after = models.FloatField(null=True, blank=True)
+    review = models.ForeignKey(Review, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["submission", "question"],
+                                               name="one_regrade_request_per_question")]
+
+    def __str__(self) -> str:
+        return f"regrade #{self.pk}: {self.submission.student} {self.question.label} ({self.status})"

@@ -13,13 +13,6 @@ class IsInstructorUser(BasePermission):
         return roles.is_instructor(request.user)
 
 
-class IsStudentUser(BasePermission):
-    message = "Only students can submit; staff accounts cannot."
-
-    def has_permission(self, request, view) -> bool:
-        return roles.is_student(request.user)
-
-
 class IsExamStaff(BasePermission):
     """Object permission on an Exam: its instructors and TAs (and superusers)."""
 

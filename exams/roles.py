@@ -27,11 +27,15 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "view_answer", "change_answer",
         "view_review", "add_review",
         "view_examrole",
+        # issue 17 (migration 0005_issue17_courses adds them to existing groups)
+        "view_enrollment", "add_enrollment", "delete_enrollment", "view_studentprofile",
+        "view_releaserecord", "view_regraderequest", "change_regraderequest",
     ],
     TA: [
         "view_exam", "view_question", "view_submission",
         "view_answer", "change_answer",
         "view_review", "add_review",
+        "view_enrollment", "view_studentprofile", "view_regraderequest", "change_regraderequest",
     ],
 }
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.urls import reverse
 from rest_framework import serializers
 
-from exams.models import Exam, Question, Submission
+from exams.feedback import submission_feedback, submission_status_sentence
+from exams.models import Exam, Question, RegradeRequest, Submission
+from exams.policies import Window, submission_counts, submission_window
 from exams.results import submission_result
 
 PDF_MAGIC = b"%PDF-"
@@ -62,6 +65,10 @@ def check_pdf_upload(upload, *, what: str = "file") -> None:
 
 class SubmissionUploadSerializer(serializers.Serializer):
     pdf = serializers.FileField(help_text="The answer document or scan, one PDF.")
+    student = serializers.CharField(
+        required=False, max_length=64,
+        help_text="Staff only: the student id of the student (on the exam's roster) this "
+                  "upload is for. Students submit for themselves and leave it out.")
 
     def validate_pdf(self, upload):
         check_pdf_upload(upload)
@@ -148,39 +155,70 @@ class ProgressSerializer(serializers.Serializer):
     pages_total = serializers.IntegerField()
 
 
+def student_results(s: Submission) -> dict:
+    """What a student sees of their released result (the feedback, never the flags)."""
+    questions = []
+    for item in submission_feedback(s):
+        row = item.as_dict()
+        row["crops"] = [reverse("api-submission-crop", args=[s.pk, item.label, page])
+                        for page in row.pop("crop_pages")]
+        questions.append(row)
+    failed = s.status == Submission.Status.FAILED
+    return {"exam": s.exam.code, "submission": s.pk,
+            "score": None if failed or s.score is None else round(s.score, 4),
+            "max_score": s.exam.max_score,
+            "provisional": any(q["state"] == "provisional" for q in questions),
+            "questions": [] if failed else questions}
+
+
 class SubmissionSerializer(serializers.ModelSerializer):
-    """``results`` is the `grade --json` object, or null while the student may not see it
-    (context ``show_results``)."""
+    """``results``: for staff the `grade --json` object; for the student, once released, their
+    feedback (``student_results``); null while the student may not see it (context
+    ``show_results``; ``as_student`` picks the student's shape)."""
 
     exam = serializers.CharField(source="exam.code")
     progress = serializers.SerializerMethodField()
+    counts = serializers.SerializerMethodField()
+    status_text = serializers.SerializerMethodField()
     results = serializers.SerializerMethodField()
 
     class Meta:
         model = Submission
-        fields = ["id", "exam", "student", "status", "error", "progress", "created_at",
-                  "finished_at", "results"]
+        fields = ["id", "exam", "student", "status", "status_text", "error", "progress",
+                  "counts", "created_at", "finished_at", "results"]
 
     def get_progress(self, s) -> ProgressSerializer:
         return {"pages_done": s.pages_done, "pages_total": s.pages_total}
+
+    def get_counts(self, s) -> bool:
+        """Whether this is the student's submission that counts (the exam's policy)."""
+        return submission_counts(s)
+
+    def get_status_text(self, s) -> str:
+        return submission_status_sentence(s, released=s.exam.results_released)
 
     def get_results(self, s) -> dict | None:
         if not self.context.get("show_results"):
             return None
         if s.status not in Submission.FINISHED:
             return None
-        return submission_result(s)
+        return student_results(s) if self.context.get("as_student") else submission_result(s)
 
 
 class SubmissionListSerializer(serializers.ModelSerializer):
     score = serializers.SerializerMethodField()
+    counts = serializers.SerializerMethodField()
 
     class Meta:
         model = Submission
-        fields = ["id", "student", "status", "score", "max_score", "created_at", "finished_at"]
+        fields = ["id", "student", "status", "score", "max_score", "counts", "created_at",
+                  "finished_at"]
 
     def get_score(self, s) -> float | None:
         return s.score if self.context.get("show_results") else None
+
+    def get_counts(self, s) -> bool:
+        return s.pk in self.context.get("counting", ())
 
 
 class SubmissionAcceptedSerializer(serializers.Serializer):
@@ -191,6 +229,111 @@ class SubmissionAcceptedSerializer(serializers.Serializer):
 
 class ReleaseSerializer(serializers.Serializer):
     released = serializers.BooleanField(default=True)
+    force = serializers.BooleanField(
+        default=False, help_text="Release although flagged answers are not reviewed (recorded).")
+
+
+class ReleaseDoneSerializer(serializers.Serializer):
+    released = serializers.BooleanField()
+    forced = serializers.BooleanField()
+    unreviewed = serializers.IntegerField()
+    by = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class ReleaseRefusedSerializer(serializers.Serializer):
+    error = serializers.CharField()
+    unreviewed = serializers.IntegerField(help_text="Flagged answers not reviewed yet.")
+    grading = serializers.IntegerField(help_text="Submissions still being graded.")
+
+
+class ExamListSerializer(serializers.ModelSerializer):
+    """An exam as listed for its staff and students: policies and state, no keys."""
+
+    role = serializers.SerializerMethodField()
+    max_score = serializers.FloatField(read_only=True)
+    open_for_submissions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Exam
+        fields = ["code", "title", "role", "published", "open_for_submissions", "opens_at",
+                  "closes_at", "allow_resubmission", "counting", "results_released",
+                  "regrade_requests_until", "max_score"]
+
+    def get_role(self, exam) -> str:
+        """instructor | ta | student (the user's relation to the exam)"""
+        mine = self.context.get("roles", {}).get(exam.pk, set())
+        return next((r for r in ("instructor", "ta") if r in mine), "student")
+
+    def get_open_for_submissions(self, exam) -> bool:
+        return exam.published and not exam.results_released and (
+            submission_window(exam) is Window.OPEN)
+
+
+class ExamPoliciesSerializer(serializers.Serializer):
+    """Any subset of the exam's policies (PATCH); times are ISO 8601 with a UTC offset."""
+
+    opens_at = serializers.DateTimeField(required=False, allow_null=True)
+    closes_at = serializers.DateTimeField(required=False, allow_null=True)
+    allow_resubmission = serializers.BooleanField(required=False)
+    counting = serializers.ChoiceField(choices=Exam.Counting.choices, required=False)
+    regrade_requests_until = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class RegradeRequestCreateSerializer(serializers.Serializer):
+    question = serializers.CharField(max_length=64, help_text='The question label, e.g. "1.ii".')
+    reason = serializers.CharField(max_length=5000, help_text="What should be looked at again.")
+
+
+class RegradeResolveSerializer(serializers.Serializer):
+    response = serializers.CharField(max_length=5000, help_text="Shown to the student.")
+    new_score = serializers.FloatField(required=False, allow_null=True, min_value=0,
+                                       help_text="Leave out to keep the score.")
+
+
+class RegradeRequestSerializer(serializers.ModelSerializer):
+    exam = serializers.CharField(source="submission.exam.code")
+    question = serializers.CharField(source="question.label")
+    student = serializers.CharField(source="submission.student")
+    resolved_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RegradeRequest
+        fields = ["id", "submission", "exam", "question", "student", "status", "reason",
+                  "score_before", "created_at", "response", "score_after", "resolved_at",
+                  "resolved_by"]
+
+    def get_resolved_by(self, r) -> str | None:
+        # Students see that a TA answered, not which one.
+        if r.resolved_by is None or self.context.get("as_student"):
+            return None
+        return r.resolved_by.get_username()
+
+
+class RosterStudentSerializer(serializers.Serializer):
+    student_id = serializers.CharField(max_length=64)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=300,
+                                 help_text='"First Last" or "Last, First".')
+    email = serializers.CharField(required=False, allow_blank=True, max_length=254)
+
+
+class RosterImportSerializer(serializers.Serializer):
+    csv = serializers.FileField(help_text="Header row with student id, name (or first name and "
+                                          "last name) and email columns.")
+
+    def validate_csv(self, upload):
+        if upload.size > max_upload_bytes():
+            raise serializers.ValidationError(too_large_message())
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise serializers.ValidationError("The roster is not UTF-8 text (CSV).") from exc
+
+
+class StaffAddSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=64)
+    role = serializers.ChoiceField(choices=["instructor", "ta"])
+    email = serializers.CharField(required=False, allow_blank=True, max_length=254)
 
 
 class RegradeSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from exams.models import Answer, Exam, Submission
 from grader.types import INFORMATIONAL_FLAGS
+from exams.policies import counting_submissions
 
 
 BINS = 10
@@ -50,7 +51,9 @@ def _share(n: int, total: int) -> float | None:
 
 
 def question_stats(exam: Exam) -> list[QuestionStats]:
-    answers = (Answer.objects.filter(submission__exam=exam, submission__status__in=Submission.SCORED)
+    """Over the submission that counts of each student (exams.policies)."""
+    answers = (Answer.objects.filter(submission__in=counting_submissions(exam),
+                                     submission__status__in=Submission.SCORED)
                .values_list("question_id", "score", "max_score", "flags", "status"))
     by_question: dict[int, list[tuple]] = {}
     for row in answers:
@@ -75,7 +78,7 @@ def question_stats(exam: Exam) -> list[QuestionStats]:
 
 
 def total_scores(exam: Exam) -> list[float]:
-    return [s for s in exam.submissions.filter(status__in=Submission.SCORED)
+    return [s for s in counting_submissions(exam).filter(status__in=Submission.SCORED)
             .values_list("score", flat=True) if s is not None]
 
 

@@ -1,7 +1,8 @@
-"""Exams (actions: release, regrade, CSV; statistics page), roles, questions, submissions.
-Machine output is read-only; each action calls one service."""
+"""Exams (policies; actions: release, regrade, CSV; statistics and roster pages), roles,
+questions, submissions. Machine output is read-only; each action calls one service."""
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
@@ -11,12 +12,40 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from exams import review, roles, services, stats
+from exams import courses, policies, review, roles, services, stats
+from exams.admin.roster import roster_page
 from exams.admin.base import ExamFilter, ExamScopedAdmin, ReadOnlyInline, short
-from exams.models import Answer, Exam, ExamRole, Question, RubricItem, Submission
-from exams.results import results_csv
+from exams.models import Answer, Exam, ExamRole, Question, ReleaseRecord, RubricItem, Submission
+from exams.results import GRADEBOOKS, gradebook_csv, results_csv
 
 # ---------------------------------------------------------------- exams
+
+class ExamPoliciesForm(forms.ModelForm):
+    """Only the policies are editable on an exam (the YAML is the source of truth for the
+    rest); saving goes through policies.exam_policies_set."""
+
+    class Meta:
+        model = Exam
+        fields = list(policies.POLICY_FIELDS)
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            values = {name: data.get(name, getattr(self.instance, name))
+                      for name in policies.POLICY_FIELDS}
+            try:
+                policies.policies_check(**values)
+            except policies.PolicyError as exc:
+                field, _, message = str(exc).partition(": ")
+                raise forms.ValidationError({field: message} if field in values else str(exc))
+        return data
+
+
+class ReleaseInline(ReadOnlyInline):
+    model = ReleaseRecord
+    fields = readonly_fields = ["at", "by", "released", "forced", "unreviewed", "grading"]
+    verbose_name_plural = "releases and withdrawals"
+
 
 class ExamRoleInline(admin.TabularInline):
     model = ExamRole
@@ -34,12 +63,21 @@ class ExamAdmin(ExamScopedAdmin):
     list_display = ["code", "title", "published", "results_released", "n_submissions",
                     "n_to_review", "links"]
     search_fields = ["code", "title"]
+    form = ExamPoliciesForm
     readonly_fields = ["code", "title", "published", "results_released", "blank_pdf",
                        "key_report_table", "source_yaml", "omr_template", "created_at", "updated_at"]
-    exclude = ["key_report"]
-    inlines = [ExamRoleInline]
-    actions = ["release_results", "withdraw_results", "regrade_keep_overrides",
-               "regrade_discard_overrides", "export_csv"]
+    fieldsets = [
+        (None, {"fields": ["code", "title", "published", "results_released", "blank_pdf",
+                           "key_report_table"]}),
+        ("Policies", {"fields": list(policies.POLICY_FIELDS),
+                      "description": "They bind students; staff uploads on a student's behalf "
+                                     "are accepted at any time."}),
+        ("Definition", {"classes": ["collapse"],
+                        "fields": ["source_yaml", "omr_template", "created_at", "updated_at"]}),
+    ]
+    inlines = [ExamRoleInline, ReleaseInline]
+    actions = ["release_results", "release_results_force", "withdraw_results",
+               "regrade_keep_overrides", "regrade_discard_overrides", "export_csv"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(
@@ -58,9 +96,22 @@ class ExamAdmin(ExamScopedAdmin):
 
     @admin.display(description="")
     def links(self, exam):
-        return format_html('<a href="{}">statistics</a> · <a href="{}">results.csv</a>',
+        return format_html('<a href="{}">statistics</a> · <a href="{}">roster</a> · '
+                           '<a href="{}">results.csv</a>',
                            reverse("admin:exams_exam_stats", args=[exam.pk]),
+                           reverse("admin:exams_exam_roster", args=[exam.pk]),
                            reverse("admin:exams_exam_csv", args=[exam.pk]))
+
+    def has_change_permission(self, request, obj=None):
+        # Policies are the instructor's: of *this* exam, not any exam (the group permission).
+        allowed = super().has_change_permission(request, obj)
+        if obj is None or not allowed:
+            return allowed
+        return roles.has_exam_role(request.user, obj, (roles.INSTRUCTOR,))
+
+    def save_model(self, request, obj, form, change):
+        policies.exam_policies_set(exam=obj, **{name: form.cleaned_data[name]
+                                                for name in policies.POLICY_FIELDS})
 
     @admin.display(description="key check")
     def key_report_table(self, exam):
@@ -75,6 +126,9 @@ class ExamAdmin(ExamScopedAdmin):
             path("<int:pk>/stats/<str:label>.png", view(self.histogram_view),
                  name="exams_exam_histogram"),
             path("<int:pk>/results.csv", view(self.csv_view), name="exams_exam_csv"),
+            path("<int:pk>/gradebook-<str:lms>.csv", view(self.gradebook_view),
+                 name="exams_exam_gradebook"),
+            path("<int:pk>/roster/", view(self.roster_view), name="exams_exam_roster"),
         ] + super().get_urls()
 
     def _exam(self, request, pk) -> Exam:
@@ -107,6 +161,17 @@ class ExamAdmin(ExamScopedAdmin):
     def csv_view(self, request, pk):
         return _csv_response(self._exam(request, pk))
 
+    def gradebook_view(self, request, pk, lms):
+        exam = self._exam(request, pk)
+        if lms not in GRADEBOOKS:
+            raise Http404
+        response = HttpResponse(gradebook_csv(exam, lms), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{exam.code}-{lms}.csv"'
+        return response
+
+    def roster_view(self, request, pk):
+        return roster_page(self, request, self._exam(request, pk))
+
     # Actions: instructor-only (the `change` permission), and per exam, instructor of *it*.
     def _instructor_exams(self, request, queryset):
         allowed = [e for e in queryset if roles.has_exam_role(request.user, e, (roles.INSTRUCTOR,))]
@@ -116,17 +181,36 @@ class ExamAdmin(ExamScopedAdmin):
 
     @admin.action(description="Release results to students", permissions=["change"])
     def release_results(self, request, queryset):
-        self._set_released(request, queryset, True, log="released results", done="released")
+        self._set_released(request, queryset, True)
+
+    @admin.action(description="Release results even with unreviewed flagged answers (recorded)",
+                  permissions=["change"])
+    def release_results_force(self, request, queryset):
+        self._set_released(request, queryset, True, force=True)
 
     @admin.action(description="Withdraw results from students", permissions=["change"])
     def withdraw_results(self, request, queryset):
-        self._set_released(request, queryset, False, log="withdrew results", done="withdrawn")
+        self._set_released(request, queryset, False)
 
-    def _set_released(self, request, queryset, released: bool, *, log: str, done: str) -> None:
+    def _set_released(self, request, queryset, released: bool, force: bool = False) -> None:
         for exam in self._instructor_exams(request, queryset):
-            Exam.objects.filter(pk=exam.pk).update(results_released=released)
-            self.log_change(request, exam, log)
-            self.message_user(request, f"{exam.code}: results {done}.")
+            try:
+                record = courses.exam_release(exam=exam, user=request.user, released=released,
+                                              force=force)
+            except courses.ReleaseBlocked as exc:
+                # The API's 409 message, word for word.
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            if not released:
+                text = f"{exam.code}: results withdrawn."
+            elif record.forced:
+                text = (f"{exam.code}: results released with {record.unreviewed} unreviewed "
+                        f"flagged answer(s) and {record.grading} submission(s) still grading "
+                        f"(forced; recorded). Students see those scores as provisional.")
+            else:
+                text = f"{exam.code}: results released."
+            self.log_change(request, exam, text)
+            self.message_user(request, text, messages.WARNING if record.forced else messages.INFO)
 
     def _regrade(self, request, queryset, keep_overrides: bool):
         for exam in self._instructor_exams(request, queryset):

@@ -5,12 +5,10 @@ one question across all submissions, rubric items, keyboard shortcuts); the answ
 page keeps the full machine output, the review history and a plain confirm / override."""
 from __future__ import annotations
 
-import threading
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -22,35 +20,12 @@ from exams.admin.base import (
 )
 from exams.admin.grading import GradingViews, other_readings, reading_text
 from exams.flags import flag_label, flag_reason
-from exams.files import StorageUnavailable, local_copy
+from exams.images import PAGE_DPI, THUMB_DPI, crop_or_page, png_response
 from exams.models import Answer, Review
+from grader.render import render_pdf_page
 
-PAGE_DPI = 100      # enough to read handwriting beside the parsed value (~100 KB a page)
-THUMB_DPI = 40      # a whole page, small
-CROP_DPI = 150      # the answer's band of the page, beside the parsed value
 QUEUE_CROP_DPI = 100  # the queue's thumbnail: the answer's band, trimmed to its ink
 QUEUE_CROP_MAX = (900, 240)   # px; the queue shows its start at up to 90 px high
-# PDFium is not thread-safe: a threaded server rendering the queue's thumbnails in parallel
-# crashed the process ("double free"). One render at a time per process.
-_RENDER_LOCK = threading.Lock()
-
-
-def _png(answer: Answer, make_image, *, optimize: bool) -> HttpResponse:
-    """``make_image(pdf_path)`` as a PNG response. The submission is fetched from storage
-    (or found in this process's cache) before the render lock is taken."""
-    from grader.render import RenderError
-
-    try:
-        with local_copy(answer.submission.file) as pdf, _RENDER_LOCK:
-            image = make_image(pdf)
-    except (RenderError, FileNotFoundError, ValueError) as exc:
-        raise Http404(str(exc)) from exc
-    except StorageUnavailable as exc:
-        return HttpResponse(str(exc), status=503, content_type="text/plain")
-    response = HttpResponse(content_type="image/png")
-    image.save(response, format="PNG", optimize=optimize)
-    response["Cache-Control"] = "private, max-age=300"
-    return response
 
 
 def _trim(image, margin: int = 6):
@@ -254,32 +229,21 @@ class AnswerAdmin(GradingViews, ExamScopedAdmin):
 
     def page_view(self, request, pk, number):
         """A rendered submission page, through the admin's permission checks (never media)."""
-        from grader.render import render_pdf_page
-
         answer = self._viewable_answer(request, pk)
         dpi = THUMB_DPI if request.GET.get("dpi") == str(THUMB_DPI) else PAGE_DPI
-        return _png(answer, lambda pdf: render_pdf_page(pdf, number - 1, dpi=dpi).image,
-                    optimize=dpi == PAGE_DPI)
+        return png_response(answer, lambda pdf: render_pdf_page(pdf, number - 1, dpi=dpi).image,
+                            optimize=dpi == PAGE_DPI)
 
     def crop_view(self, request, pk, number):
         """The band of the page that holds the answer (the whole page when it cannot be
         placed), through the same checks."""
-        from grader.render import render_pdf_page
-
         answer = self._viewable_answer(request, pk)
-
-        def image(pdf):
-            crop = review.answer_crop(answer=answer, number=number, dpi=CROP_DPI)
-            return crop if crop is not None else render_pdf_page(pdf, number - 1,
-                                                                 dpi=PAGE_DPI).image
-        return _png(answer, image, optimize=True)
+        return png_response(answer, lambda pdf: crop_or_page(answer, number, pdf), optimize=True)
 
     def thumb_view(self, request, pk):
         """The queue's thumbnail: the answer's band of its first page, trimmed to the ink so
         the writing is large enough to read in a table row (the page, small, when the answer
         cannot be placed)."""
-        from grader.render import render_pdf_page
-
         answer = self._viewable_answer(request, pk)
         numbers = review.answer_crop_pages(answer) or [int(p) for p in answer.pages] or [1]
 
@@ -288,7 +252,7 @@ class AnswerAdmin(GradingViews, ExamScopedAdmin):
             if crop is None:
                 return render_pdf_page(pdf, numbers[0] - 1, dpi=THUMB_DPI).image
             return _thumbnail(_trim(crop), QUEUE_CROP_MAX)
-        return _png(answer, image, optimize=True)
+        return png_response(answer, image, optimize=True)
 
     def save_model(self, request, obj, form, change):
         # The one write the change form does: a review decision.

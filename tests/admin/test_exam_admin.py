@@ -7,7 +7,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
 
 from exams import review, services
-from exams.models import Answer, ExamRole, Submission
+from exams.models import Answer, Enrollment, ExamRole, Submission
 from tests.admin.conftest import answer_of, review_post
 
 
@@ -67,12 +67,63 @@ def test_regrade_skips_submissions_still_grading(course, django_capture_on_commi
     assert len(callbacks) == len(report.queued) == 2
 
 
-def test_release_action_by_the_instructor(client, course):
+def test_release_action_is_refused_with_unreviewed_flags_unless_forced(client, course):
+    client.force_login(course["instructor"])
+    response = client.post("/admin/exams/exam/", {"action": "release_results",
+                                                  "_selected_action": [course["exam"].pk]})
+    message = [m.message for m in get_messages(response.wsgi_request)][-1]
+    # The API's 409 message, word for word: alice's 2, bob's 1.ii and 2 are flagged.
+    assert message == ("EX-A: 3 flagged answer(s) are not reviewed yet; students would see "
+                       "provisional scores. Review them first, or release anyway with force.")
+    course["exam"].refresh_from_db()
+    assert course["exam"].results_released is False
+    response = client.post("/admin/exams/exam/", {"action": "release_results_force",
+                                                  "_selected_action": [course["exam"].pk]})
+    message = [m.message for m in get_messages(response.wsgi_request)][-1]
+    assert "released with 3 unreviewed flagged answer(s)" in message and "forced" in message
+    course["exam"].refresh_from_db()
+    assert course["exam"].results_released is True
+    record = course["exam"].releases.get()
+    assert (record.by, record.forced, record.unreviewed) == (course["instructor"], True, 3)
+    assert LogEntry.objects.filter(object_id=str(course["exam"].pk)).exists()
+
+
+def test_release_action_once_everything_is_reviewed(client, course):
+    from exams.models import Answer
+
+    for a in Answer.objects.filter(submission__exam=course["exam"], status="flagged"):
+        review.answer_review(answer=a, reviewer=course["ta"])
     client.force_login(course["instructor"])
     client.post("/admin/exams/exam/", {"action": "release_results",
                                        "_selected_action": [course["exam"].pk]})
     course["exam"].refresh_from_db()
     assert course["exam"].results_released is True
+    assert course["exam"].releases.get().forced is False
+
+
+def test_instructor_edits_the_policies_in_the_admin(client, course):
+    url = f"/admin/exams/exam/{course['exam'].pk}/change/"
+    data = {"opens_at_0": "2030-01-10", "opens_at_1": "09:00:00",
+            "closes_at_0": "2030-01-10", "closes_at_1": "08:00:00",
+            "allow_resubmission": "", "counting": "best",
+            "regrade_requests_until_0": "", "regrade_requests_until_1": "",
+            "roles-TOTAL_FORMS": 2, "roles-INITIAL_FORMS": 2, "roles-MIN_NUM_FORMS": 0,
+            "roles-MAX_NUM_FORMS": 1000,
+            "releases-TOTAL_FORMS": 0, "releases-INITIAL_FORMS": 0, "releases-MIN_NUM_FORMS": 0,
+            "releases-MAX_NUM_FORMS": 1000}
+    for i, r in enumerate(course["exam"].roles.order_by("id")):
+        data[f"roles-{i}-id"] = r.pk
+        data[f"roles-{i}-exam"] = course["exam"].pk
+    client.force_login(course["instructor"])
+    bad = client.post(url, data)
+    assert bad.status_code == 200 and "must be after opens_at" in bad.content.decode()
+    data["closes_at_1"] = "11:00:00"
+    assert client.post(url, data).status_code == 302
+    exam = course["exam"]
+    exam.refresh_from_db()
+    assert (exam.counting, exam.allow_resubmission, exam.closes_at.hour) == ("best", False, 11)
+    client.force_login(course["ta"])  # TAs read the policies, they do not change them
+    assert client.post(url, {**data, "counting": "first"}).status_code == 403
 
 
 def test_statistics_page_and_histograms(client, course):
@@ -138,6 +189,8 @@ def test_create_demo_course_is_idempotent(db, media_root, capsys, monkeypatch):
     second = capsys.readouterr().out
     assert first.splitlines()[-6:] == second.splitlines()[-6:]  # same users, same tokens
     assert ExamRole.objects.filter(exam__code="DEMO-1").count() == 2
+    assert sorted(Enrollment.objects.filter(exam__code="DEMO-1").values_list(
+        "user__student_profile__student_id", flat=True)) == ["student1", "student2", "student3"]
     from django.contrib.auth import authenticate
 
     assert authenticate(username="ta", password="demo-ta") is not None

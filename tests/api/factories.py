@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from rest_framework.authtoken.models import Token
 
 from exams import roles
-from exams.models import Answer, Exam, Question, Submission
+from exams.models import Answer, Enrollment, Exam, Question, StudentProfile, Submission
 from grader.types import Kind, QuestionSpec
 
 QUESTIONS = [  # label, kind, points, key
@@ -72,6 +72,15 @@ def token_for(user) -> str:
     return Token.objects.get_or_create(user=user)[0].key
 
 
+def as_user(user):
+    """An API client authenticated with ``user``'s token."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+    return client
+
+
 def make_submission(exam: Exam, user=None, *, student: str | None = None,
                     answers: dict[str, dict] | None = None, pages: int = 1) -> Submission:
     """A graded submission. ``answers``: label -> Answer fields (status, score, flags, parsed,
@@ -118,4 +127,11 @@ def make_world() -> dict:
     submission = make_submission(a, users["student_owner"], answers={
         "1.ii": {"score": 2.0, "parsed": 11},
         "2": {"score": 1.0, "status": Answer.Status.FLAGGED, "flags": ["free_text"]}})
+    enroll(a, users["student_owner"], "u001")
     return {"exam": a, "other_exam": b, "users": users, "submission": submission}
+
+
+def enroll(exam: Exam, user, student_id: str) -> None:
+    """Put ``user`` on the exam's roster with that student id (rows, not services)."""
+    StudentProfile.objects.get_or_create(user=user, defaults={"student_id": student_id})
+    Enrollment.objects.get_or_create(exam=exam, user=user)

@@ -1,21 +1,15 @@
 """Exam upload, release gating, CSV export, statistics, regrade, schema and docs."""
 import csv
 import io
+import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.test import APIClient
 
 from exams.models import Answer, Exam, ExamRole, Submission
-from tests.api.factories import EXAM_YAML, make_world, pdf_bytes, token_for
+from tests.api.factories import EXAM_YAML, as_user, make_world, pdf_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-def as_user(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
-    return client
 
 
 @pytest.fixture
@@ -78,17 +72,32 @@ def test_results_are_released_to_students_only_when_the_instructor_says_so(world
     assert staff["results"]["score"] == 3.0
     assert as_user(world["users"]["ta"]).post(
         f"/api/exams/{world['exam'].code}/release/", {}, format="json").status_code == 403
-    released = as_user(world["users"]["instructor"]).post(
-        f"/api/exams/{world['exam'].code}/release/", {"released": True}, format="json")
-    assert released.json() == {"released": True}
-    results = student.get(url).json()["results"]
-    assert results["score"] == 3.0 and results["max_score"] == 6.0
-    assert [a["question"] for a in results["answers"]] == ["1.ii", "1.iv", "2"]
-    assert results["answers"][1]["flags"] == ["unanswered"]
-    # Withdrawn again: hidden again.
-    as_user(world["users"]["instructor"]).post(
-        f"/api/exams/{world['exam'].code}/release/", {"released": False}, format="json")
+    instructor = as_user(world["users"]["instructor"])
+    # Answer 2 is flagged and not reviewed: the release is refused, saying how many.
+    refused = instructor.post(f"/api/exams/{world['exam'].code}/release/", {"released": True},
+                              format="json")
+    assert refused.status_code == 409
+    assert refused.json()["unreviewed"] == 1 and "1 flagged answer" in refused.json()["error"]
     assert student.get(url).json()["results"] is None
+    released = instructor.post(f"/api/exams/{world['exam'].code}/release/",
+                               {"released": True, "force": True}, format="json").json()
+    assert (released["released"], released["forced"], released["unreviewed"],
+            released["by"]) == (True, True, 1, "instr_a")
+    results = student.get(url).json()["results"]
+    assert results["score"] == 3.0 and results["max_score"] == 6.0 and results["provisional"]
+    assert [q["label"] for q in results["questions"]] == ["1.ii", "1.iv", "2"]
+    assert results["questions"][1]["state"] == "unanswered"
+    assert results["questions"][2]["state"] == "provisional"
+    # Students read sentences, never the internal flag or status names.
+    text = json.dumps(results)
+    for internal in ("flagged", "free_text", "unanswered\"]", '"flags"', "needs_review"):
+        assert internal not in text, internal
+    assert "Written answers are marked by a person." in results["questions"][2]["notes"]
+    # Withdrawn again: hidden again.
+    instructor.post(f"/api/exams/{world['exam'].code}/release/", {"released": False}, format="json")
+    assert student.get(url).json()["results"] is None
+    records = list(world["exam"].releases.order_by("id").values_list("released", "forced", "by__username"))
+    assert records == [(True, True, "instr_a"), (False, False, "instr_a")]
 
 
 def test_results_csv(world):
@@ -97,8 +106,10 @@ def test_results_csv(world):
     assert response["Content-Type"].startswith("text/csv")
     assert 'filename="EX-A-results.csv"' in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["submission", "student", "status", "1.ii", "1.iv", "2", "total", "max_score"]
-    assert rows[1] == [str(world["submission"].pk), "owner", "needs_review", "2", "", "1", "3", "6"]
+    assert rows[0] == ["submission", "student", "status", "1.ii", "1.iv", "2", "total", "max_score",
+                       "submissions"]
+    assert rows[1] == [str(world["submission"].pk), "owner", "needs_review", "2", "", "1", "3", "6",
+                       "1"]
     assert len(rows) == 2
 
 

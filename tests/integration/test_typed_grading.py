@@ -117,6 +117,37 @@ def test_grade_json_lines_shape(ai6126_exam):
                                                [9, 24, 31, 20]]
 
 
+def test_grade_twice_on_the_same_file_is_the_same_submission(ai6126_exam):
+    """Idempotent: the same bytes for the same student and exam are the submission made
+    before (said on stderr with --json, stdout stays JSON Lines); another student's copy of
+    the file is a submission of its own; a roster student is matched by their id."""
+    from exams.models import Enrollment, StudentProfile
+    from tests.api.factories import make_user
+
+    pdf = str(SUBMISSIONS / "seed001_student.pdf")
+    first, err1 = io.StringIO(), io.StringIO()
+    call_command("grade", "AI6126-A2", pdf, "--student", "u42", "--json", stdout=first, stderr=err1)
+    again, err2 = io.StringIO(), io.StringIO()
+    call_command("grade", "AI6126-A2", pdf, "--student", "u42", "--json", stdout=again, stderr=err2)
+    one, two = json.loads(first.getvalue()), json.loads(again.getvalue())
+    assert one["submission"] == two["submission"] and one["score"] == two["score"]
+    assert "already submitted" not in err1.getvalue()
+    assert f"already submitted for this student as submission #{one['submission']}" in err2.getvalue()
+    assert Submission.objects.count() == 1
+    table = io.StringIO()
+    call_command("grade", "AI6126-A2", pdf, "--student", "u42", stdout=table, stderr=io.StringIO())
+    assert "already submitted" in table.getvalue() and Submission.objects.count() == 1
+
+    kim = make_user("kim")
+    StudentProfile.objects.create(user=kim, student_id="u43")
+    Enrollment.objects.create(exam=ai6126_exam, user=kim)
+    other = io.StringIO()
+    call_command("grade", "AI6126-A2", pdf, "--student", "u43", "--json", stdout=other,
+                 stderr=io.StringIO())
+    theirs = Submission.objects.get(pk=json.loads(other.getvalue())["submission"])
+    assert theirs.pk != one["submission"] and (theirs.user, theirs.student) == (kim, "kim")
+
+
 @pytest.mark.parametrize("folder", ["ai6126_a2", "i2dl_written"])
 def test_matches_committed_expected_results(folder, media_root):
     """The sample submissions grade exactly as recorded in samples/…/expected/ (reviewed;
@@ -152,8 +183,9 @@ def test_export_results_csv(ai6126_exam, tmp_path):
     target = tmp_path / "r.csv"
     call_command("export_results", "AI6126-A2", "-o", str(target), stderr=io.StringIO())
     rows = target.read_text().splitlines()
-    assert rows[0] == "submission,student,status,1.i,1.ii,1.iii,1.iv,2,3,total,max_score"
-    assert ",alice,needs_review," in rows[1] and rows[1].endswith(",12")
+    assert rows[0] == ("submission,student,status,1.i,1.ii,1.iii,1.iv,2,3,total,max_score,"
+                       "submissions")
+    assert ",alice,needs_review," in rows[1] and rows[1].endswith(",12,1")
 
 
 def test_load_exam_command_reports_and_rejects(db, media_root, tmp_path):

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.authtoken.models import Token
 
-from exams import roles, services
+from exams import courses, roles, services
 from exams.models import Exam
 from rubrics.definition import DefinitionError, parse_definition_text
 
@@ -26,7 +26,8 @@ DEMO_USERS = [
 
 class Command(BaseCommand):
     help = ("Create a demo course: an instructor, a TA and three students with known passwords "
-            "and API tokens, attached to the sample exam (loaded if missing).")
+            "and API tokens, attached to the sample exam (loaded if missing); the students are "
+            "on its roster.")
 
     def add_arguments(self, parser):
         parser.add_argument("--exam", default=str(SAMPLE), help="exam YAML (default: the sample)")
@@ -55,6 +56,8 @@ class Command(BaseCommand):
             user.save()
             if role:
                 roles.role_assign(exam=exam, user=user, role=role)
+            else:  # on the exam's roster, their username as student id
+                courses.student_enroll(exam=exam, row=courses.RosterRow(line=0, student_id=username))
             token, _ = Token.objects.get_or_create(user=user)
             self.stdout.write(f"{username:<12} {password:<16} {role or 'student':<11} {token.key}")
         self.stdout.write(self.style.WARNING(

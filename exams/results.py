@@ -12,7 +12,7 @@ def submission_result(submission: Submission) -> dict[str, Any]:
     """The DESIGN.md `grade --json` object (contract: keep the keys and their order)."""
     answers = {a.question_id: a for a in submission.answers.select_related("question")}
     rows = []
-    for q in submission.exam.questions.order_by("order"):
+    for q in submission.exam.questions.active().order_by("order"):
         a: Answer | None = answers.get(q.pk)
         if a is None:
             rows.append({"question": q.label, "kind": q.kind, "status": "auto", "score": 0.0,
@@ -61,7 +61,7 @@ def submission_table(submission: Submission) -> str:
 
 def results_csv(exam: Exam) -> str:
     """One row per submission, one column per question, then total and status."""
-    questions = list(exam.questions.order_by("order"))
+    questions = list(exam.questions.active().order_by("order"))
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["submission", "student", "status"] + [q.label for q in questions]

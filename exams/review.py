@@ -54,6 +54,9 @@ def answer_review(*, answer: Answer, reviewer, new_score: float | None = None,
 def review_check(*, answer: Answer, new_score: float | None, comment: str) -> float:
     """The score a decision would set, or ReviewError (forms call this to show the error)."""
     submission = answer.submission
+    if answer.question.archived_at is not None:
+        raise ReviewError(f"question {answer.question.label} was dropped from the exam (archived); "
+                          "its answers count nowhere and are kept only for the record")
     if submission.status not in REVIEWABLE:
         raise ReviewError(f"submission #{submission.pk} is {submission.status}; "
                           "review it once grading has finished")
@@ -128,7 +131,8 @@ def group_id(question_id: int, key: str) -> str:
 def answer_groups(answers: QuerySet[Answer], *, only_open: bool = True) -> list[AnswerGroup]:
     """Groups of identical answers, largest first. ``only_open``: groups with a flagged answer."""
     groups: dict[tuple[int, str], AnswerGroup] = {}
-    for a in answers.select_related("question", "submission").order_by("question__order", "pk"):
+    current = answers.filter(question__archived_at__isnull=True)
+    for a in current.select_related("question", "submission").order_by("question__order", "pk"):
         key = answer_group_key(a)
         group = groups.setdefault((a.question_id, key), AnswerGroup(
             question=a.question, key=key, value=a.parsed if a.parsed is not None else a.raw_text))
@@ -232,8 +236,10 @@ def exam_regrade_all(*, exam: Exam, keep_overrides: bool = True) -> RegradeRepor
                 continue
             if not keep_overrides:
                 # Not REVIEWED any more -> submission_store_results replaces them.
+                # Answers to archived questions are a record, not handed back.
                 report.overrides_discarded += s.answers.filter(
-                    status=Answer.Status.REVIEWED).update(status=Answer.Status.FLAGGED)
+                    status=Answer.Status.REVIEWED, question__archived_at__isnull=True,
+                ).update(status=Answer.Status.FLAGGED)
             services.submission_regrade(submission=s)
             report.queued.append(s.pk)
     # Leaving the block ran the on_commit enqueues (in-process grading when no broker).

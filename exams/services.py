@@ -302,11 +302,20 @@ def submission_create(*, exam: Exam, student: str, content: bytes, filename: str
     return submission
 
 
+# Publishing a grading task gives up quickly when the broker cannot be reached: one retry on
+# a fresh connection (a pooled one may predate a broker restart), then the submission stays
+# `received` for the sweep. Kombu's default policy, and the result backend's reconnect loop
+# (skipped: nothing reads the task's result), held an upload for ~20 s (issue 18).
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                        "interval_max": 0.2}
+
+
 def submission_enqueue(*, submission_id: int) -> bool:
     """Hand the submission to the broker (or grade it now when tasks run in-process). A broker
     outage leaves it `received` for the sweep."""
     try:
-        current_app.signature(GRADE_TASK, args=(submission_id,)).delay()
+        current_app.signature(GRADE_TASK, args=(submission_id,)).apply_async(
+            ignore_result=True, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
         return True
     except Exception as exc:  # noqa: BLE001 - kombu raises many types when Redis is down
         if settings.CELERY_TASK_ALWAYS_EAGER:

@@ -324,14 +324,27 @@ def submission_enqueue(*, submission_id: int) -> bool:
         return False
 
 
-def submission_claim(*, submission_id: int) -> bool:
-    """Claim a submission for grading exactly once (a conditional UPDATE, like healthchecks)."""
+def submission_claim(*, submission_id: int, run: tuple[str, int] | None = None) -> bool:
+    """Claim a submission for grading exactly once (a conditional UPDATE, like healthchecks).
+
+    ``run``: (task id, try number) of the grading task asking. A later try of the task that
+    holds the claim (a retry after an outage) takes it back without counting an attempt; a
+    second copy of the same try (a redelivery after a crash) does not, and waits for the
+    sweep like any abandoned submission, which counts attempts.
+    """
     now = timezone.now()
+    token = f"{run[0]}#{run[1]}" if run else ""
     stale = now - timedelta(seconds=settings.GRADER_STALE_AFTER_S)
     claimable = Submission.objects.filter(pk=submission_id, status=S.RECEIVED)
     if claimable.update(status=S.PROCESSING, started_at=now, updated_at=now, error="",
-                        pages_done=0, attempts=F("attempts") + 1) == 1:
+                        pages_done=0, attempts=F("attempts") + 1, claimed_by=token) == 1:
         return True
+    if run and run[1] > 0:
+        earlier_tries = [f"{run[0]}#{n}" for n in range(run[1])]
+        mine = Submission.objects.filter(pk=submission_id, status=S.PROCESSING,
+                                         claimed_by__in=earlier_tries)
+        if mine.update(started_at=now, updated_at=now, pages_done=0, claimed_by=token) == 1:
+            return True
     # A submission left in `processing` by a killed worker is taken over after it goes stale,
     # a bounded number of times: a page that crashes the reader must not loop forever.
     abandoned = Submission.objects.filter(pk=submission_id, status=S.PROCESSING, started_at__lt=stale)
@@ -341,7 +354,7 @@ def submission_claim(*, submission_id: int) -> bool:
             f"reader); scan or export the file again, or ask a TA to grade it by hand"))
         return False
     return abandoned.update(started_at=now, updated_at=now, pages_done=0,
-                            attempts=F("attempts") + 1) == 1
+                            attempts=F("attempts") + 1, claimed_by=token) == 1
 
 
 def submission_fail(*, submission: Submission, error: str) -> Submission:
@@ -361,9 +374,15 @@ def submission_regrade(*, submission: Submission) -> Submission:
 
 
 def submissions_sweep() -> tuple[int, int]:
-    """Enqueue the stale submissions again; (how many were stale, how many were enqueued)."""
+    """Enqueue the stale submissions again; (how many were stale, how many were enqueued).
+    Stops at the first that cannot be enqueued: the broker is down, the next sweep retries."""
     ids = stale_submissions()
-    return len(ids), sum(submission_enqueue(submission_id=i) for i in ids)
+    enqueued = 0
+    for pk in ids:
+        if not submission_enqueue(submission_id=pk):
+            break
+        enqueued += 1
+    return len(ids), enqueued
 
 
 def stale_submissions() -> list[int]:

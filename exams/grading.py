@@ -23,10 +23,10 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.db.models import F
+from django.db.models.functions import Least
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from django.db.models.functions import Least
 
 from exams import services
 from exams.models import Exam, Submission
@@ -107,7 +107,8 @@ def submission_grade(*, submission_id: int, run: tuple[str, int] | None = None) 
     header = [current_app.signature(READ_PAGE_TASK, args=(submission_id, n, text))
               for n, text in enumerate(texts, start=1)]
     callback = current_app.signature(ASSEMBLE_TASK, args=(submission_id,))
-    chord(header)(callback.on_error(current_app.signature(PAGES_FAILED_TASK, args=(submission_id,))))
+    on_error = current_app.signature(PAGES_FAILED_TASK, args=(submission_id,))
+    chord(header)(callback.on_error(on_error))
     return "dispatched"
 
 

@@ -234,8 +234,7 @@ def _sync_questions(exam: Exam, defn: ExamDefinition, report: KeyReport,
     gone = exam.questions.active().exclude(label__in=keep)
     archived = sorted(gone.values_list("label", flat=True), key=lambda label: existing[label].order)
     gone.update(archived_at=timezone.now())
-    scored = exam.submissions.filter(status__in=Submission.SCORED)
-    scored_before = scored.count()
+    scored_before = exam.submissions.filter(status__in=Submission.SCORED).count()
     recompute = added or archived or restored or any("points" in what for _, what in changed)
     return QuestionChanges(
         added=tuple(added), changed=tuple(changed), archived=tuple(archived),

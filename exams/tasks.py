@@ -22,7 +22,7 @@ def retry_delay(retries: int) -> float:
     """Seconds before try ``retries + 1``: doubling from 1 s up to the cap, each drawn from
     its upper half (jitter spreads the workers' retries; the half keeps the total retry time
     at least half of the bound: with 10 retries capped at 60 s, 2.5 to 5 minutes)."""
-    ceiling = min(float(settings.GRADER_RETRY_BACKOFF_MAX_S), 2.0 ** retries)
+    ceiling = min(float(settings.GRADER_RETRY_BACKOFF_MAX_S), 2.0 ** min(retries, 30))
     return random.uniform(ceiling / 2, ceiling)
 
 

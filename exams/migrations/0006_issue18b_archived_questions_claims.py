@@ -25,7 +25,8 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True, editable=False, max_length=255,
                 help_text="The grading run holding the claim (task id#try): a retry of that task "
-                          "after an outage takes its claim back; anything else waits for the sweep."),
+                          "after an outage takes its claim back; anything else waits for the "
+                          "sweep."),
         ),
         migrations.AlterField(
             model_name="review",

@@ -127,8 +127,8 @@ def test_the_api_tells_the_instructor_what_changed(media_root, django_user_model
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(instructor)}")
 
     def post(text):
-        return client.post("/api/exams/", {"definition": SimpleUploadedFile("e.yaml", text.encode())},
-                           format="multipart")
+        upload = SimpleUploadedFile("exam.yaml", text.encode())
+        return client.post("/api/exams/", {"definition": upload}, format="multipart")
 
     first = post(EXAM_YAML.format(code="CHG-1"))
     assert first.status_code == 201, first.content

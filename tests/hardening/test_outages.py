@@ -138,7 +138,7 @@ def test_a_database_outage_during_a_scan_ends_graded(tmp_path):
     with postgres_database() as url:
         # Backoff capped at 4 s so the test does not wait minutes; the outage (12 s) still
         # outlasts the whole retry budget tasks had before (2 retries, at most 3 s).
-        env = project_env(tmp_path, DATABASE_URL=url, CELERY_BROKER_URL=redis_url(db=13),
+        env = project_env(tmp_path, DATABASE_URL=url, CELERY_BROKER_URL=redis_url(db=7),
                           GRADER_RETRY_BACKOFF_MAX_S="4")
         manage(env, "migrate", "--noinput")
         manage(env, "load_exam", str(TUM / "exam.yaml"))

@@ -229,3 +229,11 @@ if not DEBUG and not env_bool("GRADER_EMBEDDED", True):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 
+
+# ---------------------------------------------------------------- outages (issue 18, 3/4/8/10)
+# A grading task that meets an outage (database, broker, file storage: exams.grading.OUTAGES)
+# retries with exponential backoff, doubling from 1 s up to this cap (each delay drawn from
+# its upper half): 10 retries capped at 60 s keep retrying for 2.5 to 5 minutes. An outage
+# that outlasts them leaves the submission for the sweep (GRADER_STALE_AFTER_S), never failed.
+GRADER_TASK_MAX_RETRIES = env_int("GRADER_TASK_MAX_RETRIES", 10, minimum=0)
+GRADER_RETRY_BACKOFF_MAX_S = env_int("GRADER_RETRY_BACKOFF_MAX_S", 60, minimum=1)

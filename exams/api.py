@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -145,21 +144,19 @@ class ExamListCreateApi(BaseApi):
             # Never resolve a path from an uploaded file on the server's disk.
             return Response({"error": f"the definition names blank_pdf '{defn.blank_pdf}': "
                                       "upload that file as blank_pdf"}, status=400)
-        existing = Exam.objects.filter(code=defn.code).first()
-        if existing and not roles.has_exam_role(request.user, existing, (roles.INSTRUCTOR,)):
-            raise exceptions.PermissionDenied(
-                f"exam {defn.code} exists and you are not its instructor")
         try:
-            with transaction.atomic():
-                exam, _ = services.exam_load(text=text, blank_pdf=blank, user=request.user.username,
-                                             accept_mismatch=tuple(data.validated_data["accept_key"]))
-                if existing is None:
-                    roles.role_assign(exam=exam, user=request.user, role=roles.INSTRUCTOR)
+            loaded = services.exam_upsert(
+                text=text, blank_pdf=blank, user=request.user.username, instructor=request.user,
+                accept_mismatch=tuple(data.validated_data["accept_key"]))
+        except services.NotExamInstructor as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
         except DefinitionError as exc:
             return Response({"error": str(exc)}, status=400)
+        exam = loaded.exam
         body = {"code": exam.code, "title": exam.title, "published": exam.published,
-                "created": existing is None, "key_report": exam.key_report}
-        return Response(body, status=201 if existing is None else 200)
+                "created": loaded.created, "key_report": exam.key_report,
+                "changes": loaded.changes.as_dict()}
+        return Response(body, status=201 if loaded.created else 200)
 
 
 class ExamDetailApi(BaseApi):

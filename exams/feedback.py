@@ -121,7 +121,7 @@ def submission_feedback(submission: Submission) -> list[QuestionFeedback]:
               .order_by("created_at", "id")):
         comments.setdefault(r.question_id, []).append(r.comment)
     result = []
-    for q in submission.exam.questions.order_by("order"):
+    for q in submission.exam.questions.active().order_by("order"):
         a = answers.get(q.pk)
         state = _state(a)
         result.append(QuestionFeedback(

@@ -6,9 +6,11 @@ default in this process, scans one task per page) -> ``grader.scan.read_page`` p
 ``submission_assemble`` -> ``grader.pipeline.grade_document`` -> ``services``' store.
 
 Failures: a document's own fault (unreadable PDF, a page that cannot be rendered or OCRed in
-time) fails the submission with a message the student can act on; a database outage
-propagates (the task retries it, the sweep picks the submission up later); anything else is a
-bug and fails this one submission with an internal-error message, never the worker.
+time) fails the submission with a message the student can act on; an outage of the database,
+the broker or the file storage (``OUTAGES``) propagates: the task retries it with backoff for
+minutes, and what outlasts the retries is left `processing` for the sweep, never failed;
+anything else is a bug and fails this one submission with an internal-error message, never
+the worker.
 """
 from __future__ import annotations
 
@@ -20,9 +22,12 @@ from typing import Any
 from celery import chord, current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.db.models import F
 from django.db.models.functions import Least
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from exams import services
 from exams.files import local_path
@@ -45,7 +50,26 @@ S = Submission.Status
 # per-page fan-out by name and so never imports the task module).
 READ_PAGE_TASK = "exams.read_page"
 ASSEMBLE_TASK = "exams.assemble_submission"
-FAIL_TASK = "exams.fail_submission"
+# The chord's error callback (the name is kept for chords in flight across an upgrade).
+PAGES_FAILED_TASK = "exams.fail_submission"
+
+
+def _storage_outages() -> tuple[type[BaseException], ...]:
+    """Connection errors of S3-compatible storage (botocore), when it is installed."""
+    try:
+        from botocore.exceptions import ConnectionError as S3ConnectionError
+        from botocore.exceptions import HTTPClientError
+    except ImportError:
+        return ()
+    return (S3ConnectionError, HTTPClientError)
+
+
+# Infrastructure that is briefly unreachable: the database (down, restarting, refusing
+# connections, a lock timeout), the broker or result backend (Redis), the file storage (a
+# network connection). Never the document's fault: retried, never shown to the student.
+OUTAGES: tuple[type[BaseException], ...] = (
+    OperationalError, InterfaceError, BrokerError, RedisConnectionError, RedisTimeoutError,
+    ConnectionError, TimeoutError, *_storage_outages())
 
 
 def warm_up() -> None:
@@ -88,11 +112,12 @@ def _ocr_options() -> OcrOptions:
 
 # ---------------------------------------------------------------- the route
 
-def submission_grade(*, submission_id: int) -> str:
+def submission_grade(*, submission_id: int, run: tuple[str, int] | None = None) -> str:
     """Claim the submission and grade it: in this process (typed files, and everything when
     tasks run in-process), or one task per page for scans, joined by ``submission_assemble``.
+    ``run``: the task's (id, try number), so a retry after an outage takes its claim back.
     Returns what happened, for the task's log."""
-    if not services.submission_claim(submission_id=submission_id):
+    if not services.submission_claim(submission_id=submission_id, run=run):
         return "not claimable"
     submission = Submission.objects.select_related("exam").get(pk=submission_id)
     texts = _guarded(submission, lambda: _page_plan(submission))
@@ -104,7 +129,8 @@ def submission_grade(*, submission_id: int) -> str:
     header = [current_app.signature(READ_PAGE_TASK, args=(submission_id, n, text))
               for n, text in enumerate(texts, start=1)]
     callback = current_app.signature(ASSEMBLE_TASK, args=(submission_id,))
-    chord(header)(callback.on_error(current_app.signature(FAIL_TASK, args=(submission_id,))))
+    on_error = current_app.signature(PAGES_FAILED_TASK, args=(submission_id,))
+    chord(header)(callback.on_error(on_error))
     return "dispatched"
 
 
@@ -156,12 +182,24 @@ def submission_assemble(*, submission_id: int, pages: list[dict[str, Any] | None
 
 
 def submission_fail_unless_finished(*, submission_id: int, error: str) -> str:
-    """Fail the submission readably unless a run already finished it (also the page tasks'
-    error callback: a page task that ended in an error its retries could not fix)."""
+    """Fail the submission readably unless a run already finished it."""
     submission = Submission.objects.get(pk=submission_id)
     if submission.status in Submission.FINISHED:
         return submission.status
     return services.submission_fail(submission=submission, error=error).status
+
+
+def submission_pages_failed(*, submission_id: int, error: BaseException | None) -> str:
+    """The page tasks' error callback: a page task raised past its retries.
+
+    Never the document's fault: a page that cannot be read fails the submission itself, with
+    its own message (``_guarded``), and returns. What raises is an outage that outlasted the
+    retries, a lost task or a worker killed by the hard time limit; the submission is left
+    `processing`, and the sweep grades it again once it is stale (``GRADER_STALE_AFTER_S``),
+    at most ``GRADER_MAX_ATTEMPTS`` times.
+    """
+    log.warning("submission %s: a page task failed (%r); left for the sweep", submission_id, error)
+    return "left for the sweep"
 
 
 # ---------------------------------------------------------------- steps
@@ -188,12 +226,12 @@ def _store(submission: Submission, pages: list[PageRead], exam: ExamSpec) -> Sub
 def _guarded(submission: Submission, step: Callable[[], Any], what: str = "grading") -> Any:
     """``step()``, or None after failing the submission with a message fit for the student:
     the document's own faults with their own message, a time limit with advice, a bug as an
-    internal error (logged). A database outage is not the document's fault: it propagates."""
+    internal error (logged). An outage (``OUTAGES``) is not the document's fault: it propagates."""
     try:
         return step()
     except (PdfError, PageReadError) as exc:
         error = str(exc)
-    except OperationalError:
+    except OUTAGES:
         raise
     except SoftTimeLimitExceeded:
         error = (f"{what} took longer than the {settings.CELERY_TASK_SOFT_TIME_LIMIT} s limit "

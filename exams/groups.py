@@ -92,9 +92,11 @@ class AnswerGroup:
 def answer_groups(answers: QuerySet[Answer], *, only_open: bool = True,
                   min_size: int = 2) -> list[AnswerGroup]:
     """Groups of answers read the same, largest first. ``only_open``: groups with a flagged
-    answer; ``min_size``: a group of one is graded on its own."""
+    answer; ``min_size``: a group of one is graded on its own. Answers to archived questions
+    (dropped from the exam file) are a record: never grouped."""
     groups: dict[tuple[int, str], AnswerGroup] = {}
-    for a in answers.select_related("question", "question__exam", "submission").order_by(
+    current = answers.filter(question__archived_at__isnull=True)
+    for a in current.select_related("question", "question__exam", "submission").order_by(
             "question__order", "submission__student", "pk"):
         key = reading_key(a)
         groups.setdefault((a.question_id, key), AnswerGroup(question=a.question, key=key)

@@ -63,13 +63,27 @@ class Exam(models.Model):
 
     @property
     def max_score(self) -> float:
-        return float(sum(q.points for q in self.questions.all()))
+        return float(sum(q.points for q in self.questions.active()))
+
+
+class QuestionQuerySet(models.QuerySet):
+    def active(self) -> "QuestionQuerySet":
+        """The questions the exam's current definition has: graded, totalled, listed."""
+        return self.filter(archived_at__isnull=True)
+
+    def archived(self) -> "QuestionQuerySet":
+        return self.filter(archived_at__isnull=False)
 
 
 class Question(models.Model):
     """One gradable question or part. ``spec`` holds its whole definition (key included) as
     the grading core's ``QuestionSpec``; label, kind, points and order are copied out of it by
-    ``set_spec`` for listing, filtering and ordering."""
+    ``set_spec`` for listing, filtering and ordering.
+
+    A question dropped from the exam file is archived, never deleted: its answers and the TA
+    reviews on them stay (staff see them as archived); it no longer counts anywhere (grading,
+    totals, CSV, statistics, question lists). Uploading its label again restores it.
+    """
 
     exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="questions")
     label = models.CharField(max_length=64)
@@ -84,6 +98,12 @@ class Question(models.Model):
         default=False, help_text="The instructor accepted a key mismatch for this question.")
     key_override_by = models.CharField(max_length=150, blank=True)
     key_override_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(
+        null=True, blank=True, db_index=True,
+        help_text="When the question was dropped from the exam file (kept for its answers and "
+                  "reviews; counts nowhere). Empty: the question is part of the exam.")
+
+    objects = QuestionQuerySet.as_manager()
 
     class RubricScoring(models.TextChoices):
         POSITIVE = "positive", "positive: start at 0, items add points"
@@ -98,7 +118,7 @@ class Question(models.Model):
         constraints = [models.UniqueConstraint(fields=["exam", "label"], name="unique_label_per_exam")]
 
     def __str__(self) -> str:
-        return f"{self.exam.code} {self.label}"
+        return f"{self.exam.code} {self.label}" + (" (archived)" if self.archived_at else "")
 
     def set_spec(self, spec: QuestionSpec, *, order: int) -> None:
         self.spec = spec.to_json()
@@ -148,6 +168,10 @@ class Submission(models.Model):
     pages_total = models.PositiveIntegerField(default=0)
     pages_done = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
+    claimed_by = models.CharField(
+        max_length=255, blank=True, editable=False,
+        help_text="The grading run holding the claim (task id#try): a retry of that task after "
+                  "an outage takes its claim back; anything else waits for the sweep.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -292,7 +316,8 @@ class Review(models.Model):
     decision or one rubric change.
 
     The audit trail outlives the answer row: a regrade that hands reviewed answers back to
-    the machine replaces those rows, and the decisions stay, tied to submission and question.
+    the machine replaces those rows, and the decisions stay, tied to submission and question;
+    an exam change never deletes them either (a dropped question is archived).
     """
 
     class Kind(models.TextChoices):
@@ -303,7 +328,9 @@ class Review(models.Model):
     answer = models.ForeignKey(Answer, null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="reviews")
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="reviews")
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="reviews")
+    # RESTRICT: a question with reviews cannot be deleted on its own (an exam change archives
+    # it instead); deleting the whole exam, submissions and reviews included, still works.
+    question = models.ForeignKey(Question, on_delete=models.RESTRICT, related_name="reviews")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     old_score = models.FloatField()
     new_score = models.FloatField()

@@ -47,7 +47,7 @@ def regrade_request_file(*, submission: Submission, question_label: str, reason:
                            "instructor")
     if not policies.submission_counts(submission):
         raise RegradeError("this submission does not count; ask about the one that does")
-    question = Question.objects.filter(exam=exam, label=question_label).first()
+    question = Question.objects.active().filter(exam=exam, label=question_label).first()
     if question is None:
         raise RegradeInvalid(f"question: this exam has no question {question_label!r}")
     if not reason:

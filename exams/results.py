@@ -17,7 +17,7 @@ def submission_result(submission: Submission) -> dict[str, Any]:
     """The DESIGN.md `grade --json` object (contract: keep the keys and their order)."""
     answers = {a.question_id: a for a in submission.answers.select_related("question")}
     rows = []
-    for q in submission.exam.questions.order_by("order"):
+    for q in submission.exam.questions.active().order_by("order"):
         a: Answer | None = answers.get(q.pk)
         if a is None:
             rows.append({"question": q.label, "kind": q.kind, "status": "auto", "score": 0.0,
@@ -68,7 +68,7 @@ def submission_table(submission: Submission) -> str:
 def results_csv(exam: Exam) -> str:
     """One row per student (the submission that counts under the exam's policy), one column
     per question, then total, max_score and how many submissions the student made."""
-    questions = list(exam.questions.order_by("order").values_list("pk", "label", "points"))
+    questions = list(exam.questions.active().order_by("order").values_list("pk", "label", "points"))
     max_score = f"{sum(points for _, _, points in questions):g}"
     out = io.StringIO()
     writer = csv.writer(out)

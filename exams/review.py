@@ -62,6 +62,9 @@ def locked_answer(answer: Answer | int) -> Answer:
 
 def check_reviewable(answer: Answer) -> None:
     submission = answer.submission
+    if answer.question.archived_at is not None:
+        raise ReviewError(f"question {answer.question.label} was dropped from the exam (archived); "
+                          "its answers count nowhere and are kept only for the record")
     if submission.status not in REVIEWABLE:
         raise ReviewError(f"submission #{submission.pk} is {submission.status}; "
                           "review it once grading has finished")
@@ -332,8 +335,10 @@ def exam_regrade_all(*, exam: Exam, keep_overrides: bool = True) -> RegradeRepor
                 continue
             if not keep_overrides:
                 # Not REVIEWED any more -> submission_store_results replaces them.
+                # Answers to archived questions are a record, not handed back.
                 report.overrides_discarded += s.answers.filter(
-                    status=Answer.Status.REVIEWED).update(status=Answer.Status.FLAGGED)
+                    status=Answer.Status.REVIEWED, question__archived_at__isnull=True,
+                ).update(status=Answer.Status.FLAGGED)
             services.submission_regrade(submission=s)
             report.queued.append(s.pk)
     # Leaving the block ran the on_commit enqueues (in-process grading when no broker).

@@ -128,18 +128,55 @@ class QuestionSerializer(serializers.ModelSerializer):
         return {"abs": q.definition.tolerance.abs, "rel": q.definition.tolerance.rel}
 
 
+class ArchivedQuestionSerializer(serializers.ModelSerializer):
+    """A question dropped from the exam file: kept with its answers and reviews (staff)."""
+
+    title = serializers.CharField(source="definition.title", read_only=True)
+    answers = serializers.IntegerField(source="answers.count", read_only=True)
+    reviews = serializers.IntegerField(source="reviews.count", read_only=True)
+
+    class Meta:
+        model = Question
+        fields = ["label", "title", "kind", "points", "archived_at", "answers", "reviews"]
+
+
 class ExamSerializer(serializers.ModelSerializer):
-    questions = QuestionSerializer(many=True, read_only=True)
+    questions = QuestionSerializer(source="questions.active", many=True, read_only=True)
+    archived_questions = ArchivedQuestionSerializer(source="questions.archived", many=True,
+                                                    read_only=True)
     max_score = serializers.FloatField(read_only=True)
     submissions = serializers.SerializerMethodField()
 
     class Meta:
         model = Exam
         fields = ["code", "title", "published", "results_released", "max_score",
-                  "key_report", "questions", "submissions", "created_at", "updated_at"]
+                  "key_report", "questions", "archived_questions", "submissions", "created_at",
+                  "updated_at"]
 
     def get_submissions(self, exam) -> int:
         return exam.submissions.count()
+
+
+class QuestionChangeSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    fields = serializers.ListField(child=serializers.CharField(),
+                                   help_text="The fields of the question's definition that differ.")
+
+
+class QuestionChangesSerializer(serializers.Serializer):
+    """What the upload changed; questions are matched by label (a rename is one archived and
+    one added; uploading an archived label again restores it)."""
+
+    added = serializers.ListField(child=serializers.CharField())
+    changed = QuestionChangeSerializer(many=True)
+    archived = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Dropped from the file: kept with their answers and reviews, counted nowhere.")
+    restored = serializers.ListField(child=serializers.CharField())
+    totals_recomputed = serializers.IntegerField(
+        help_text="Graded submissions whose total and status were recomputed.")
+    regrade_advised = serializers.BooleanField(
+        help_text="Submissions were graded with the previous definition: regrade to apply it.")
 
 
 class ExamLoadedSerializer(serializers.Serializer):
@@ -148,6 +185,7 @@ class ExamLoadedSerializer(serializers.Serializer):
     published = serializers.BooleanField()
     created = serializers.BooleanField()
     key_report = serializers.JSONField()
+    changes = QuestionChangesSerializer()
 
 
 class ProgressSerializer(serializers.Serializer):

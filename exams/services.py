@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import timedelta
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,11 @@ from celery import current_app
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.db import transaction
-from django.db.models import F
+from django.db import IntegrityError, transaction
+from django.db.models import F, Prefetch
 from django.utils import timezone
 
+from exams import roles
 from exams.files import local_path
 from exams.signals import questions_synced
 from exams.models import Answer, Exam, Page, Question, Submission
@@ -56,10 +58,81 @@ class ExamNotPublished(Exception):
 
 # ---------------------------------------------------------------- exams
 
+class NotExamInstructor(Exception):
+    """An upload for an exam code that exists and belongs to other instructors."""
+
+
+@dataclass(frozen=True)
+class QuestionChanges:
+    """What an upload changed in an exam's questions, told to the instructor. Questions are
+    matched by label: a renamed question is one archived and one added."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[tuple[str, tuple[str, ...]], ...] = ()   # (label, the spec fields that differ)
+    archived: tuple[str, ...] = ()
+    restored: tuple[str, ...] = ()
+    totals_recomputed: int = 0     # scored submissions whose total and status were recomputed
+    scored_before: int = 0         # submissions scored with the previous definition
+
+    @property
+    def regrade_advised(self) -> bool:
+        """Scores stored before the change do not reflect it (a new key, new points, a new or
+        restored question) until the exam is regraded."""
+        return bool(self.scored_before and (self.added or self.changed or self.restored))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"added": list(self.added),
+                "changed": [{"label": label, "fields": list(what)} for label, what in self.changed],
+                "archived": list(self.archived), "restored": list(self.restored),
+                "totals_recomputed": self.totals_recomputed,
+                "regrade_advised": self.regrade_advised}
+
+    def lines(self) -> list[str]:
+        """The changes as the `load_exam` command prints them."""
+        out = [f"  {what}: {', '.join(labels)}" for what, labels in (
+            ("added", self.added), ("archived (answers and reviews kept)", self.archived),
+            ("restored", self.restored)) if labels]
+        out += [f"  changed: {label} ({', '.join(what)})" for label, what in self.changed]
+        if self.totals_recomputed:
+            out.append(f"  totals recomputed for {self.totals_recomputed} graded submission(s)")
+        if self.regrade_advised:
+            out.append(f"  {self.scored_before} submission(s) were graded with the previous "
+                       f"definition: regrade the exam to apply the changes")
+        return out
+
+
+@dataclass(frozen=True)
+class ExamLoaded:
+    exam: Exam
+    report: KeyReport
+    created: bool
+    changes: QuestionChanges
+
+
 def exam_load(*, text: str, base_dir: Path | None = None, accept_mismatch: tuple[str, ...] = (),
               user: str = "", blank_pdf: File | None = None) -> tuple[Exam, KeyReport]:
-    """Create or update an exam from its YAML. Raises DefinitionError on an invalid file."""
+    """``exam_upsert`` for callers that need only the exam and its key check."""
+    loaded = exam_upsert(text=text, base_dir=base_dir, accept_mismatch=accept_mismatch,
+                         user=user, blank_pdf=blank_pdf)
+    return loaded.exam, loaded.report
+
+
+def exam_upsert(*, text: str, base_dir: Path | None = None, accept_mismatch: tuple[str, ...] = (),
+                user: str = "", blank_pdf: File | None = None,
+                instructor=None) -> ExamLoaded:
+    """Create or update an exam from its YAML. Raises DefinitionError on an invalid file.
+
+    ``instructor``: the user uploading (the API). A new code makes them its instructor; an
+    existing one must be theirs (NotExamInstructor). Decided under the exam row's lock, with
+    the unique code as the arbiter, so two instructors racing for a new code cannot both
+    become its instructor.
+    """
     defn = parse_definition_text(text)
+    if instructor is not None:
+        # Cheap early refusal, before the solvers run; re-checked under the lock below.
+        existing = Exam.objects.filter(code=defn.code).first()
+        if existing is not None:
+            _check_instructor(existing, instructor)
     unknown = set(accept_mismatch) - {q.label for q in defn.questions}
     if unknown:
         raise DefinitionError(f"--accept-key: no question {', '.join(sorted(unknown))}")
@@ -74,8 +147,12 @@ def exam_load(*, text: str, base_dir: Path | None = None, accept_mismatch: tuple
         if not blank_path.is_file():
             raise DefinitionError(f"field 'blank_pdf': file {blank_path} not found")
     with transaction.atomic():
-        exam, _ = Exam.objects.select_for_update().get_or_create(
-            code=defn.code, defaults={"title": defn.title})
+        exam, created = _exam_locked(defn)
+        if instructor is not None:
+            if created:
+                roles.role_assign(exam=exam, user=instructor, role=roles.INSTRUCTOR)
+            else:
+                _check_instructor(exam, instructor)
         exam.title = defn.title
         exam.source_yaml = text
         exam.key_report = report.as_list()
@@ -89,8 +166,28 @@ def exam_load(*, text: str, base_dir: Path | None = None, accept_mismatch: tuple
         exam.omr_template = _omr_template(exam, defn)
         exam.layout = _layout(exam, keyed)
         exam.save()
-        _sync_questions(exam, keyed, report, set(accept_mismatch), user)
-    return exam, report
+        changes = _sync_questions(exam, keyed, report, set(accept_mismatch), user)
+    return ExamLoaded(exam=exam, report=report, created=created, changes=changes)
+
+
+def _exam_locked(defn: ExamDefinition) -> tuple[Exam, bool]:
+    """The exam with this code, locked for the rest of the transaction, or a new one:
+    (exam, created). A concurrent upload that inserted the code first wins: its row is
+    returned (after its transaction commits) as an existing exam."""
+    exam = Exam.objects.select_for_update().filter(code=defn.code).first()
+    if exam is not None:
+        return exam, False
+    try:
+        with transaction.atomic():   # a savepoint: the failed INSERT must not end the transaction
+            return Exam.objects.create(code=defn.code, title=defn.title), True
+    except IntegrityError:
+        return Exam.objects.select_for_update().get(code=defn.code), False
+
+
+def _check_instructor(exam: Exam, user) -> None:
+    if not roles.has_exam_role(user, exam, (roles.INSTRUCTOR,)):
+        raise NotExamInstructor(f"exam {exam.code} exists and you are not its instructor; "
+                                f"ask one of its instructors to add you, or use another code")
 
 
 def _omr_template(exam: Exam, defn: ExamDefinition) -> dict[str, list[list[float]]]:
@@ -128,12 +225,25 @@ def _layout(exam: Exam, defn: ExamDefinition) -> dict | None:
 
 
 def _sync_questions(exam: Exam, defn: ExamDefinition, report: KeyReport,
-                    accepted: set[str], user: str) -> None:
+                    accepted: set[str], user: str) -> QuestionChanges:
+    """Make the exam's questions those of ``defn``. Questions are matched by label; one the
+    file no longer has is archived (its answers and reviews stay), one it has again is
+    restored; the totals of scored submissions are recomputed when what counts changed."""
     by_label = {e.label: e for e in report.entries}
     existing = {q.label: q for q in exam.questions.all()}
-    keep = set()
+    added, changed, restored = [], [], []
     for order, spec in enumerate(defn.questions):
-        q = existing.get(spec.label) or Question(exam=exam, label=spec.label)
+        q = existing.get(spec.label)
+        if q is None:
+            q = Question(exam=exam, label=spec.label)
+            added.append(spec.label)
+        elif q.archived_at is not None:
+            q.archived_at = None
+            restored.append(spec.label)
+        else:
+            differ = _spec_differences(q.definition, spec)
+            if differ:
+                changed.append((spec.label, differ))
         q.set_spec(spec, order=order)
         q.key_check = by_label[spec.label].as_dict()
         overridden = spec.label in accepted and by_label[spec.label].status == "mismatch"
@@ -141,17 +251,44 @@ def _sync_questions(exam: Exam, defn: ExamDefinition, report: KeyReport,
             q.key_override_by, q.key_override_at = user, timezone.now()
         q.key_override = overridden
         q.save()
-        keep.add(spec.label)
-    # Questions dropped from the file go, with their answers (the file is the source of truth).
-    exam.questions.exclude(label__in=keep).delete()
+    keep = {spec.label for spec in defn.questions}
+    gone = exam.questions.active().exclude(label__in=keep)
+    archived = sorted(gone.values_list("label", flat=True), key=lambda label: existing[label].order)
+    gone.update(archived_at=timezone.now())
     # The file's rubric items become rows TAs apply (exams.rubric listens: it re-scores answers,
     # which needs these services, so it is told rather than called).
     questions_synced.send(sender=Exam, exam=exam)
+    scored_before = exam.submissions.filter(status__in=Submission.SCORED).count()
+    recompute = added or archived or restored or any("points" in what for _, what in changed)
+    return QuestionChanges(
+        added=tuple(added), changed=tuple(changed), archived=tuple(archived),
+        restored=tuple(restored), scored_before=scored_before,
+        totals_recomputed=submissions_recompute_totals(exam=exam) if recompute else 0)
+
+
+def _spec_differences(old: QuestionSpec, new: QuestionSpec) -> tuple[str, ...]:
+    """The names of the spec fields that differ (both read through QuestionSpec, so a field
+    an older row lacks compares as its default)."""
+    before, after = old.to_json(), new.to_json()
+    return tuple(name for name in after if before.get(name) != after[name])
+
+
+def submissions_recompute_totals(*, exam: Exam) -> int:
+    """Recompute total, maximum and status of the exam's scored submissions from the answers
+    to its current questions (after questions were archived, restored, added or re-pointed).
+    Returns how many were recomputed."""
+    active = exam.questions.active()
+    max_score = exam.max_score
+    submissions = exam.submissions.filter(status__in=Submission.SCORED).prefetch_related(
+        Prefetch("answers", queryset=Answer.objects.filter(question__in=active), to_attr="counted"))
+    for submission in submissions:
+        submission_finish(submission=submission, answers=submission.counted, max_score=max_score)
+    return len(submissions)
 
 
 def question_specs(exam: Exam) -> list[QuestionSpec]:
     """The exam's questions as the grading core's QuestionSpec values, keys included."""
-    return [q.definition for q in exam.questions.order_by("order")]
+    return [q.definition for q in exam.questions.active().order_by("order")]
 
 
 # ---------------------------------------------------------------- submissions
@@ -188,11 +325,20 @@ def submission_create(*, exam: Exam, student: str, content: bytes, filename: str
     return submission
 
 
+# Publishing a grading task gives up quickly when the broker cannot be reached: one retry on
+# a fresh connection (a pooled one may predate a broker restart), then the submission stays
+# `received` for the sweep. Kombu's default policy, and the result backend's reconnect loop
+# (skipped: nothing reads the task's result), held an upload for ~20 s (issue 18).
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                        "interval_max": 0.2}
+
+
 def submission_enqueue(*, submission_id: int) -> bool:
     """Hand the submission to the broker (or grade it now when tasks run in-process). A broker
     outage leaves it `received` for the sweep."""
     try:
-        current_app.signature(GRADE_TASK, args=(submission_id,)).delay()
+        current_app.signature(GRADE_TASK, args=(submission_id,)).apply_async(
+            ignore_result=True, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
         return True
     except Exception as exc:  # noqa: BLE001 - kombu raises many types when Redis is down
         if settings.CELERY_TASK_ALWAYS_EAGER:
@@ -201,14 +347,27 @@ def submission_enqueue(*, submission_id: int) -> bool:
         return False
 
 
-def submission_claim(*, submission_id: int) -> bool:
-    """Claim a submission for grading exactly once (a conditional UPDATE, like healthchecks)."""
+def submission_claim(*, submission_id: int, run: tuple[str, int] | None = None) -> bool:
+    """Claim a submission for grading exactly once (a conditional UPDATE, like healthchecks).
+
+    ``run``: (task id, try number) of the grading task asking. A later try of the task that
+    holds the claim (a retry after an outage) takes it back without counting an attempt; a
+    second copy of the same try (a redelivery after a crash) does not, and waits for the
+    sweep like any abandoned submission, which counts attempts.
+    """
     now = timezone.now()
+    token = f"{run[0]}#{run[1]}" if run else ""
     stale = now - timedelta(seconds=settings.GRADER_STALE_AFTER_S)
     claimable = Submission.objects.filter(pk=submission_id, status=S.RECEIVED)
     if claimable.update(status=S.PROCESSING, started_at=now, updated_at=now, error="",
-                        pages_done=0, attempts=F("attempts") + 1) == 1:
+                        pages_done=0, attempts=F("attempts") + 1, claimed_by=token) == 1:
         return True
+    if run and run[1] > 0:
+        earlier_tries = [f"{run[0]}#{n}" for n in range(run[1])]
+        mine = Submission.objects.filter(pk=submission_id, status=S.PROCESSING,
+                                         claimed_by__in=earlier_tries)
+        if mine.update(started_at=now, updated_at=now, pages_done=0, claimed_by=token) == 1:
+            return True
     # A submission left in `processing` by a killed worker is taken over after it goes stale,
     # a bounded number of times: a page that crashes the reader must not loop forever.
     abandoned = Submission.objects.filter(pk=submission_id, status=S.PROCESSING, started_at__lt=stale)
@@ -218,7 +377,7 @@ def submission_claim(*, submission_id: int) -> bool:
             f"reader); scan or export the file again, or ask a TA to grade it by hand"))
         return False
     return abandoned.update(started_at=now, updated_at=now, pages_done=0,
-                            attempts=F("attempts") + 1) == 1
+                            attempts=F("attempts") + 1, claimed_by=token) == 1
 
 
 def submission_fail(*, submission: Submission, error: str) -> Submission:
@@ -238,9 +397,15 @@ def submission_regrade(*, submission: Submission) -> Submission:
 
 
 def submissions_sweep() -> tuple[int, int]:
-    """Enqueue the stale submissions again; (how many were stale, how many were enqueued)."""
+    """Enqueue the stale submissions again; (how many were stale, how many were enqueued).
+    Stops at the first that cannot be enqueued: the broker is down, the next sweep retries."""
     ids = stale_submissions()
-    return len(ids), sum(submission_enqueue(submission_id=i) for i in ids)
+    enqueued = 0
+    for pk in ids:
+        if not submission_enqueue(submission_id=pk):
+            break
+        enqueued += 1
+    return len(ids), enqueued
 
 
 def stale_submissions() -> list[int]:
@@ -257,18 +422,25 @@ def submission_store_results(*, submission: Submission, pages: Sequence[PageRead
                              flags: Sequence[str] = ()) -> Submission:
     """Replace the submission's pages and answers with a grading run's output; set the status.
 
-    One transaction, so the grading run lands whole or not at all (and costs one commit).
+    One transaction, so the grading run lands whole or not at all (and costs one commit). It
+    holds the exam's row lock, so an exam upload changing the questions lands wholly before or
+    after it. Answers to archived questions are kept (they count nowhere).
     """
-    questions = {q.label: q for q in submission.exam.questions.all()}
     with transaction.atomic():
+        Exam.objects.select_for_update().only("pk").get(pk=submission.exam_id)
+        questions = {q.label: q for q in submission.exam.questions.active()}
         submission.pages.all().delete()
         Page.objects.bulk_create([Page(submission=submission, number=p.number, read=p.to_json())
                                   for p in pages])
-        reviewed = {a.question_id: a for a in submission.answers.filter(status=Answer.Status.REVIEWED)}
-        submission.answers.exclude(question_id__in=reviewed).delete()
+        current = submission.answers.filter(question__in=questions.values())
+        reviewed = {a.question_id: a for a in current.filter(status=Answer.Status.REVIEWED)}
+        current.exclude(question_id__in=reviewed).delete()
         new_answers: list[Answer] = []
         for r in results:
-            q = questions[r.label]
+            q = questions.get(r.label)
+            if q is None:
+                # Archived while this run read the pages: it counts nowhere any more.
+                continue
             if q.pk in reviewed:
                 # A TA's decision survives a regrade; the machine's suggestion is refreshed.
                 a = reviewed[q.pk]
@@ -310,15 +482,17 @@ def submission_confirm_document(*, submission: Submission) -> Submission:
 
 
 def submission_finish(*, submission: Submission, answers: list[Answer] | None = None,
-                      **extra_fields: Any) -> Submission:
-    """Recompute the total and set graded / needs_review from the answers.
+                      max_score: float | None = None, **extra_fields: Any) -> Submission:
+    """Recompute the total and set graded / needs_review from the answers to the exam's
+    current questions (an archived question's answers count nowhere).
 
-    ``answers``: all of the submission's answers, when the caller has them in hand.
+    ``answers``: those answers, when the caller has them in hand; ``max_score``: the exam's.
     """
     if answers is None:
-        answers = list(submission.answers.all())
+        answers = list(submission.answers.filter(question__archived_at__isnull=True))
     total = round(sum(a.score for a in answers), 6)
-    max_score = submission.exam.max_score
+    if max_score is None:
+        max_score = submission.exam.max_score
     document_flags = extra_fields.get("flags", submission.flags)
     flagged = bool(document_flags) or any(a.status == Answer.Status.FLAGGED for a in answers)
     to = S.NEEDS_REVIEW if flagged else S.GRADED

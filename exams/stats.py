@@ -59,7 +59,7 @@ def question_stats(exam: Exam) -> list[QuestionStats]:
     for row in answers:
         by_question.setdefault(row[0], []).append(row)
     result = []
-    for q in exam.questions.order_by("order"):
+    for q in exam.questions.active().order_by("order"):
         rows = by_question.get(q.pk, [])
         scores = [r[1] for r in rows]
         n = len(scores)

@@ -65,7 +65,7 @@ class QuestionLabelFilter(admin.SimpleListFilter):
     title, parameter_name = "question", "question"
 
     def lookups(self, request, model_admin):
-        qs = Question.objects.filter(exam__in=roles.exams_for(request.user))
+        qs = Question.objects.active().filter(exam__in=roles.exams_for(request.user))
         if request.GET.get("exam"):
             qs = qs.filter(exam__pk=request.GET["exam"])
         labels = qs.order_by("order").values_list("label", flat=True)
@@ -92,14 +92,15 @@ class FlagFilter(admin.SimpleListFilter):
 
 
 class QueueFilter(admin.SimpleListFilter):
-    """The review queue: shows what needs a TA (flagged) unless asked otherwise."""
+    """The review queue: shows what needs a TA (flagged) unless asked otherwise. Answers to
+    archived questions (dropped from the exam file; they count nowhere) are listed apart."""
 
     title, parameter_name = "queue", "queue"
     default = Answer.Status.FLAGGED
 
     def lookups(self, request, model_admin):
         return [("flagged", "To review"), ("reviewed", "Reviewed"), ("auto", "Auto-graded"),
-                ("all", "All")]
+                ("all", "All"), ("archived", "Archived questions")]
 
     def value(self):
         return super().value() or self.default
@@ -110,4 +111,7 @@ class QueueFilter(admin.SimpleListFilter):
                    "query_string": changelist.get_query_string({self.parameter_name: lookup})}
 
     def queryset(self, request, qs):
+        if self.value() == "archived":
+            return qs.filter(question__archived_at__isnull=False)
+        qs = qs.filter(question__archived_at__isnull=True)
         return qs if self.value() == "all" else qs.filter(status=self.value())

@@ -83,7 +83,8 @@ class ExamAdmin(ExamScopedAdmin):
         return super().get_queryset(request).annotate(
             _n=Count("submissions", distinct=True),
             _flagged=Count("submissions__answers", distinct=True,
-                           filter=Q(submissions__answers__status=Answer.Status.FLAGGED)))
+                           filter=Q(submissions__answers__status=Answer.Status.FLAGGED,
+                                    submissions__answers__question__archived_at__isnull=True)))
 
     @admin.display(description="submissions", ordering="_n")
     def n_submissions(self, exam):
@@ -284,13 +285,35 @@ class RubricItemInline(ReadOnlyInline):
         return f"{item.applications.count()} answer(s)"
 
 
+class ArchivedFilter(admin.SimpleListFilter):
+    """Current questions unless asked otherwise; archived ones (dropped from the exam file,
+    kept with their answers and reviews) on request."""
+
+    title, parameter_name = "in the exam", "archived"
+
+    def lookups(self, request, model_admin):
+        return [("no", "Current"), ("yes", "Archived"), ("all", "All")]
+
+    def value(self):
+        return super().value() or "no"
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {"selected": self.value() == lookup, "display": title,
+                   "query_string": changelist.get_query_string({self.parameter_name: lookup})}
+
+    def queryset(self, request, qs):
+        return {"no": qs.active(), "yes": qs.archived()}.get(self.value(), qs)
+
+
 @admin.register(Question)
 class QuestionAdmin(ExamScopedAdmin):
     """Read-only: the exam YAML is the source of truth (upload it again, then regrade). The
     rubric items are rows, shown below and edited while grading."""
 
-    list_display = ["label", "exam", "kind", "points", "solver", "key_status", "grade_link"]
-    list_filter = [ExamFilter, "kind"]
+    list_display = ["label", "exam", "kind", "points", "solver", "key_status", "archived_at",
+                    "grade_link"]
+    list_filter = [ArchivedFilter, ExamFilter, "kind"]
     readonly_fields = [f.name for f in Question._meta.fields] + ["grade_link"]
     inlines = [RubricItemInline]
 
@@ -321,8 +344,10 @@ class AnswerInline(ReadOnlyInline):
 
     @admin.display(description="question")
     def open_link(self, a):
-        return format_html('<a href="{}">{}</a>',
-                           reverse("admin:exams_answer_change", args=[a.pk]), a.question.label)
+        archived = " (archived: counts nowhere)" if a.question.archived_at else ""
+        return format_html('<a href="{}">{}</a>{}',
+                           reverse("admin:exams_answer_change", args=[a.pk]), a.question.label,
+                           archived)
 
     @admin.display(description="flags")
     def flags_display(self, a):

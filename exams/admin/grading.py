@@ -71,7 +71,7 @@ class GradingViews:
                 "can_decide": self.has_change_permission(request), **extra}
 
     def _questions(self, request):
-        return Question.objects.filter(exam__in=roles.exams_for(request.user)).select_related(
+        return Question.objects.active().filter(exam__in=roles.exams_for(request.user)).select_related(
             "exam").order_by("exam__code", "order")
 
     def _question(self, request, pk) -> Question:

@@ -10,8 +10,10 @@ from rubrics.definition import DefinitionError
 
 class Command(BaseCommand):
     help = ("Create or update an exam from its YAML definition; recompute every solver-backed "
-            "key, compare literal keys, and print the key check. Exits 1 on an invalid file, "
-            "3 when a key mismatch keeps the exam unpublished.")
+            "key, compare literal keys, and print the key check. On an update, print what "
+            "changed: questions added, changed, archived (dropped from the file; their answers "
+            "and reviews are kept) and restored. Exits 1 on an invalid file, 3 when a key "
+            "mismatch keeps the exam unpublished.")
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="exam definition YAML")
@@ -28,13 +30,18 @@ class Command(BaseCommand):
         except UnicodeDecodeError:
             raise CommandError(f"{path}: not a UTF-8 text file") from None
         try:
-            exam, report = services.exam_load(text=text, base_dir=path.parent,
-                                              accept_mismatch=tuple(opts["accept_key"]),
-                                              user=opts["by"])
+            loaded = services.exam_upsert(text=text, base_dir=path.parent,
+                                          accept_mismatch=tuple(opts["accept_key"]),
+                                          user=opts["by"])
         except DefinitionError as exc:
             raise CommandError(f"{path}: {exc}") from None
-        self.stdout.write(f"exam {exam.code}: {exam.title} — {exam.questions.count()} questions, "
-                          f"{exam.max_score:g} points")
+        exam, report = loaded.exam, loaded.report
+        self.stdout.write(f"exam {exam.code}: {exam.title} — {exam.questions.active().count()} "
+                          f"questions, {exam.max_score:g} points"
+                          + ("" if loaded.created else " (updated)"))
+        if not loaded.created:
+            for line in loaded.changes.lines() or ["  no question changed"]:
+                self.stdout.write(line)
         if exam.omr_template:
             n = sum(len(v) for v in exam.omr_template.values())
             self.stdout.write(f"  checkbox template: {n} boxes for {len(exam.omr_template)} questions")

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from grader.align import BlankPages, align_page
-from grader.ink import MIN_INK_MM2, region_ink
+from grader.ink import INK_DPI, MIN_INK_MM2, region_ink
 from grader.layout import Region, blank_layout
 from grader.render import PageImage, render_pdf_page
 from rubrics.definition import DefinitionError, parse_definition_text
@@ -169,4 +169,5 @@ def test_ink_is_what_the_blank_does_not_have(exam):
     assert inked.has_ink and inked.ink_mm2 > 20
     # Upright in the crop, where it was written: the ink starts ~10 mm in from the left.
     x, y, w, h = inked.bounds()
-    assert 8 < x * 25.4 / 300 < 13 and w * 25.4 / 300 > 15
+    mm = 25.4 / INK_DPI
+    assert 8 < x * mm < 13 and w * mm > 15

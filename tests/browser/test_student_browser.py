@@ -1,17 +1,16 @@
 """A student reads their feedback and asks for a regrade on the student pages; a TA resolves
 it in the admin's regrade queue; the student reads the answer. Real Chromium, Selenium,
-Django's live server (tools installed as in test_review_browser)."""
+Django's live server (the browser fixture is in conftest.py)."""
 from __future__ import annotations
 
 from exams import courses, review, roles
 from exams.models import Answer, RegradeRequest, Review
 from tests.api.factories import enroll, make_exam, make_submission, make_user
-from tests.browser.test_review_browser import browser  # noqa: F401 - the shared fixture
 
 PASSWORDS = {"ann": "ann-password-1", "ta_a": "ta-password-1"}
 
 
-def log_in(browser, url, username):  # noqa: F811 - the fixture is passed in
+def log_in(browser, url, username):
     from selenium.webdriver.common.by import By
 
     browser.get(url)
@@ -20,7 +19,7 @@ def log_in(browser, url, username):  # noqa: F811 - the fixture is passed in
     browser.find_element(By.CSS_SELECTOR, "[type=submit]").click()
 
 
-def log_out(browser, button: str, lands_on: str) -> None:  # noqa: F811
+def log_out(browser, button: str, lands_on: str) -> None:
     """Click the log-out button and wait for the page it leads to (a next get() must not race
     the logout's own navigation)."""
     from selenium.webdriver.common.by import By
@@ -30,7 +29,7 @@ def log_out(browser, button: str, lands_on: str) -> None:  # noqa: F811
     WebDriverWait(browser, 15).until(lambda d: lands_on in d.current_url)
 
 
-def image_loaded(browser, img) -> bool:  # noqa: F811
+def image_loaded(browser, img) -> bool:
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.execute_script("arguments[0].scrollIntoView()", img)   # lazy images load in view
@@ -38,7 +37,7 @@ def image_loaded(browser, img) -> bool:  # noqa: F811
     return browser.execute_script("return arguments[0].naturalWidth", img) > 0
 
 
-def test_student_files_a_regrade_request_and_a_ta_resolves_it(browser, live_server, settings,  # noqa: F811
+def test_student_files_a_regrade_request_and_a_ta_resolves_it(browser, live_server, settings,
                                                                media_root):
     from selenium.webdriver.common.by import By
 

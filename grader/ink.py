@@ -201,5 +201,5 @@ def highlighted(scan: PageImage, alignment: Alignment, region: Region, blank: Pa
     rgb = np.repeat(faded[:, :, None], 3, axis=2)
     strength = (1 - crop.astype(np.float32) / 255)[mask][:, None]
     colour = np.array(HIGHLIGHT_RGB, dtype=np.float32)
-    rgb[mask] = (255 - (255 - colour) * np.clip(strength * 1.6, 0.35, 1.0)).astype(np.uint8)
+    rgb[mask] = (255 - (255 - colour) * np.clip(strength * 2.5, 0.65, 1.0)).astype(np.uint8)
     return Image.fromarray(rgb, mode="RGB")

@@ -2,10 +2,13 @@
 questions, submissions. Machine output is read-only; each action calls one service."""
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import CharField, Count, Q
+from django.db.models.functions import Cast
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -15,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from exams import courses, policies, review, roles, services, stats
 from exams.admin.roster import roster_page
 from exams.admin.base import ExamFilter, ExamScopedAdmin, ReadOnlyInline, short
+from exams.flags import DOCUMENT_FLAG_REASONS, flag_label, flag_reason
 from exams.models import Answer, Exam, ExamRole, Question, ReleaseRecord, RubricItem, Submission
 from exams.results import GRADEBOOKS, gradebook_csv, results_csv
 
@@ -358,16 +362,63 @@ class AnswerInline(ReadOnlyInline):
         return short(a.parsed)
 
 
+class DocumentFlagFilter(admin.SimpleListFilter):
+    """Submissions that may not be one student's copy of the exam (see exams.flags)."""
+
+    title, parameter_name = "document", "document"
+
+    def lookups(self, request, model_admin):
+        return [("flagged", "Needs a look (any)")] + [
+            (flag, flag_label(flag)) for flag in DOCUMENT_FLAG_REASONS]
+
+    def queryset(self, request, qs):
+        if not self.value():
+            return qs
+        if self.value() == "flagged":
+            return qs.exclude(flags=[])
+        return qs.annotate(flags_text=Cast("flags", CharField())).filter(
+            flags_text__contains=json.dumps(self.value()))
+
+
 @admin.register(Submission)
 class SubmissionAdmin(ExamScopedAdmin):
-    list_display = ["id", "student", "exam", "status", "score", "max_score", "progress",
-                    "created_at"]
-    list_filter = [ExamFilter, "status"]
+    list_display = ["id", "student", "exam", "status", "document", "score", "max_score",
+                    "progress", "created_at"]
+    list_filter = [ExamFilter, "status", DocumentFlagFilter]
     search_fields = ["student"]
-    readonly_fields = [f.name for f in Submission._meta.fields if f.name != "file"] + ["pdf_link"]
-    exclude = ["file"]
+    readonly_fields = [f.name for f in Submission._meta.fields
+                       if f.name not in ("file", "flags")] + ["pdf_link", "document_flags"]
+    # What a TA needs first: who, what state, and why the document itself may need a look.
+    fields = ["id", "exam", "student", "status", "document_flags", "error", "score", "max_score",
+              "pdf_link"] + [f for f in readonly_fields if f not in (
+                  "id", "exam", "student", "status", "document_flags", "error", "score",
+                  "max_score", "pdf_link")]
     inlines = [AnswerInline]
-    actions = ["regrade"]
+    actions = ["regrade", "confirm_document"]
+
+    @admin.display(description="document")
+    def document(self, s):
+        return format_html_join(", ", '<span title="{}">{}</span>',
+                                ((flag_reason(f), flag_label(f)) for f in s.flags)) or "—"
+
+    @admin.display(description="about the document")
+    def document_flags(self, s):
+        if not s.flags:
+            return "—"
+        return format_html_join("", "<div><b>{}</b>: {}</div>",
+                                ((flag_label(f), flag_reason(f)) for f in s.flags))
+
+    @admin.action(description="Confirm: the document is one student's copy of the exam "
+                              "(clears its document flags)", permissions=["change"])
+    def confirm_document(self, request, queryset):
+        done = 0
+        for s in queryset.exclude(flags=[]):
+            try:
+                services.submission_confirm_document(submission=s)
+                done += 1
+            except services.InvalidTransition as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+        self.message_user(request, f"{done} submission(s) confirmed.")
 
     @admin.display(description="pages")
     def progress(self, s):

@@ -108,14 +108,15 @@ class AnswerAdmin(GradingViews, ExamScopedAdmin):
     readonly_fields = ["submission_link", "question", "status", "score", "max_score",
                        "suggested_score", "flags_display", "detail", "confidence", "page_images",
                        "answer_crops", "raw_text", "evidence", "parsed", "alternatives",
-                       "expected", "pages", "grade_link"]
+                       "expected", "pages", "grade_link", "handwriting", "ink_display"]
     fieldsets = [
         ("Answer", {"fields": ["grade_link", "submission_link", "question", "status", "score",
                                "max_score", "suggested_score", "flags_display", "detail",
                                "answer_crops"]}),
         ("Your decision", {"fields": ["new_score", "comment"]}),
-        ("What the machine read", {"fields": ["raw_text", "parsed", "alternatives", "expected",
-                                              "evidence", "confidence", "pages", "page_images"]}),
+        ("What the machine read", {"fields": ["raw_text", "handwriting", "parsed", "alternatives",
+                                              "expected", "evidence", "ink_display",
+                                              "confidence", "pages", "page_images"]}),
     ]
 
     def changelist_view(self, request, extra_context=None):
@@ -177,6 +178,22 @@ class AnswerAdmin(GradingViews, ExamScopedAdmin):
             return "—"
         return format_html_join("", "<div><b>{}</b>: {}</div>",
                                 ((flag_label(f), flag_reason(f)) for f in a.flags))
+
+    @admin.display(description="read by")
+    def handwriting(self, a):
+        """Which engine's reading of the handwriting was taken, and every engine's reading."""
+        if not a.readings:
+            return "—"
+        rows = ((r["engine"], r["text"] or "(nothing)", f"{r['confidence']:.2f}",
+                 " ← taken" if r["engine"] == a.reader else "") for r in a.readings)
+        return format_html_join("", "<div><b>{}</b>: <code>{}</code> (confidence {}){}</div>",
+                                rows)
+
+    @admin.display(description="ink in its answer space")
+    def ink_display(self, a):
+        if a.ink is None:
+            return "— (no answer region: read from the page's text or boxes)"
+        return f"{a.ink:.2%} of the region"
 
     @admin.display(description="grade")
     def grade_link(self, a):

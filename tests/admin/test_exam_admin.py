@@ -194,3 +194,25 @@ def test_create_demo_course_is_idempotent(db, media_root, capsys, monkeypatch):
     from django.contrib.auth import authenticate
 
     assert authenticate(username="ta", password="demo-ta") is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_document_flag_holds_the_submission_for_review_until_a_ta_confirms_it(client, course):
+    """Two students' scans in one file: every answer read fine, yet the submission waits for a
+    TA (needs_review); the TA sees why on the submission and confirms the document."""
+    s = course["carol"]
+    assert s.status == Submission.Status.GRADED
+    services.submission_finish(submission=s, flags=["page_twice"])
+    s.refresh_from_db()
+    assert s.status == Submission.Status.NEEDS_REVIEW and s.flags == ["page_twice"]
+    client.force_login(course["ta"])
+    listed = client.get("/admin/exams/submission/?document=page_twice").content.decode()
+    assert f"/admin/exams/submission/{s.pk}/change/" in listed
+    assert "twice, with different ink" in client.get(
+        f"/admin/exams/submission/{s.pk}/change/").content.decode()
+    client.force_login(course["instructor"])
+    response = client.post("/admin/exams/submission/", {"action": "confirm_document",
+                                                        "_selected_action": [s.pk]})
+    assert response.status_code == 302
+    s.refresh_from_db()
+    assert s.flags == [] and s.status == Submission.Status.GRADED

@@ -15,7 +15,9 @@ from exams.models import Answer, Submission
 from tools.make_bad_inputs import KINDS
 
 GRADED = "graded"              # valid: graded / needs_review, same answers as the clean file
-UNANSWERED = "unanswered"      # valid but nothing readable: graded, every answer unanswered
+# A valid PDF with nothing of the exam on it (a blank or unreadable scan): never `graded`. The
+# document is flagged (no page matches the exam) and every answer is not located, for a TA.
+NOT_THE_EXAM = "not the exam"
 FAILED = "failed"
 
 # kind -> (outcome, regex the error must match). The OCR timeout is set to 2 s below; the
@@ -37,7 +39,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
                           r"at A4 size$"),
     "huge_image_a4": (FAILED, r"^page 1 contains an image of 30,000 x 30,000 pixels \(900 megapixels; "
                               r"the limit is 80\); scan at 300 dpi"),
-    "zero_size_page": (UNANSWERED, ""),
+    "zero_size_page": (NOT_THE_EXAM, ""),
     "deflate_bomb": (FAILED, r"^page 1 of the PDF holds more data than a page can"),
     "form_xobject_bomb": (FAILED, r"^page 1 of the PDF holds more data than a page can"),
     "javascript_attachment": (GRADED, ""),
@@ -45,13 +47,13 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "rotated_pages": (GRADED, ""),
     "turned_text": (GRADED, ""),
     "mixed_sizes": (GRADED, ""),
-    "blank_scan": (UNANSWERED, ""),
-    "photo_jpeg": (UNANSWERED, ""),
+    "blank_scan": (NOT_THE_EXAM, ""),
+    "photo_jpeg": (NOT_THE_EXAM, ""),
     "odd_encodings": (GRADED, ""),
     "huge_text_layer": (GRADED, ""),
     "broken_page_among_good": (FAILED, r"^page 2 of the PDF is damaged \(its content cannot be decoded\)"),
     "cyclic_page_tree": (FAILED, r"^the PDF is damaged and cannot be read"),
-    "deep_nesting": (UNANSWERED, ""),
+    "deep_nesting": (NOT_THE_EXAM, ""),
 }
 
 
@@ -129,9 +131,11 @@ def test_bad_input(kind, bad_inputs, ai6126_exam, reference, settings):
         assert submission.score == reference.score
         assert_same_reading(submission, reference)
     else:
-        assert submission.status in (Submission.Status.GRADED, Submission.Status.NEEDS_REVIEW)
+        assert submission.status == Submission.Status.NEEDS_REVIEW, (kind, submission.status)
+        assert submission.flags == ["no_page_matches"], (kind, submission.flags)
         assert submission.score == 0.0
-        assert all("unanswered" in a.flags for a in submission.answers.all()), kind
+        assert all(a.status == "flagged" and "not_located" in a.flags
+                   for a in submission.answers.all()), kind
     if kind == "huge_text_layer":
         from grader.pdf import MAX_TEXT_CHARS_PER_PAGE
 
@@ -146,7 +150,8 @@ def test_process_keeps_serving_after_hostile_files(bad_inputs, ai6126_exam, refe
     for kind in ("deflate_bomb", "huge_image_a4", "huge_page", "ocr_hang", "cyclic_page_tree",
                  "too_many_pages", "deep_nesting"):
         submission = grade(ai6126_exam, bad_inputs[kind], kind)
-        assert submission.status in (Submission.Status.FAILED, Submission.Status.GRADED), kind
+        assert submission.status in (Submission.Status.FAILED, Submission.Status.GRADED,
+                                     Submission.Status.NEEDS_REVIEW), kind
     again = grade(ai6126_exam, bad_inputs["encrypted_owner_only"], "after")
     assert again.status == reference.status
     assert_same_reading(again, reference)

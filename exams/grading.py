@@ -48,8 +48,9 @@ def warm_up() -> None:
 
 
 def exam_spec(exam: Exam) -> ExamSpec:
-    """The exam as the core needs it: questions with keys, and the checkbox template."""
-    return ExamSpec.build(services.question_specs(exam), exam.omr_template)
+    """The exam as the core needs it: questions with keys, the checkbox template and the
+    marking convention."""
+    return ExamSpec.build(services.question_specs(exam), exam.omr_template, exam.marking)
 
 
 def _document(submission: Submission) -> str:

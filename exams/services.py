@@ -82,6 +82,7 @@ def exam_load(*, text: str, base_dir: Path | None = None, accept_mismatch: tuple
             with open(blank_path, "rb") as fh:
                 exam.blank_pdf.save(f"{defn.code}.pdf", File(fh), save=False)
         exam.omr_template = _omr_template(exam, defn)
+        exam.marking = defn.marking
         exam.save()
         _sync_questions(exam, keyed, report, set(accept_mismatch), user)
     return exam, report

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from grader.omr.register import TemplateBox
-from grader.types import Kind, QuestionSpec
+from grader.types import Kind, Marking, QuestionSpec
 
 # The template as stored: question label -> one [page, x, y, w, h] (mm) per option.
 TemplateJson = Mapping[str, Sequence[Sequence[float]]]
@@ -27,14 +27,15 @@ class Checkbox:
 class ExamSpec:
     questions: tuple[QuestionSpec, ...]
     checkboxes: tuple[Checkbox, ...] = ()
+    marking: Marking = Marking.CROSS         # what a mark in a box means on this exam
 
     @classmethod
-    def build(cls, questions: Sequence[QuestionSpec], template: TemplateJson | None = None
-              ) -> ExamSpec:
+    def build(cls, questions: Sequence[QuestionSpec], template: TemplateJson | None = None,
+              marking: Marking | str = Marking.CROSS) -> ExamSpec:
         boxes = tuple(Checkbox(label, option, TemplateBox.from_list(entry))
                       for label, entries in (template or {}).items()
                       for option, entry in enumerate(entries, start=1))
-        return cls(tuple(questions), boxes)
+        return cls(tuple(questions), boxes, Marking(marking))
 
     def template_pages(self) -> dict[int, tuple[Checkbox, ...]]:
         """The checkboxes by page of the blank exam, in template order."""

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from grader.compare import read_number
-from grader.types import Kind, QuestionSpec, RubricItem, Tolerance
+from grader.types import Kind, Marking, QuestionSpec, RubricItem, Tolerance
 
 MAX_YAML_BYTES = 1_000_000
 # Values in the file once YAML aliases are expanded. yaml.safe_load shares aliased objects, so
@@ -41,6 +41,7 @@ class ExamDefinition:
     raw: dict = field(default_factory=dict)
     boxes: dict[str, tuple[tuple[float, ...], ...]] = field(default_factory=dict)
     literal_keys: dict[str, Any] = field(default_factory=dict)
+    marking: Marking = Marking.CROSS
 
     @property
     def max_score(self) -> float:
@@ -90,6 +91,7 @@ def parse_definition(data: Any) -> ExamDefinition:
     blank_pdf = data.get("blank_pdf")
     if blank_pdf is not None and not isinstance(blank_pdf, str):
         raise DefinitionError("field 'blank_pdf': must be a path relative to the exam file")
+    marking = _marking(data.get("marking", Marking.CROSS.value))
     questions_raw = data.get("questions")
     if not isinstance(questions_raw, list) or not questions_raw:
         raise DefinitionError("field 'questions': required, a non-empty list")
@@ -139,7 +141,16 @@ def parse_definition(data: Any) -> ExamDefinition:
             raise DefinitionError(
                 f"question {spec.label}, field 'depends_on': no question {spec.depends_on!r}")
     return ExamDefinition(code=code, title=title, blank_pdf=blank_pdf, questions=tuple(specs),
-                          raw=data, boxes=boxes, literal_keys=literal_keys)
+                          raw=data, boxes=boxes, literal_keys=literal_keys, marking=marking)
+
+
+def _marking(value: Any) -> Marking:
+    """The exam's marking convention: ``cross`` (default) or ``bubble``."""
+    if isinstance(value, str) and value.strip().lower() in tuple(Marking):
+        return Marking(value.strip().lower())
+    raise DefinitionError(
+        f"field 'marking': {value!r} is not one of {', '.join(Marking)} (cross: a crossed box "
+        f"is selected, a filled one cancelled; bubble: a filled bubble is selected)")
 
 
 _MISSING = object()

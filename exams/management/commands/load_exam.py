@@ -35,6 +35,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {exc}") from None
         self.stdout.write(f"exam {exam.code}: {exam.title} — {exam.questions.count()} questions, "
                           f"{exam.max_score:g} points")
+        self.stdout.write(f"  marking: {exam.marking}")
         if exam.omr_template:
             n = sum(len(v) for v in exam.omr_template.values())
             self.stdout.write(f"  checkbox template: {n} boxes for {len(exam.omr_template)} questions")

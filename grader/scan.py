@@ -17,12 +17,12 @@ import numpy as np
 
 from grader import omr
 from grader.exam import Checkbox, ExamSpec
-from grader.ocr import OcrError, OcrTimeout, ScannedRead, read_scanned_page
-from grader.omr.by_text import PlacedMark, read_marks
+from grader.ocr import OcrError, OcrTimeout, ScannedRead, ocr_line, read_scanned_page
+from grader.omr.by_text import PlacedMark, PlacedWord, read_labels, read_marks
 from grader.pages import BoxRead, PageRead, TemplateFit, text_layer_page
 from grader.render import PageImage, RenderError, render_pdf_page
 from grader.tesseract import Engine
-from grader.types import Source
+from grader.types import Marking, Source
 
 # Scanned pages are rendered at this resolution for checkboxes and OCR (see grader.ocr.OCR_DPI).
 SCAN_DPI = 300
@@ -65,7 +65,8 @@ def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions) -
     choice questions the template does not place."""
     image = _render(render, number)
     template = exam.template_pages()
-    fit = _fit(image, template, expected_page=number) if number in template else None
+    fit = _fit(image, template, expected_page=number, marking=exam.marking) \
+        if number in template else None
     # A page that fitted the blank exam has a known orientation: no need to guess it.
     rotation = fit.upright_turn_cw if fit is not None and fit.ok else None
     try:
@@ -80,7 +81,8 @@ def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions) -
             f"file") from exc
     except OcrError as exc:
         raise PageReadError(f"page {number}: {exc}") from exc
-    marks = _marks(scanned, number, image.dpi) if exam.untemplated_choices() else None
+    marks = _marks(scanned, number, image.dpi, exam.marking, ocr) \
+        if exam.untemplated_choices() else None
     mm = 25.4 / image.dpi
     text = scanned.text
     return PageRead(
@@ -113,7 +115,7 @@ def place_unexamined(pages: Sequence[PageRead], exam: ExamSpec, render: Render
             except RenderError:
                 out.append(page)
                 continue
-            fit = _fit(image, unmatched, expected_page=None)
+            fit = _fit(image, unmatched, expected_page=None, marking=exam.marking)
             if fit is not None:
                 page = page.with_fit(fit)
                 unmatched.pop(fit.template_page)
@@ -128,19 +130,26 @@ def _render(render: Render, number: int) -> PageImage:
         raise PageReadError(f"page {number} cannot be rendered: {exc}") from exc
 
 
-def _marks(scanned: ScannedRead, number: int, dpi: float) -> tuple[PlacedMark, ...]:
+def _marks(scanned: ScannedRead, number: int, dpi: float, marking: Marking,
+           ocr: OcrOptions) -> tuple[PlacedMark, ...]:
     """Every checkbox on the page as read, in mm on the straightened page the OCR words were
-    read on (``omr.by_text`` matches them up with the words later)."""
+    read on (``omr.by_text`` matches them up with the words later), with the text beside the
+    boxes where the page's OCR read none (``omr.by_text.read_labels``)."""
     gray = np.asarray(scanned.image.convert("L"), dtype=np.uint8)
-    return tuple(read_marks(gray, dpi, number))
+    mm = 25.4 / dpi
+    words = [PlacedWord(number, w.text, *(v * mm for v in w.box)) for w in scanned.words]
+    read_line = partial(ocr_line, dpi=dpi, timeout_s=ocr.timeout_s, engine=ocr.engine)
+    return tuple(read_labels(gray, dpi, read_marks(gray, dpi, number, marking), words,
+                             read_line))
 
 
 def _fit(image: PageImage, template: Mapping[int, Sequence[Checkbox]],
-         expected_page: int | None) -> TemplateFit | None:
+         expected_page: int | None, marking: Marking) -> TemplateFit | None:
     """The page's checkboxes read against the blank page it fits (its own first; see
     ``omr.read_matching_template_page``), or None when there is none to try."""
     boxes = {page: [c.box for c in checkboxes] for page, checkboxes in template.items()}
-    match = omr.read_matching_template_page(image.array, image.dpi, boxes, expected_page)
+    match = omr.read_matching_template_page(image.array, image.dpi, boxes, expected_page,
+                                            marking=marking)
     if match is None:
         return None
     page, registration, readings = match

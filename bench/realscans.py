@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,6 +31,8 @@ from typing import Any
 
 import yaml
 from PIL import Image
+
+from bench.embedded import setup_embedded_django
 
 ROOT = Path(__file__).resolve().parent.parent
 REALSCANS = ROOT.parent / "shared" / "realscans"
@@ -140,18 +140,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--only", default="", help="the sheets whose id or scan path has this")
     ap.add_argument("--details", action="store_true", help="list every answer not read right")
     args = ap.parse_args(argv)
-    tmp = Path(tempfile.mkdtemp(prefix="bench-realscans-"))
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
-    os.environ["MEDIA_ROOT"] = str(tmp / "media")
-    os.environ.pop("CELERY_BROKER_URL", None)
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    setup_embedded_django("bench-realscans-")
     results = [grade_sheet(s) for s in sheets(args.only)]
     print(report(results, details=args.details))
     total = Counter()

@@ -1,13 +1,18 @@
 """Checkboxes placed by the printed option text, for exams without a blank PDF or ``boxes:``.
 
 Without a template nothing says which question a box on a scanned page belongs to, but the
-page says it in print: the box is the one beside the option's text. The OCR words (with their
-positions, in the frame of the image the boxes were found on) are searched for each
-multiple-choice question's title and then for its options in order, and each option is given
-the nearest unused box on its text line: to the left of the text ("[ ] option"), else to its
-right ("option [ ]"). Tesseract drops short lines beside heavily marked boxes, so options whose
-text was not read take the question's boxes in reading order when there is exactly one box per
-option. Whatever cannot be placed is None, for the caller to flag.
+page says it in print: the box is the one beside the option's text, under the question's
+title. The OCR words (with their positions, in the frame of the image the boxes were found
+on) are searched for each multiple-choice question's title anywhere in the document (copies
+may shuffle questions), every word and box belongs to the title above it in its column (two
+columns are read line by line across), and each option is given the nearest unused box of its
+question on its text line: to the left of the text ("[ ] option"), else to its right
+("option [ ]"), whatever order the options are printed in. Tesseract drops short lines and
+single letters beside boxes: the text right of such a box is read on its own
+(``read_labels``), and options whose text was still not read take the question's boxes in
+reading order when there is exactly one box per option and the document shows options printed
+in the exam's order (a copy that shuffles them shows the opposite, and nothing is filled).
+Whatever cannot be placed is None, for the caller to flag; nothing here raises on odd input.
 """
 from __future__ import annotations
 

@@ -50,7 +50,8 @@ def warm_up() -> None:
 def exam_spec(exam: Exam) -> ExamSpec:
     """The exam as the core needs it: questions with keys, the checkbox template and the
     marking convention."""
-    return ExamSpec.build(services.question_specs(exam), exam.omr_template, exam.marking)
+    return ExamSpec.build(services.question_specs(exam), exam.omr_template,
+                          marking=exam.marking)
 
 
 def _document(submission: Submission) -> str:

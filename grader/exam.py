@@ -30,12 +30,12 @@ class ExamSpec:
     marking: Marking = Marking.CROSS         # what a mark in a box means on this exam
 
     @classmethod
-    def build(cls, questions: Sequence[QuestionSpec], template: TemplateJson | None = None,
+    def build(cls, questions: Sequence[QuestionSpec], template: TemplateJson | None = None, *,
               marking: Marking | str = Marking.CROSS) -> ExamSpec:
         boxes = tuple(Checkbox(label, option, TemplateBox.from_list(entry))
                       for label, entries in (template or {}).items()
                       for option, entry in enumerate(entries, start=1))
-        return cls(tuple(questions), boxes, Marking(marking))
+        return cls(tuple(questions), boxes, marking=Marking(marking))
 
     def template_pages(self) -> dict[int, tuple[Checkbox, ...]]:
         """The checkboxes by page of the blank exam, in template order."""

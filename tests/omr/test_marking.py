@@ -181,11 +181,11 @@ def test_the_scan_path_reads_by_the_exams_convention():
                            [(q.label, len(q.options)) for q in questions])
     template = {label: [b.as_list() for b in found] for label, found in boxes.items()}
     render = pdf_renderer(folder / "student_02.pdf")    # crosses, fills, re-crossed fills
-    fitted = read_page(1, None, ExamSpec.build(questions, template, "bubble"), render)
+    fitted = read_page(1, None, ExamSpec.build(questions, template, marking="bubble"), render)
     readings = fitted.fit.readings
     assert fitted.fit.ok and {r.mark for r in readings} >= {"filled", "cross"}
     assert all(r.checked == (r.mark != "empty") for r in readings)
     assert all(r.uncertain for r in readings if r.mark == "cross")
-    free = read_page(1, None, ExamSpec.build(questions, None, Marking.BUBBLE), render)
+    free = read_page(1, None, ExamSpec.build(questions, marking=Marking.BUBBLE), render)
     assert {m.mark for m in free.marks} >= {"filled", "cross"}
     assert all(m.checked == (m.mark != "empty") for m in free.marks)

@@ -387,7 +387,8 @@ class _Layout:
                  if t.page == page and t.y <= y and self._column(t.x) == column]
         if above:
             return max(above)[1]
-        earlier = [((t.page, t.y, self.columns.index(self._column(t.x))), k)
+        # The last title of an earlier page in reading order: its last column, lowest title.
+        earlier = [((t.page, self.columns.index(self._column(t.x)), t.y), k)
                    for k, t in self.titles if t.page < page]
         return max(earlier)[1] if earlier else PREAMBLE
 

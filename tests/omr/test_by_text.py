@@ -288,3 +288,17 @@ def test_labels_are_read_only_beside_boxes_with_no_word_there():
     assert [m.label for m in got] == ["A", ""] and len(crops) == 1
     width_mm = crops[0].width / ppm
     assert 20 < width_mm < 33 - 0.5 and np.asarray(crops[0])[:, :3].min() > 128   # starts on paper
+
+
+def test_options_over_a_page_break_stay_with_the_question_above():
+    """The options at the top of page 2, before any title there, belong to the last question
+    of page 1 (its right column's, when it has two)."""
+    left = ChoiceQuestion("1", "Voulez-vous 6 points ?", ("oui", "non"))
+    right = ChoiceQuestion("2", "Voulez-vous 7 points ?", ("oui", "non"))
+    words = line(1, 250, 20, f"1) {left.title}") + line(1, 257.5, 32, "oui") + \
+        line(1, 265, 32, "non") + line(1, 250, 105, f"5) {right.title}")
+    marks = [mark(1, 25, 257.5, True), mark(1, 25, 265)]
+    words += line(2, 20, 32, "non") + line(2, 27.5, 32, "oui")
+    marks += [mark(2, 25, 20), mark(2, 25, 27.5, True)]
+    got = read([left, right], words, marks)
+    assert got == {"1": [(257.5, True), (265, False)], "2": [(27.5, True), (20, False)]}

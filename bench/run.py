@@ -73,6 +73,8 @@ BENCHES = (
           ("--students", "200", "--resubmissions", "3"), "course side: counting, CSVs, stats, release check"),
     Bench("omr", "bench.omr_accuracy", ("--boxes", "2000", "--seed", "1", "--quiet"),
           ("--boxes", "400", "--seed", "1", "--quiet"), "checkbox reading accuracy (not a speed bench)"),
+    Bench("realscans", "bench.realscans", (), ("--only", "amc"),
+          "other OMR tools' real scans through the service path: right / flagged / WRONG"),
 )
 
 # Runs one bench's main(argv) in a fresh interpreter and writes what it returns as JSON.
@@ -187,6 +189,10 @@ def summary_rows(name: str, r: dict, output: list[str]) -> list[tuple[str, str, 
                  f"{r['latency_max_s'] * 1000:.0f} ms", f"{r['clients']} clients"),
                 ("API: throughput uploads / graded end to end",
                  f"{fmt(r['uploads_per_s'])} / {fmt(r['graded_per_s'])} per s", "")]
+    if name == "realscans":
+        return [(f"real scans ({r['sheets']} sheets), questions right / flagged / WRONG",
+                 f"{r['right']} / {r['flagged']} / {r['WRONG']}",
+                 "WRONG = silent misgrade; must be 0" + (f"; failed: {r['failed']}" if r["failed"] else ""))]
     if name == "memory":
         return [(f"worker peak RSS, {r['pages']}-page scan ({r['procs']} procs)",
                  " / ".join(f"{p['hwm_mib']:.0f}" for p in r["pool_after"]) + " MiB",

@@ -11,14 +11,14 @@ Measured in one run on the same files (the machine is noisy, so only ratios are 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.embedded import setup_embedded_django  # noqa: E402
 
 
 def make_pdfs(folder: Path, count: int, pages: int) -> list[Path]:
@@ -52,16 +52,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--pages", type=int, default=10)
     args = parser.parse_args(argv)
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-typed-"))
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
-    os.environ["MEDIA_ROOT"] = str(tmp / "media")
-    os.environ.pop("CELERY_BROKER_URL", None)
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    tmp = setup_embedded_django("bench-typed-")
     from django.db.models import Count
 
     from exams import grading, services
@@ -69,7 +60,6 @@ def main(argv: list[str] | None = None) -> dict:
     from grader.pdf import read_pdf_pages
     from grader.pipeline import grade_document
 
-    call_command("migrate", verbosity=0)
     exam, _ = services.exam_load(text=(ROOT / "samples/ai6126_a2/exam.yaml").read_text())
     spec = grading.exam_spec(exam)
     pdfs = make_pdfs(tmp, args.submissions, args.pages)

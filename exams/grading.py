@@ -79,9 +79,9 @@ def warm_up() -> None:
 
 def exam_spec(exam: Exam) -> ExamSpec:
     """The exam as the core needs it: questions with keys, the checkbox template and the
-    blank exam's layout (answer regions)."""
+    blank exam's layout (answer regions) and its marking convention."""
     return ExamSpec.build(services.question_specs(exam), exam.omr_template,
-                          BlankLayout.from_json(exam.layout))
+                          BlankLayout.from_json(exam.layout), marking=exam.marking)
 
 
 def _document(submission: Submission) -> str:

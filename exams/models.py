@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from grader.pages import PageRead
-from grader.types import Kind, QuestionSpec
+from grader.types import Kind, Marking, QuestionSpec
 
 
 class Exam(models.Model):
@@ -29,6 +29,10 @@ class Exam(models.Model):
         null=True, blank=True,
         help_text="The blank exam's pages and where each written answer goes (answer regions, "
                   "mm); empty without a blank PDF.")
+    marking = models.CharField(
+        max_length=8, choices=[(m.value, m.value) for m in Marking], default=Marking.CROSS.value,
+        help_text="What a mark in a box means: cross (a crossed box is selected, a filled one "
+                  "cancelled) or bubble (a filled bubble is selected).")
     published = models.BooleanField(default=False)
     results_released = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

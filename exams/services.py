@@ -165,6 +165,7 @@ def exam_upsert(*, text: str, base_dir: Path | None = None, accept_mismatch: tup
                 exam.blank_pdf.save(f"{defn.code}.pdf", File(fh), save=False)
         exam.omr_template = _omr_template(exam, defn)
         exam.layout = _layout(exam, keyed)
+        exam.marking = defn.marking
         exam.save()
         changes = _sync_questions(exam, keyed, report, set(accept_mismatch), user)
     return ExamLoaded(exam=exam, report=report, created=created, changes=changes)

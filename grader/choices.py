@@ -8,17 +8,24 @@ what a scan means. Pure functions of ``PageRead`` values; no images, no Tesserac
   the two readings differ, the question is flagged ``ambiguous``.
 - A box in the uncertain band flags its question ``uncertain_box``.
 - Without a template (no blank PDF, no ``boxes:``), each option's box is the one beside its
-  printed text (``grader.omr.by_text``); an option whose box cannot be placed is flagged
-  ``registration_failed``, and a question with no box placed at all is left to its text.
+  printed text (``grader.omr.by_text``); an option whose box cannot be placed, or was placed
+  only by its order on a document that shows nothing about the order its options are
+  printed in, is flagged ``registration_failed``. So is a question with no box placed at
+  all: its OCR text is the printed options, which the text parser would read as if the
+  student had written them all out. Nothing that cannot be placed (or makes placing it
+  fail) is ever read as ``unanswered`` or raises.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from grader.omr.by_text import ChoiceQuestion, PlacedWord, marks_by_option_text
+from grader.omr.by_text import ChoiceQuestion, PlacedWord, place_by_option_text
 from grader.pages import BoxRead, PageRead, TemplateFit
 from grader.types import Flag, Parsed, QuestionSpec
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,12 @@ def choice_answer(marks: Sequence[Mark | None], n_options: int, evidence: str, *
                   flags=tuple(flags))
 
 
+def unplaced() -> Parsed:
+    """A question whose boxes are on the scan but could not be placed: nothing read, flagged."""
+    return Parsed(None, evidence="no checkbox found beside its options",
+                  confidence=0.0, flags=(Flag.REGISTRATION_FAILED,))
+
+
 def template_answers(pages: Sequence[PageRead]) -> dict[str, Parsed]:
     """Selections read from the template's boxes, per question label."""
     by_template: dict[int, list[TemplateFit]] = {}
@@ -94,13 +107,21 @@ def option_text_answers(pages: Sequence[PageRead], questions: Sequence[QuestionS
     wanted = [ChoiceQuestion(q.label, q.title, q.options) for q in questions if q.options]
     answers: dict[str, Parsed] = {}
     boxes: dict[int, dict[str, list[float]]] = {}
-    for label, placed in marks_by_option_text(wanted, words, marks).items():
-        for m in placed:
+    try:
+        by_text = place_by_option_text(wanted, words, marks)
+    except Exception:  # noqa: BLE001 - a page the placement cannot handle flags, never fails
+        log.exception("placing checkboxes by their option text failed")
+        by_text = {}
+    answers.update({q.label: unplaced() for q in wanted if q.label not in by_text})
+    for label, placement in by_text.items():
+        for m in placement.marks:
             if m is not None:
                 boxes.setdefault(m.page, {}).setdefault(label, []).append(m.cy)
         answers[label] = choice_answer(
             [None if m is None else Mark(option, m.mark, m.checked, m.confidence, m.uncertain)
-             for option, m in enumerate(placed, start=1)],
-            len(placed), "boxes beside the options")
+             for option, m in enumerate(placement.marks, start=1)],
+            len(placement.marks),
+            "boxes placed by their order" if placement.by_order_only else "boxes beside the options",
+            unplaced=placement.by_order_only)
     return ChoiceAnswers(answers, {page: {label: tuple(ys) for label, ys in by_label.items()}
                                    for page, by_label in boxes.items()})

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from grader.layout import BlankLayout, Region
 from grader.omr.register import TemplateBox
-from grader.types import Kind, QuestionSpec
+from grader.types import Kind, Marking, QuestionSpec
 
 # The template as stored: question label -> one [page, x, y, w, h] (mm) per option.
 TemplateJson = Mapping[str, Sequence[Sequence[float]]]
@@ -29,15 +29,16 @@ class ExamSpec:
     questions: tuple[QuestionSpec, ...]
     checkboxes: tuple[Checkbox, ...] = ()
     layout: BlankLayout | None = None    # the blank exam's pages and answer regions
+    marking: Marking = Marking.CROSS     # what a mark in a box means on this exam
 
     @classmethod
     def build(cls, questions: Sequence[QuestionSpec], template: TemplateJson | None = None,
-              layout: BlankLayout | None = None) -> ExamSpec:
+              layout: BlankLayout | None = None, *,
+              marking: Marking | str = Marking.CROSS) -> ExamSpec:
         boxes = tuple(Checkbox(label, option, TemplateBox.from_list(entry))
                       for label, entries in (template or {}).items()
                       for option, entry in enumerate(entries, start=1))
-        return cls(tuple(questions), boxes, layout)
-
+        return cls(tuple(questions), boxes, layout, Marking(marking))
     def region(self, label: str) -> Region | None:
         return None if self.layout is None else self.layout.regions.get(label)
 

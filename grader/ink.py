@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 from grader.align import Alignment
 from grader.layout import Region
@@ -186,11 +187,9 @@ FADE = 0.3                        # the printed page behind it, this much of its
 
 
 def highlighted(scan: PageImage, alignment: Alignment, region: Region, blank: PageImage,
-                margin_mm: float = 3.0, dpi: float = 150.0) -> "Image.Image":
+                margin_mm: float = 3.0, dpi: float = 150.0) -> Image.Image:
     """The review crop of an answer region: the student's ink in colour over the faded page,
     upright, with a margin around the region."""
-    from PIL import Image
-
     shown = Region(region.page, region.x - margin_mm, region.y - margin_mm,
                    region.w + 2 * margin_mm, region.h + 2 * margin_mm, region.source)
     crop = region_crop(scan, alignment, shown, dpi=dpi)

@@ -14,7 +14,20 @@ from PIL import Image
 from grader.pdfium import open_document
 
 log = logging.getLogger(__name__)
-DEFAULT_IMAGE_DPI = 300.0  # an image without dpi metadata is taken as a 300 dpi scan
+
+# An image whose resolution is unknown (no DPI metadata, or metadata no scan has: a phone
+# photo's 72, a screenshot's 96, a photo wrapped into a PDF at 72 dpi making a 33 x 44 cm
+# "page") is measured as a sheet of paper: the sheet whose aspect ratio is nearest (A4 and
+# Letter, each portrait or landscape). A5 has A4's aspect ratio, so the size alone cannot
+# tell them apart: a sheet is taken as A5 only when that gives a scanner's resolution and A4
+# does not (an A5 page scanned at 300 dpi is 1748 x 2480 px, which as A4 would be 211 dpi).
+SHEETS_MM = {"A4": (210.0, 297.0), "Letter": (215.9, 279.4), "A5": (148.0, 210.0)}
+SCANNER_DPIS = (100.0, 150.0, 200.0, 240.0, 300.0, 400.0, 600.0, 1200.0)
+# Metadata is trusted when it is a scan's resolution and makes a page of paper size: at least
+# 100 dpi (72 and 96 are software defaults), and a long side from 100 mm (A6 is 148) to
+# 450 mm (A3 is 420).
+MIN_METADATA_DPI = 100.0
+PAGE_LONG_SIDE_MM = (100.0, 450.0)
 
 # Pixel budget of one rendered page, checked from the page size BEFORE rendering: PDFium
 # allocates the whole bitmap up front (a 30,000 pt square page at 300 dpi would be 15.6
@@ -52,17 +65,23 @@ def render_pdf_page(path: str | Path, index: int, dpi: float = 300.0, *,
         if not 0 <= index < len(pdf):
             raise RenderError(f"page {index + 1} does not exist (the file has {len(pdf)})")
         page = pdf[index]
-        dpi = fit_dpi(page.get_size(), dpi)
+        # A photo placed on a page of its own pixel size (at 72 dpi: a 33 x 44 cm "page") is
+        # drawn as the sheet it shows: rendered at ``render_dpi``, it is as many pixels as
+        # that sheet at ``dpi``, and the page image says ``dpi``, so millimetres are the
+        # sheet's.
+        scale = _sheet_scale(page)
+        render_dpi = fit_dpi(page.get_size(), dpi * scale)
+        dpi = render_dpi / scale
         try:
-            scanned = _scanned_image(page, dpi, upscale)
+            scanned = _scanned_image(page, render_dpi, upscale)
             if scanned is not None:
-                return PageImage(number=index + 1, image=scanned[0], dpi=scanned[1])
+                return PageImage(number=index + 1, image=scanned[0], dpi=scanned[1] / scale)
         except (pdfium.PdfiumError, ValueError, OSError) as exc:
             log.info("page %d: reading its image directly failed (%s); rendering it", index + 1, exc)
         try:
             # An 8-bit grey bitmap straight from PDFium: the same pixels as grey-rendered BGRx
             # converted afterwards, 5 ms less per 300 dpi A4 page (measured).
-            bitmap = page.render(scale=dpi / 72.0, grayscale=True,
+            bitmap = page.render(scale=render_dpi / 72.0, grayscale=True,
                                  force_bitmap_format=pdfium.raw.FPDFBitmap_Gray)
             image = bitmap.to_pil()
             if image.mode != "L":
@@ -97,17 +116,10 @@ def _scanned_image(page, dpi: float, upscale: bool = True) -> tuple[Image.Image,
     its resolution: ``dpi``, or its own when lower and ``upscale`` is False.
     """
     raw = pdfium.raw
-    if page.get_rotation() % 360 or raw.FPDFPage_CountObjects(page.raw) != 1 \
-            or raw.FPDFPage_GetAnnotCount(page.raw) != 0:
+    obj = _sole_image(page)
+    if obj is None:
         return None
-    obj = next(iter(page.get_objects(max_depth=0)), None)
-    if obj is None or obj.type != raw.FPDF_PAGEOBJ_IMAGE:
-        return None
-    a, b, c, d, e, f = obj.get_matrix().get()
     left, bottom, right, top = page.get_cropbox()
-    if abs(b) > 1e-6 or abs(c) > 1e-6 or a <= 0 or d <= 0 or max(
-            abs(e - left), abs(f - bottom), abs(e + a - right), abs(f + d - top)) > 0.5:
-        return None
     metadata = obj.get_metadata()
     plain = {getattr(raw, name) for name in _PLAIN_COLOURSPACES}
     if metadata.colorspace not in plain or metadata.bits_per_pixel not in (8, 24):
@@ -141,6 +153,44 @@ def _scanned_image(page, dpi: float, upscale: bool = True) -> tuple[Image.Image,
     return image.resize(size, Image.Resampling.BILINEAR), dpi
 
 
+def _sole_image(page):
+    """The page's one content object when it is an upright image covering the page exactly
+    (a scanner's or a phone's page), else None."""
+    raw = pdfium.raw
+    if page.get_rotation() % 360 or raw.FPDFPage_CountObjects(page.raw) != 1 \
+            or raw.FPDFPage_GetAnnotCount(page.raw) != 0:
+        return None
+    obj = next(iter(page.get_objects(max_depth=0)), None)
+    if obj is None or obj.type != raw.FPDF_PAGEOBJ_IMAGE:
+        return None
+    a, b, c, d, e, f = obj.get_matrix().get()
+    left, bottom, right, top = page.get_cropbox()
+    if abs(b) > 1e-6 or abs(c) > 1e-6 or a <= 0 or d <= 0 or max(
+            abs(e - left), abs(f - bottom), abs(e + a - right), abs(f + d - top)) > 0.5:
+        return None
+    return obj
+
+
+def _sheet_scale(page) -> float:
+    """Sheet size / page size for a page that is one image whose placement makes no sense as
+    a sheet of paper (a resolution no scan has, or a page far from paper size): the image is
+    measured as a sheet (``sheet_dpi``). 1.0 for every other page."""
+    try:
+        obj = _sole_image(page)
+        if obj is None:
+            return 1.0
+        width_px, height_px = obj.get_px_size()
+    except (pdfium.PdfiumError, ValueError, OSError):
+        return 1.0
+    left, bottom, right, top = page.get_cropbox()
+    if width_px <= 0 or height_px <= 0 or right <= left or top <= bottom:
+        return 1.0
+    placed = math.sqrt(width_px * height_px / ((right - left) * (top - bottom))) * 72.0
+    if plausible_dpi(placed, width_px, height_px):
+        return 1.0
+    return placed / sheet_dpi(width_px, height_px)
+
+
 def fit_dpi(size_pt: tuple[float, float], dpi: float) -> float:
     """``dpi``, lowered so the page fits MAX_RENDER_PIXELS; RenderError if it cannot."""
     width_pt, height_pt = (abs(float(v)) for v in size_pt)
@@ -161,19 +211,69 @@ def pdf_page_count(path: str | Path) -> int:
         return len(pdf)
 
 
+def sheet_dpi(width_px: int, height_px: int) -> float:
+    """The resolution of an image of a whole sheet of paper, from its size alone: the sheet
+    (A4 or Letter, portrait or landscape) whose aspect ratio is nearest, or A5 where that
+    gives a scanner's resolution and A4 does not (see ``SHEETS_MM``)."""
+    short_px, long_px = sorted((max(1, int(width_px)), max(1, int(height_px))))
+    aspect = short_px / long_px
+
+    def dpi_as(name: str) -> float:
+        short_mm, long_mm = SHEETS_MM[name]
+        # Both sides count: a sheet trimmed or padded on one side is still measured sensibly.
+        return math.sqrt(short_px * long_px / (short_mm * long_mm)) * 25.4
+
+    nearest = min(("A4", "Letter"), key=lambda n: abs(aspect - SHEETS_MM[n][0] / SHEETS_MM[n][1]))
+    if nearest == "A4" and not _scanner_dpi(dpi_as("A4")) and _scanner_dpi(dpi_as("A5")):
+        nearest = "A5"
+    return round(dpi_as(nearest), 3)
+
+
+def _scanner_dpi(dpi: float) -> bool:
+    return any(abs(dpi - d) <= 0.01 * d for d in SCANNER_DPIS)
+
+
+def plausible_dpi(dpi: float | None, width_px: int, height_px: int) -> bool:
+    """Whether ``dpi`` (from metadata) is a scan's resolution and makes a page of paper size."""
+    if dpi is None or not math.isfinite(dpi) or dpi < MIN_METADATA_DPI:
+        return False
+    long_mm = max(width_px, height_px) / dpi * 25.4
+    return PAGE_LONG_SIDE_MM[0] <= long_mm <= PAGE_LONG_SIDE_MM[1]
+
+
+def image_dpi(image: Image.Image) -> float:
+    """An image file's resolution: its metadata when plausible, else measured as a sheet."""
+    dpi_info = image.info.get("dpi")
+    try:
+        meta = float(dpi_info[0]) if dpi_info and dpi_info[0] else None
+    except (TypeError, ValueError, ZeroDivisionError):
+        meta = None
+    if plausible_dpi(meta, image.width, image.height):
+        return meta
+    return sheet_dpi(image.width, image.height)
+
+
 def load_image_file(path: str | Path) -> PageImage:
-    """Load a PNG/JPEG/TIFF scan; its dpi comes from metadata, else ``DEFAULT_IMAGE_DPI``."""
+    """The first page of a PNG/JPEG/TIFF scan (see ``load_image_pages``)."""
+    return load_image_pages(path)[0]
+
+
+def load_image_pages(path: str | Path) -> list[PageImage]:
+    """Every page (frame) of a PNG/JPEG/TIFF scan; the resolution of each from its metadata
+    when plausible, else from its size as a sheet of paper (``sheet_dpi``)."""
+    pages = []
     with Image.open(path) as img:
-        dpi_info = img.info.get("dpi")
-        dpi = float(dpi_info[0]) if dpi_info and dpi_info[0] else DEFAULT_IMAGE_DPI
-        return PageImage(number=1, image=img.convert("L"), dpi=dpi)
+        for index in range(getattr(img, "n_frames", 1)):
+            img.seek(index)
+            pages.append(PageImage(number=index + 1, image=img.convert("L"), dpi=image_dpi(img)))
+    return pages
 
 
 def load_document_pages(path: str | Path, dpi: float = 300.0) -> list[PageImage]:
-    """Every page of a PDF (rendered) or a single image file."""
+    """Every page of a PDF (rendered) or an image file (every frame of a TIFF)."""
     path = Path(path)
     with open(path, "rb") as fh:
         magic = fh.read(5)
     if magic.startswith(b"%PDF"):
         return [render_pdf_page(path, i, dpi) for i in range(pdf_page_count(path))]
-    return [load_image_file(path)]
+    return load_image_pages(path)

@@ -19,12 +19,12 @@ from grader import omr
 from grader.align import Alignment, BlankPages, align_page, from_box_fit
 from grader.exam import Checkbox, ExamSpec
 from grader.ink import INK_CONTRAST, paper_level, region_ink
-from grader.ocr import OcrError, OcrOptions, OcrTimeout, ScannedRead, read_scanned_page
-from grader.omr.by_text import PlacedMark, read_marks
+from grader.ocr import OcrError, OcrOptions, OcrTimeout, ScannedRead, ocr_line, read_scanned_page
+from grader.omr.by_text import PlacedMark, PlacedWord, read_labels, read_marks
 from grader.pages import BoxRead, PageRead, RegionRead, TemplateFit, text_layer_page
 from grader.regions import read_region
 from grader.render import PageImage, RenderError, render_pdf_page
-from grader.types import Source
+from grader.types import Marking, Source
 
 # Scanned pages are rendered at this resolution for checkboxes and OCR (see grader.ocr.OCR_DPI).
 SCAN_DPI = 300
@@ -70,8 +70,8 @@ def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions,
     # Pages that will not be OCRed whole are read at the scan's own resolution.
     image = _render(render, number, upscale=exam.reads_page_text())
     template = exam.template_pages()
-    fit, alignment = _fit(image, template, expected_page=number) if number in template \
-        else (None, None)
+    fit, alignment = _fit(image, template, expected_page=number, marking=exam.marking) \
+        if number in template else (None, None)
     if alignment is None and blank is not None and exam.layout is not None:
         alignment = align_page(image, blank, range(1, len(exam.layout.page_sizes) + 1),
                                expected_page=number)
@@ -79,7 +79,8 @@ def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions,
                 and (fit is None or not fit.ok):
             # Found by its print at another position: read its boxes as that page's.
             page = alignment.template_page
-            fit, box_alignment = _fit(image, {page: template[page]}, expected_page=page)
+            fit, box_alignment = _fit(image, {page: template[page]}, expected_page=page,
+                                    marking=exam.marking)
             alignment = box_alignment or alignment
     regions = _regions(image, alignment, exam, blank, ocr, number)
     if alignment is not None and not exam.reads_page_text():
@@ -91,7 +92,8 @@ def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions,
     if image.dpi < SCAN_DPI:
         image = _render(render, number)
     scanned = _ocr(image, number, rotation, ocr)
-    marks = _marks(scanned, number, image.dpi) if exam.untemplated_choices() else None
+    marks = _marks(scanned, number, image.dpi, exam.marking, ocr) \
+        if exam.untemplated_choices() else None
     mm = 25.4 / image.dpi
     text = scanned.text
     return PageRead(
@@ -189,7 +191,7 @@ def place_unexamined(pages: Sequence[PageRead], exam: ExamSpec, render: Render
             except RenderError:
                 out.append(page)
                 continue
-            fit, alignment = _fit(image, unmatched, expected_page=None)
+            fit, alignment = _fit(image, unmatched, expected_page=None, marking=exam.marking)
             if fit is not None:
                 page = replace(page, fit=fit, alignment=alignment or page.alignment)
                 unmatched.pop(fit.template_page)
@@ -204,20 +206,28 @@ def _render(render: Render, number: int, upscale: bool = True) -> PageImage:
         raise PageReadError(f"page {number} cannot be rendered: {exc}") from exc
 
 
-def _marks(scanned: ScannedRead, number: int, dpi: float) -> tuple[PlacedMark, ...]:
+def _marks(scanned: ScannedRead, number: int, dpi: float, marking: Marking,
+           ocr: OcrOptions) -> tuple[PlacedMark, ...]:
     """Every checkbox on the page as read, in mm on the straightened page the OCR words were
-    read on (``omr.by_text`` matches them up with the words later)."""
+    read on (``omr.by_text`` matches them up with the words later), with the text beside the
+    boxes where the page's OCR read none (``omr.by_text.read_labels``)."""
     gray = np.asarray(scanned.image.convert("L"), dtype=np.uint8)
-    return tuple(read_marks(gray, dpi, number))
+    mm = 25.4 / dpi
+    words = [PlacedWord(number, w.text, *(v * mm for v in w.box)) for w in scanned.words]
+    read_line = partial(ocr_line, dpi=dpi, timeout_s=ocr.timeout_s, engine=ocr.engine)
+    return tuple(read_labels(gray, dpi, read_marks(gray, dpi, number, marking), words,
+                             read_line))
 
 
 def _fit(image: PageImage, template: Mapping[int, Sequence[Checkbox]],
-         expected_page: int | None) -> tuple[TemplateFit | None, Alignment | None]:
+         expected_page: int | None, marking: Marking
+         ) -> tuple[TemplateFit | None, Alignment | None]:
     """The page's checkboxes read against the blank page it fits (its own first; see
     ``omr.read_matching_template_page``), with the fit as an Alignment when it holds; (None,
     None) when there is no page to try."""
     boxes = {page: [c.box for c in checkboxes] for page, checkboxes in template.items()}
-    match = omr.read_matching_template_page(image.array, image.dpi, boxes, expected_page)
+    match = omr.read_matching_template_page(image.array, image.dpi, boxes, expected_page,
+                                            marking=marking)
     if match is None:
         return None, None
     page, registration, readings = match

@@ -55,6 +55,21 @@ class DocumentFlag(StrEnum):
 INFORMATIONAL_FLAGS = frozenset({Flag.OCR_CORRECTED, Flag.UNANSWERED})
 
 
+class Marking(StrEnum):
+    """What a mark in a box means on this exam (the exam YAML's ``marking``).
+
+    ``cross`` (the default): a crossed box is selected; a filled (blacked-out) box is a
+    cancelled one, not selected; a cross to the left of a filled box selects it again.
+    ``bubble``: a filled box or bubble is selected (bubble sheets). A cross, tick or dot in a
+    bubble is selected but flagged: the sheet asked for a fill, and the tools in the field
+    disagree on such marks (OMRChecker counts a partial mark as the student's intent; AMC's
+    fill-the-box layouts use a 0.5 darkness threshold, which a cross stays below).
+    """
+
+    CROSS = "cross"
+    BUBBLE = "bubble"
+
+
 class Source(StrEnum):
     """Where a page's text came from."""
 

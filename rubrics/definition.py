@@ -14,7 +14,7 @@ import yaml
 
 from grader.compare import read_number
 from grader.layout import Region
-from grader.types import Kind, QuestionSpec, RubricItem, Tolerance
+from grader.types import Kind, Marking, QuestionSpec, RubricItem, Tolerance
 
 MAX_YAML_BYTES = 1_000_000
 # Values in the file once YAML aliases are expanded. yaml.safe_load shares aliased objects, so
@@ -43,6 +43,7 @@ class ExamDefinition:
     boxes: dict[str, tuple[tuple[float, ...], ...]] = field(default_factory=dict)
     literal_keys: dict[str, Any] = field(default_factory=dict)
     regions: dict[str, Region] = field(default_factory=dict)   # given in the file, by label
+    marking: Marking = Marking.CROSS
 
     @property
     def max_score(self) -> float:
@@ -92,6 +93,7 @@ def parse_definition(data: Any) -> ExamDefinition:
     blank_pdf = data.get("blank_pdf")
     if blank_pdf is not None and not isinstance(blank_pdf, str):
         raise DefinitionError("field 'blank_pdf': must be a path relative to the exam file")
+    marking = _marking(data.get("marking", Marking.CROSS.value))
     questions_raw = data.get("questions")
     if not isinstance(questions_raw, list) or not questions_raw:
         raise DefinitionError("field 'questions': required, a non-empty list")
@@ -146,7 +148,17 @@ def parse_definition(data: Any) -> ExamDefinition:
             raise DefinitionError(
                 f"question {spec.label}, field 'depends_on': no question {spec.depends_on!r}")
     return ExamDefinition(code=code, title=title, blank_pdf=blank_pdf, questions=tuple(specs),
-                          raw=data, boxes=boxes, literal_keys=literal_keys, regions=regions)
+                          raw=data, boxes=boxes, literal_keys=literal_keys, regions=regions,
+                          marking=marking)
+
+
+def _marking(value: Any) -> Marking:
+    """The exam's marking convention: ``cross`` (default) or ``bubble``."""
+    if isinstance(value, str) and value.strip().lower() in tuple(Marking):
+        return Marking(value.strip().lower())
+    raise DefinitionError(
+        f"field 'marking': {value!r} is not one of {', '.join(Marking)} (cross: a crossed box "
+        f"is selected, a filled one cancelled; bubble: a filled bubble is selected)")
 
 
 _MISSING = object()

@@ -1,9 +1,11 @@
 """Checkbox reading (OMR): find printed boxes, read their marks, register scans to the
 blank exam's boxes. NumPy + Pillow only; no Django.
 
-Marking rule (DESIGN.md "Marks on paper"): cross -> checked; filled (blacked) -> not
-checked; a cross to the LEFT of a filled box -> checked again. Unsure boxes are returned
-with ``uncertain=True`` (to be flagged), never silently decided.
+Marking rules (the exam's ``marking``, ``grader.types.Marking``; DESIGN.md "Marks on paper"):
+``cross`` (the default): cross -> checked; filled (blacked) -> not checked; a cross to the LEFT
+of a filled box -> checked again. ``bubble``: filled -> checked; a cross or tick in a bubble ->
+checked but uncertain. Unsure boxes are returned with ``uncertain=True`` (to be flagged),
+never silently decided.
 """
 from grader.omr.boxes import Box, find_boxes, refine_box
 from grader.omr.classify import CHECKED, MARKS, BoxFeatures, BoxReading, classify_box

@@ -305,8 +305,10 @@ def _wrap(angle: float) -> float:
 
 
 def _ring_fraction(ink: np.ndarray, u_c: float, v_c: float, s_u: float) -> float:
-    """Ink just outside the outline (the darkest side's middle); the left side counts less
-    because the re-cross of a filled box is drawn right there."""
+    """Ink just outside the outline: the middle of its second-darkest side. One dark side is
+    a neighbour's mark spilling over (a fill overflowing the box above or below, the re-cross
+    left of a filled box); text blocks and dark areas are dark on more sides. The left side
+    counts less because the re-cross of a filled box is drawn right there."""
     h, w = ink.shape
     us = (np.arange(w) + 0.5) / PATCH_RES + U_RANGE[0] - u_c
     vs = (np.arange(h) + 0.5) / PATCH_RES + V_RANGE[0] - v_c
@@ -320,7 +322,7 @@ def _ring_fraction(ink: np.ndarray, u_c: float, v_c: float, s_u: float) -> float
     sides = [(mid_v, ring_u & (us < 0)), (mid_v, ring_u & (us > 0)),
              (ring_v & (vs < 0), mid_u), (ring_v & (vs > 0), mid_u)]
     left, right, top, bottom = (_rect_mean(ink, rows, cols) for rows, cols in sides)
-    return max(0.6 * left, right, top, bottom)
+    return sorted((0.6 * left, right, top, bottom))[-2]
 
 
 def _rect_mean(ink: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> float:

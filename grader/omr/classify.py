@@ -1,4 +1,18 @@
-"""Reading one checkbox: empty, cross, filled, or filled with a cross to its left."""
+"""Reading one checkbox: empty, cross, filled, or filled with a cross to its left; and what
+that mark means under the exam's marking convention (``grader.types.Marking``).
+
+The mark is what is on the paper, whatever the convention: the measures and their bands are
+the same for both. The convention decides ``checked`` and which marks it does not sanction:
+
+| mark               | cross (default)   | bubble                      |
+|--------------------|-------------------|-----------------------------|
+| empty              | not checked       | not checked                 |
+| cross (X, tick, /) | checked           | checked, flagged (uncertain)|
+| filled             | not checked       | checked                     |
+| filled_recrossed   | checked           | (read as filled) checked    |
+
+A measure inside its uncertain band is flagged under both.
+"""
 from __future__ import annotations
 
 import math
@@ -9,9 +23,21 @@ import numpy as np
 
 from grader.omr._image import PATCH_RES, U_RANGE, V_RANGE, box_patch, dilate_1d
 from grader.omr.boxes import Box
+from grader.types import Marking
 
 MARKS = ("empty", "cross", "filled", "filled_recrossed")
 CHECKED = {"empty": False, "cross": True, "filled": False, "filled_recrossed": True}
+CHECKED_BY: dict[Marking, dict[str, bool]] = {
+    Marking.CROSS: CHECKED,
+    Marking.BUBBLE: {"empty": False, "cross": True, "filled": True, "filled_recrossed": True},
+}
+# Marks a convention does not ask for: read as checked (the student meant something), but a
+# TA decides. On a bubble sheet a cross or tick in a bubble is such a mark: OMRChecker counts
+# a partial mark as the student's intent, AMC's fill-the-box layouts (threshold 0.5) do not.
+UNSANCTIONED: dict[Marking, frozenset[str]] = {
+    Marking.CROSS: frozenset(),
+    Marking.BUBBLE: frozenset({"cross"}),
+}
 
 PEN = 0.35           # darkness above which a patch pixel counts as pen ink
 INNER = 0.33         # inner half-size (box units): outline (~0.06) + registration slack removed
@@ -22,6 +48,8 @@ RECROSS = (0.015, 0.04)   # ink fraction of the strip left of a filled box
 CLOSE_PX = 4              # closing radius in patch px (0.1 box side ≈ 0.5 mm on a 5 mm box)
 STRIP_U = (-1.9, -0.7)    # the strip left of the box (box units); spill stays right of -0.62
 STRIP_V = (-0.7, 0.7)
+OUTLINE_U = 0.08          # the outline's half-width and slack (box units)
+SPILL_COLUMN = 0.35       # a column this inked over the strip's rows is a blob, not strokes
 
 
 @dataclass(frozen=True)
@@ -81,10 +109,27 @@ def box_features(gray: np.ndarray, box: Box, others: Sequence[Box] = ()) -> BoxF
     # 4×4 cells of n×n patch px; the per-cell means are exact (count / n²) either way.
     cells = np.sort(solid[:4 * n, :4 * n].reshape(4, n, 4, n).mean(axis=(1, 3)), axis=None)
     u_left = strip_limit(box, others)
+    u_right = min(STRIP_U[1], _spill_end(ink))
     left = 0.0
-    if u_left < STRIP_U[1] - 0.3:
-        left = float(ink[_grid(u_left, STRIP_U[1], *STRIP_V)].mean())
+    if u_left < u_right - 0.3:
+        left = float(ink[_grid(u_left, u_right, *STRIP_V)].mean())
     return BoxFeatures(ink=float(inner.mean()), filled=float(cells[1]), left=left)
+
+
+def _spill_end(ink: np.ndarray) -> float:
+    """Where a fill spilling out of the box's left side ends (box units; the outline is at
+    -0.5): the first column from the outline leftwards that is mostly paper over the strip's
+    rows. A scribbled fill overflows as a solid blob, a re-cross is strokes with paper
+    between them and the box, so the blob is no re-cross."""
+    rows = _grid(0.0, 0.0, *STRIP_V)[0]
+    u = -0.5 - OUTLINE_U
+    while u > STRIP_U[0] and ink[rows, _column(u)].mean() >= SPILL_COLUMN:
+        u -= 1 / PATCH_RES
+    return u
+
+
+def _column(u: float) -> int:
+    return int(round((u - U_RANGE[0]) * PATCH_RES))
 
 
 def _band(value: float, band: tuple[float, float]) -> tuple[bool | None, float]:
@@ -98,12 +143,17 @@ def _band(value: float, band: tuple[float, float]) -> tuple[bool | None, float]:
     return None, min(value - lo, hi - value) / width
 
 
-def decide(f: BoxFeatures) -> tuple[str, bool, float]:
-    """(mark, uncertain, confidence) from the measures."""
+def decide(f: BoxFeatures, marking: Marking = Marking.CROSS) -> tuple[str, bool, float]:
+    """(mark, uncertain, confidence) from the measures, under ``marking``. Uncertain readings
+    have confidence < 0.5, decided ones >= 0.5."""
     filled, m_fill = _band(f.filled, FILLED)
     if filled is None:
-        # Between a heavy cross and a blacked box: the two mean opposite things, so never guess.
+        # Between a heavy cross and a blacked box: under ``cross`` the two mean opposite
+        # things; under ``bubble`` a half-filled bubble is what the sheet calls a wrong method.
         return ("filled" if f.filled > sum(FILLED) / 2 else "cross"), True, 0.5 * (0.5 - m_fill)
+    if filled and marking == Marking.BUBBLE:
+        # A filled bubble is the answer; a mark beside it means nothing on a bubble sheet.
+        return "filled", False, 0.5 + 0.5 * m_fill
     if filled:
         recross, m_left = _band(f.left, RECROSS)
         mark = "filled_recrossed" if (recross or (recross is None and f.left > sum(RECROSS) / 2)) else "filled"
@@ -114,17 +164,21 @@ def decide(f: BoxFeatures) -> tuple[str, bool, float]:
     if marked is None:
         return ("cross" if f.ink > sum(MARKED) / 2 else "empty"), True, 0.5 * (0.5 - m_ink)
     if marked:
+        if "cross" in UNSANCTIONED[marking]:
+            return "cross", True, 0.45 * min(m_ink, m_fill)
         return "cross", False, 0.5 + 0.5 * min(m_ink, m_fill)
     return "empty", False, 0.5 + 0.5 * m_ink
 
 
-def classify_box(gray: np.ndarray, box: Box, dpi: float, others: Sequence[Box] = ()) -> BoxReading:
-    """Read one box. ``others``: the page's other boxes (limits the re-cross strip).
+def classify_box(gray: np.ndarray, box: Box, dpi: float, others: Sequence[Box] = (),
+                 marking: Marking = Marking.CROSS) -> BoxReading:
+    """Read one box. ``others``: the page's other boxes (limits the re-cross strip);
+    ``marking``: the exam's convention, which decides ``checked``.
 
     ``dpi`` is part of the contract for callers; the measures are in box units (the patch is
     resampled to a fixed resolution per box side), so they do not depend on it.
     """
     f = box_features(gray, box, others)
-    mark, uncertain, confidence = decide(f)
-    return BoxReading(box=box, mark=mark, checked=CHECKED[mark], confidence=round(confidence, 3),
-                      uncertain=uncertain, features=f)
+    mark, uncertain, confidence = decide(f, marking)
+    return BoxReading(box=box, mark=mark, checked=CHECKED_BY[marking][mark],
+                      confidence=round(confidence, 3), uncertain=uncertain, features=f)

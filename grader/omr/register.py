@@ -10,6 +10,7 @@ import numpy as np
 
 from grader.omr.boxes import Box, Centred, find_boxes, refine_box, text_side_upside_down
 from grader.omr.classify import BoxReading, BoxFeatures, classify_box
+from grader.types import Marking
 
 MATCH_MM = 1.5          # a scan box within this distance of a mapped template box matches it
 MAX_FIT_ERROR_MM = 0.5  # rms residual above this: the page does not fit the template
@@ -290,8 +291,10 @@ def read_template_boxes(scan_gray: np.ndarray, scan_dpi: float,
                         template_boxes_for_page: Sequence[TemplateBox],
                         found: Sequence[Box] | None = None,
                         registration: Registration | None = None,
+                        marking: Marking = Marking.CROSS,
                         ) -> tuple[Registration, list[BoxReading]]:
-    """Register the page, then read every template box (same order as given).
+    """Register the page, then read every template box (same order as given), under the
+    exam's ``marking`` convention.
 
     Each box is read at its registered position, re-centred on the outline found near the
     predicted spot. If the page cannot be registered at all, every reading is uncertain.
@@ -311,7 +314,8 @@ def read_template_boxes(scan_gray: np.ndarray, scan_dpi: float,
         side = (t.w + t.h) / 2 * reg.scale * px
         guess = Box.from_center(x * px, y * px, side, reg.rotation_deg)
         boxes.append(_recentre(scan_gray, scan_dpi, guess, found))
-    readings = [classify_box(scan_gray, b, scan_dpi, others=boxes[:i] + boxes[i + 1:])
+    readings = [classify_box(scan_gray, b, scan_dpi, others=boxes[:i] + boxes[i + 1:],
+                             marking=marking)
                 for i, b in enumerate(boxes)]
     return reg, readings
 
@@ -335,8 +339,10 @@ def _recentre(gray: np.ndarray, dpi: float, guess: Box, found: Sequence[Box]) ->
 def read_matching_template_page(scan_gray: np.ndarray, scan_dpi: float,
                                 template_pages: Mapping[int, Sequence[TemplateBox]],
                                 expected_page: int | None,
+                                marking: Marking = Marking.CROSS,
                                 ) -> tuple[int, Registration, list[BoxReading]] | None:
-    """Read a scanned page against the page of the blank exam it fits.
+    """Read a scanned page against the page of the blank exam it fits (its boxes read under
+    the exam's ``marking`` convention).
 
     The expected page (the scan's own page number) is tried first, and a page that fits it is
     never moved. When it does not fit (a page scanned out of order, an extra sheet in front)
@@ -349,14 +355,14 @@ def read_matching_template_page(scan_gray: np.ndarray, scan_dpi: float,
     nothing fits; None when there is no expected page and nothing fits.
     """
     found = find_boxes(scan_gray, scan_dpi)
-    match = _matching_page(scan_gray, scan_dpi, found, template_pages, expected_page)
+    match = _matching_page(scan_gray, scan_dpi, found, template_pages, expected_page, marking)
     if match is not None and match[1].ok:
         return match
     if len(found) < MIN_MATCHED:    # a quarter turn finds the same boxes: too few either way
         return match
     turned = np.ascontiguousarray(np.rot90(scan_gray))
     turned_match = _matching_page(turned, scan_dpi, find_boxes(turned, scan_dpi),
-                                  template_pages, expected_page)
+                                  template_pages, expected_page, marking)
     if turned_match is None or not turned_match[1].ok:
         return match
     page, reg, readings = turned_match
@@ -365,12 +371,12 @@ def read_matching_template_page(scan_gray: np.ndarray, scan_dpi: float,
 
 def _matching_page(scan_gray: np.ndarray, scan_dpi: float, found: Sequence[Box],
                    template_pages: Mapping[int, Sequence[TemplateBox]],
-                   expected_page: int | None,
+                   expected_page: int | None, marking: Marking,
                    ) -> tuple[int, Registration, list[BoxReading]] | None:
     failed = None
     if expected_page in template_pages:
         reg, readings = read_template_boxes(scan_gray, scan_dpi, template_pages[expected_page],
-                                            found=found)
+                                            found=found, marking=marking)
         if reg.ok:
             return expected_page, reg, readings
         failed = (expected_page, reg, readings)
@@ -384,5 +390,5 @@ def _matching_page(scan_gray: np.ndarray, scan_dpi: float, found: Sequence[Box],
         return failed
     page, reg = fits[0]
     reg, readings = read_template_boxes(scan_gray, scan_dpi, template_pages[page], found=found,
-                                        registration=reg)
+                                        registration=reg, marking=marking)
     return page, reg, readings

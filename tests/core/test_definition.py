@@ -54,6 +54,10 @@ def one_part(body: str) -> str:
      "question 1: duplicate label"),
     ("code: X\nquestions:\n - {number: 1, kind: text, points: 1, parts: [{part: a, kind: text, points: 1}]}",
      "has 'parts' and its own kind/points"),
+    ("code: X\nmarking: ticks\nquestions: [{number: 1, kind: text, points: 1}]",
+     "field 'marking': 'ticks' is not one of cross, bubble"),
+    ("code: X\nmarking: [cross]\nquestions: [{number: 1, kind: text, points: 1}]", "field 'marking'"),
+    ("code: X\nmarking:\nquestions: [{number: 1, kind: text, points: 1}]", "field 'marking'"),
 ])
 def test_invalid_definitions_name_question_and_field(text, message):
     with pytest.raises(DefinitionError) as info:
@@ -72,3 +76,13 @@ def test_sample_exam_is_valid():
     assert [q.label for q in defn.questions] == ["1.i", "1.ii", "1.iii", "1.iv", "2", "3"]
     assert defn.max_score == 12
     assert defn.literal_keys["1.iv"][1] == [5, 17, 27, 20]
+
+
+@pytest.mark.parametrize("line,marking", [("", "cross"), ("marking: cross\n", "cross"),
+                                          ("marking: bubble\n", "bubble"),
+                                          ("marking: ' Bubble '\n", "bubble")])
+def test_the_marking_convention(line, marking):
+    from grader.types import Marking
+
+    defn = parse_definition_text(f"code: X\n{line}questions: [{{number: 1, kind: text, points: 1}}]")
+    assert defn.marking == Marking(marking) and isinstance(defn.marking, Marking)

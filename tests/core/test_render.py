@@ -147,3 +147,64 @@ def test_a_scan_with_anything_else_on_the_page_is_rendered(tmp_path):
     assert not _taken(turned)
     assert np.array_equal(np.asarray(render.render_pdf_page(turned, 0).image).astype(int),
                           _rendered(turned))
+
+
+# ---------------------------------------------------------------- resolution from the page size
+
+@pytest.mark.parametrize("size,dpi", [
+    ((2480, 3508), 300.0), ((3508, 2480), 300.0),     # A4 at 300 dpi, portrait and landscape
+    ((1654, 2339), 200.0), ((1240, 1754), 150.0),     # A4 at 200 and 150 dpi
+    ((2550, 3300), 300.0), ((3300, 2550), 300.0),     # Letter at 300 dpi, both ways
+    ((1744, 2480), 300.0),                            # A5 at 300 dpi (AMC's 0assoc scan)
+    ((930, 1240), 111.1),                             # a phone photo (3:4): nearest is Letter
+])
+def test_an_image_is_measured_as_the_nearest_sheet(size, dpi):
+    assert render.sheet_dpi(*size) == pytest.approx(dpi, rel=0.005)
+
+
+def _image_file(tmp_path, size, dpi=None, name="scan.png", frames=1):
+    img = _scan(size=size)
+    path = tmp_path / name
+    extra = {} if dpi is None else {"dpi": (dpi, dpi)}
+    if frames > 1:
+        img.save(path, save_all=True, append_images=[img.rotate(180)] * (frames - 1), **extra)
+    else:
+        img.save(path, **extra)
+    return path
+
+
+@pytest.mark.parametrize("meta,expected", [
+    (None, 200.0),      # no metadata: a 1654 x 2339 image is an A4 sheet at 200 dpi
+    (72, 200.0),        # a phone's or an editor's default: no scanner writes it
+    (96, 200.0),
+    (200, 200.0),       # the scanner's own
+    (150, 150.0),       # trusted as long as the page it makes is paper-sized (28 x 40 cm)
+    (30, 200.0),        # a "page" 1.4 m long
+])
+def test_image_files_take_plausible_metadata_else_the_sheet(tmp_path, meta, expected):
+    page = render.load_image_file(_image_file(tmp_path, (1654, 2339), meta))
+    assert page.dpi == pytest.approx(expected, rel=0.005)
+
+
+def test_every_frame_of_a_multi_page_tiff_is_a_page(tmp_path):
+    pages = render.load_document_pages(_image_file(tmp_path, (1744, 2480), 300, "copies.tif", 3))
+    assert [(p.number, round(p.dpi)) for p in pages] == [(1, 300), (2, 300), (3, 300)]
+    assert render.load_image_file(tmp_path / "copies.tif").number == 1
+
+
+def test_a_photo_wrapped_into_a_pdf_at_72_dpi_is_drawn_as_the_sheet_it_shows(tmp_path):
+    """A 930 x 1240 px photo placed on a page of its own pixel size at 72 dpi makes a
+    33 x 44 cm page; read as the sheet its aspect ratio says (3:4 is nearest Letter), a page
+    image of that sheet at the asked resolution comes out, and millimetres on it are the
+    sheet's."""
+    photo = _scan(size=(930, 1240))
+    path = _pdf(tmp_path, photo, dpi=72)
+    page = render.render_pdf_page(path, 0, dpi=300)
+    assert page.dpi == pytest.approx(300.0)
+    width_mm, height_mm = (v / page.dpi * 25.4 for v in page.image.size)
+    assert width_mm * height_mm == pytest.approx(215.9 * 279.4, rel=0.01)
+    assert height_mm / width_mm == pytest.approx(1240 / 930, rel=0.01)
+    # the scanner's own PDF of an A4 page stays as it is
+    page = render.render_pdf_page(_pdf(tmp_path, _scan(size=(1654, 2339)), dpi=200, name="a4.pdf"),
+                                  0, dpi=300)
+    assert page.dpi == 300 and abs(page.image.width / 300 * 25.4 - 210) < 0.5

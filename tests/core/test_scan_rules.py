@@ -84,8 +84,28 @@ def test_an_option_whose_box_cannot_be_placed_is_flagged():
     assert "3:not found" in found.answers["1"].evidence
 
 
-def test_a_question_with_no_box_placed_is_left_to_its_text():
-    assert option_text_answers([by_text_page([])], [Q1]).answers == {}
+def test_a_question_with_no_box_placed_is_flagged_never_read_from_its_text():
+    """On a scan the question's text is the printed options, which the text parser would read
+    as if the student had written them all: nothing read, flagged (never `unanswered`)."""
+    for page in (by_text_page([]), by_text_page([(50, True)], words=[("Other", 30, 50)])):
+        answer = option_text_answers([page], [Q1]).answers["1"]
+        assert answer.value is None and answer.flags == (Flag.REGISTRATION_FAILED,)
+    graded = grade_document([by_text_page([])], ExamSpec.build([Q1, Q2]))
+    assert graded.answers[0].status == "flagged" and graded.answers[0].scored.score == 0
+
+
+def test_a_placement_that_fails_flags_its_questions(monkeypatch, caplog):
+    """No exception escapes the by-text path: a bug there flags the questions (and is
+    logged), it does not fail the submission."""
+    from grader import choices
+
+    def broken(*args, **kwargs):
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(choices, "place_by_option_text", broken)
+    answer = option_text_answers([by_text_page([(50, False), (60, True)])], [Q1]).answers["1"]
+    assert answer.flags == (Flag.REGISTRATION_FAILED,) and answer.value is None
+    assert "placing checkboxes by their option text failed" in caplog.text
 
 
 # ---------------------------------------------------------------- the whole back half

@@ -42,6 +42,7 @@ class Command(BaseCommand):
         if not loaded.created:
             for line in loaded.changes.lines() or ["  no question changed"]:
                 self.stdout.write(line)
+        self.stdout.write(f"  marking: {exam.marking}")
         if exam.omr_template:
             n = sum(len(v) for v in exam.omr_template.values())
             self.stdout.write(f"  checkbox template: {n} boxes for {len(exam.omr_template)} questions")

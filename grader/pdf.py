@@ -18,6 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import limits
 from grader.types import PageText
 
 # A page whose text layer has fewer visible characters than this is treated as a scan
@@ -80,6 +81,8 @@ def _open(path: str | Path):
         if reader.is_encrypted:
             try:
                 ok = reader.decrypt("")
+            except limits.INTERRUPTS:  # a caller's time limit is not the file's fault
+                raise
             except Exception:  # noqa: BLE001 - pypdf raises several types for odd crypto
                 ok = 0
             if not ok:
@@ -92,6 +95,8 @@ def _open(path: str | Path):
         # The exception class is for the logs; the student gets what to do about it.
         logging.getLogger(__name__).info("unreadable PDF %s: %r", path, exc)
         raise PdfError(f"the PDF is damaged and cannot be read; {RESCAN_ADVICE}") from exc
+    except limits.INTERRUPTS:  # a caller's time limit is not the file's fault
+        raise
     except Exception as exc:  # noqa: BLE001 - a hostile file must not take down the worker
         logging.getLogger(__name__).info("unreadable PDF %s: %r", path, exc)
         raise PdfError(f"the PDF cannot be read; {RESCAN_ADVICE}") from exc
@@ -119,6 +124,8 @@ def read_pdf_pages(path: str | Path, *, max_pages: int = 100) -> PdfPages:
     for index in range(count):
         try:
             pages.append(reader.pages[index])
+        except limits.INTERRUPTS:  # a caller's time limit is not the file's fault
+            raise
         except Exception as exc:  # noqa: BLE001 - a broken page tree is the file's fault
             raise PdfError(f"page {index + 1} of the PDF is damaged; {RESCAN_ADVICE}") from exc
     # PDFium inflates a content stream without limit (a 2 GB bomb took 3.1 GB); pypdf's
@@ -269,6 +276,8 @@ def _pypdf_text(page, number: int) -> str:
         return _clean(page.extract_text() or "")
     except LimitReachedError as exc:
         raise PdfError(_too_much_content(number)) from exc
+    except limits.INTERRUPTS:  # a caller's time limit is not the file's fault
+        raise
     except Exception as exc:  # noqa: BLE001 - a broken page stream is the file's fault
         raise PdfError(f"page {number} of the PDF is damaged; {RESCAN_ADVICE}") from exc
 
@@ -319,6 +328,8 @@ def _check_content(page, number: int) -> int:
         total = len(decoded) + _form_bytes(page.get("/Resources"), depth=0, seen=set())
     except LimitReachedError as exc:
         raise PdfError(_too_much_content(number)) from exc
+    except limits.INTERRUPTS:  # a caller's time limit is not the file's fault
+        raise
     except Exception as exc:  # noqa: BLE001 - undecodable content is the file's fault
         raise PdfError(f"page {number} of the PDF is damaged (its content cannot be decoded); "
                        f"{RESCAN_ADVICE}") from exc

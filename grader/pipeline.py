@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from grader import limits
 from grader.score import ExpressionCheck, score_answer
 from grader.types import (
-    FLAG_CARRIED_FORWARD, FLAG_UNANSWERED, AnswerResult, PageText, Parsed, QuestionSpec, Scored,
+    FLAG_CARRIED_FORWARD, FLAG_TOO_COMPLEX, FLAG_UNANSWERED, AnswerResult, PageText, Parsed,
+    QuestionSpec, Scored,
 )
 
 # (question, {target: student value}) -> the key recomputed with the student's value.
@@ -26,30 +28,39 @@ def grade_pages(
     recompute: Recompute | None = None,
     expression_check: ExpressionCheck | None = None,
 ) -> list[AnswerResult]:
-    """One ``AnswerResult`` per question, in exam order, answered or not."""
-    from grader.expr import equivalent  # SymPy: imported on first use, not at start-up
+    """One ``AnswerResult`` per question, in exam order, answered or not.
+
+    Each answer's symbolic work (reading and comparing expressions) shares one time budget
+    (``grader.limits``); an answer that runs out is flagged ``too_complex`` with no points
+    suggested, and grading goes on with the next answer."""
+    from grader.expr import compare  # SymPy: imported on first use, not at start-up
     from grader.parse import parse_answer
     from grader.segment import segment_answers
 
     box_answers = box_answers or {}
-    check = expression_check or equivalent
+    check = expression_check or compare
     segments = segment_answers(pages, questions) if pages else {}
     results: dict[str, AnswerResult] = {}
     for spec in questions:
         segment = segments.get(spec.label)
         spans: tuple = ()
-        if spec.kind == "multiple_choice" and spec.label in box_answers:
-            parsed, raw, pages_used, confidence = box_answers[spec.label], "", (), None
-        elif segment is None or not segment.text.strip():
-            parsed, raw, pages_used, confidence = Parsed(None, flags=(FLAG_UNANSWERED,)), "", (), None
-        else:
-            spans = segment.spans
-            parsed = parse_answer(spec, segment.text, confidence=segment.confidence)
-            parsed = Parsed(parsed.value, parsed.evidence, parsed.confidence,
-                            tuple(dict.fromkeys(segment.flags + parsed.flags)), parsed.alternatives)
-            raw, pages_used, confidence = segment.text, segment.pages, segment.confidence
-        scored = score_answer(spec, parsed, spec.key, expression_check=check)
-        scored = _carry_forward(spec, parsed, scored, results, recompute, check)
+        with limits.answer_budget() as budget:
+            if spec.kind == "multiple_choice" and spec.label in box_answers:
+                parsed, raw, pages_used, confidence = box_answers[spec.label], "", (), None
+            elif segment is None or not segment.text.strip():
+                parsed, raw, pages_used, confidence = Parsed(None, flags=(FLAG_UNANSWERED,)), "", (), None
+            else:
+                spans = segment.spans
+                parsed = parse_answer(spec, segment.text, confidence=segment.confidence)
+                parsed = Parsed(parsed.value, parsed.evidence, parsed.confidence,
+                                tuple(dict.fromkeys(segment.flags + parsed.flags)), parsed.alternatives)
+                raw, pages_used, confidence = segment.text, segment.pages, segment.confidence
+            scored = score_answer(spec, parsed, spec.key, expression_check=check)
+            scored = _carry_forward(spec, parsed, scored, results, recompute, check)
+        if budget.exceeded:
+            scored = Scored(0.0, scored.max_score, tuple(dict.fromkeys(scored.flags + (FLAG_TOO_COMPLEX,))),
+                            f"reading or checking this expression took longer than the "
+                            f"{budget.seconds:g} s allowed per answer and was stopped; grade it by hand")
         results[spec.label] = AnswerResult(
             label=spec.label, kind=spec.kind, raw_text=raw, parsed=parsed, scored=scored,
             expected=spec.key, confidence=min(parsed.confidence, confidence or 1.0),
@@ -78,6 +89,8 @@ def _carry_forward(spec: QuestionSpec, parsed: Parsed, scored: Scored,
         carried[target] = value
     try:
         new_key = recompute(spec, carried)
+    except limits.INTERRUPTS:
+        raise
     except Exception:  # noqa: BLE001 - a student's value may be outside the solver's domain
         return scored
     rescored = score_answer(spec, parsed, new_key, expression_check=check)

@@ -11,14 +11,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from grader.types import (
-    FLAG_FREE_TEXT, FLAG_NO_KEY, FLAG_SHAPE_MISMATCH, FLAG_UNANSWERED, FLAG_UNPARSED,
-    Parsed, QuestionSpec, Scored, Tolerance,
+    FLAG_FREE_TEXT, FLAG_NO_KEY, FLAG_NOT_FINITE, FLAG_SHAPE_MISMATCH, FLAG_TOO_COMPLEX,
+    FLAG_UNANSWERED, FLAG_UNPARSED, FLAG_UNPROVEN, Comparison, Equivalence, Parsed, QuestionSpec,
+    Scored, Tolerance,
 )
 
 FLAG_LAYOUT_DIFFERS = "layout_differs"   # same numbers in another order (e.g. C×H×W vs H×W×C)
 
 # Equivalence of expressions is injected (SymPy lives in grader.expr) so this module stays light.
-ExpressionCheck = Callable[[str, str, Sequence[str]], "bool | None"]
+ExpressionCheck = Callable[[str, str, Sequence[str]], Comparison]
 
 
 def is_number(value: Any) -> bool:
@@ -106,14 +107,28 @@ def score_values(value: Any, key: dict[str, Any], spec: QuestionSpec) -> Scored:
     return Scored(0.0, spec.points, flags, detail)
 
 
+# Outcomes that a TA must look at: (flag, suggested share of the points).
+_EXPRESSION_REVIEW = {
+    Equivalence.NUMERIC_ONLY: (FLAG_UNPROVEN, 1.0),
+    Equivalence.NOT_FINITE: (FLAG_NOT_FINITE, 0.0),
+    Equivalence.TOO_COMPLEX: (FLAG_TOO_COMPLEX, 0.0),
+    Equivalence.UNREADABLE: (FLAG_UNPARSED, 0.0),
+}
+
+
 def score_expression(value: Any, key: str, spec: QuestionSpec, check: ExpressionCheck | None) -> Scored:
+    """Full marks only when the check proved equivalence; anything it is unsure of is flagged."""
     if not isinstance(value, str) or check is None:
         return Scored(0.0, spec.points, (FLAG_UNPARSED,), "no expression read")
-    same = check(value, key, spec.variables)
-    if same is None:
-        return Scored(0.0, spec.points, (FLAG_UNPARSED,), f"could not compare {value!r} with the key")
-    return Scored(spec.points if same else 0.0, spec.points,
-                  detail="" if same else f"{value} is not equivalent to {key}")
+    result = check(value, key, spec.variables)
+    if result.outcome is Equivalence.EQUIVALENT:
+        return Scored(spec.points, spec.points)
+    if result.outcome is Equivalence.DIFFERENT:
+        return Scored(0.0, spec.points, detail=f"{value} is not equivalent to {key}"
+                      + (f" ({result.detail})" if result.detail else ""))
+    flag, share = _EXPRESSION_REVIEW[result.outcome]
+    return Scored(spec.points * share, spec.points, (flag,),
+                  result.detail or f"could not compare {value!r} with the key")
 
 
 def score_choice(value: Any, key: Sequence[int], spec: QuestionSpec) -> Scored:

@@ -7,6 +7,7 @@ can be stored in JSON fields and printed by ``grade --json`` without conversion.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 KINDS = ("multiple_choice", "numeric", "matrix", "shape", "values", "expression", "text")
@@ -23,6 +24,12 @@ FLAG_UNCERTAIN_BOX = "uncertain_box"    # a checkbox in the uncertain band
 FLAG_REGISTRATION = "registration_failed"  # scanned page did not fit its template
 FLAG_CARRIED_FORWARD = "carried_forward"
 FLAG_NO_KEY = "no_key"
+# Expressions: infinite, undefined or too large at a sample point (``n*exp(999)``, ``1/0``).
+FLAG_NOT_FINITE = "not_finite"
+# Expressions: equal to the key at sample points, but SymPy could not prove it.
+FLAG_UNPROVEN = "unproven"
+# Expressions: the per-answer time budget for symbolic work ran out.
+FLAG_TOO_COMPLEX = "too_complex"
 
 # Flags that do not by themselves send an answer to review.
 INFORMATIONAL_FLAGS = frozenset({FLAG_OCR_CORRECTED, FLAG_UNANSWERED})
@@ -32,6 +39,23 @@ INFORMATIONAL_FLAGS = frozenset({FLAG_OCR_CORRECTED, FLAG_UNANSWERED})
 class Tolerance:
     abs: float = 1e-9
     rel: float = 1e-6
+
+
+class Equivalence(StrEnum):
+    """How a student's expression compares with the key (``grader.expr.compare``)."""
+
+    EQUIVALENT = "equivalent"      # SymPy simplified the difference to 0
+    DIFFERENT = "different"        # differs at a sample point
+    NUMERIC_ONLY = "numeric_only"  # equal at every sample point, not proven
+    NOT_FINITE = "not_finite"      # infinite / undefined / too large: never equal by itself
+    UNREADABLE = "unreadable"      # not a formula we accept (syntax, names, sizes)
+    TOO_COMPLEX = "too_complex"    # the answer's time budget ran out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    outcome: Equivalence
+    detail: str = ""               # for a TA: why (which point, which character, which limit)
 
 
 @dataclass(frozen=True)

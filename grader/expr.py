@@ -16,8 +16,8 @@ Safety, in this order, before SymPy evaluates anything a student wrote:
 
 Comparison (``compare``) is symbolic first: ``simplify(a - b) == 0`` proves equivalence.
 Otherwise both sides are evaluated at random positive points: a difference there is
-``DIFFERENT``; equality everywhere is only ``NUMERIC_ONLY`` (flagged with full marks
-suggested, never automatic), so the numeric check can never contradict the symbolic one; an
+``DIFFERENT``; equality everywhere is only ``NUMERIC_ONLY`` (flagged for a TA, never
+automatic credit), so the numeric check can never contradict the symbolic one; an
 infinite, undefined or huge value (above ``MAX_MAGNITUDE``) is ``NOT_FINITE``: not equal,
 flagged.
 """
@@ -350,7 +350,7 @@ def _numeric(ea: sympy.Expr, eb: sympy.Expr, shown: str, trials: int = 6) -> Com
         return Comparison(Equivalence.UNREADABLE, f"{shown} could not be evaluated")
     return Comparison(Equivalence.NUMERIC_ONLY,
                       f"{shown} equals the key at {checked} random points, but SymPy could not "
-                      f"prove they are the same expression; full marks suggested, confirm by hand")
+                      f"prove they are the same expression; award the points if it is")
 
 
 def equivalent(a: str, b: str, variables: Sequence[str] = ()) -> bool | None:

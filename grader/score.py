@@ -107,12 +107,14 @@ def score_values(value: Any, key: dict[str, Any], spec: QuestionSpec) -> Scored:
     return Scored(0.0, spec.points, flags, detail)
 
 
-# Outcomes that a TA must look at: (flag, suggested share of the points).
+# Outcomes that a TA must look at, and their flags. No points are suggested for any: an answer
+# that is only numerically equal may be the key plus 1e-700 (the detail says to award the
+# points when it is the same expression).
 _EXPRESSION_REVIEW = {
-    Equivalence.NUMERIC_ONLY: (FLAG_UNPROVEN, 1.0),
-    Equivalence.NOT_FINITE: (FLAG_NOT_FINITE, 0.0),
-    Equivalence.TOO_COMPLEX: (FLAG_TOO_COMPLEX, 0.0),
-    Equivalence.UNREADABLE: (FLAG_UNPARSED, 0.0),
+    Equivalence.NUMERIC_ONLY: FLAG_UNPROVEN,
+    Equivalence.NOT_FINITE: FLAG_NOT_FINITE,
+    Equivalence.TOO_COMPLEX: FLAG_TOO_COMPLEX,
+    Equivalence.UNREADABLE: FLAG_UNPARSED,
 }
 
 
@@ -126,8 +128,7 @@ def score_expression(value: Any, key: str, spec: QuestionSpec, check: Expression
     if result.outcome is Equivalence.DIFFERENT:
         return Scored(0.0, spec.points, detail=f"{value} is not equivalent to {key}"
                       + (f" ({result.detail})" if result.detail else ""))
-    flag, share = _EXPRESSION_REVIEW[result.outcome]
-    return Scored(spec.points * share, spec.points, (flag,),
+    return Scored(0.0, spec.points, (_EXPRESSION_REVIEW[result.outcome],),
                   result.detail or f"could not compare {value!r} with the key")
 
 

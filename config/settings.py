@@ -13,12 +13,21 @@ from config.env import env_bool, env_choice, env_int, env_list, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
+
+# --- Secret key and embedded mode (issue 18) -------------------------------------------------
+# GRADER_EMBEDDED=1: a single-machine trial, the public embedded key is accepted.
+# GRADER_EMBEDDED=0: a deployment: SECRET_KEY is required here, cookies are secure, HSTS.
+# Unset: commands, tests and DEBUG servers run on the embedded key, but a WSGI server
+# (gunicorn, runserver) without DEBUG refuses to start on it (config.wsgi), and
+# `check --deploy` reports it as an error (exams.checks, grader.E001).
+EMBEDDED_SECRET_KEY = "insecure-embedded-default-key-set-SECRET_KEY-in-production"
+GRADER_EMBEDDED_EXPLICIT = env_bool("GRADER_EMBEDDED", False) if env_str("GRADER_EMBEDDED") else None
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG and not env_bool("GRADER_EMBEDDED", True):
+    if not DEBUG and GRADER_EMBEDDED_EXPLICIT is False:
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off")
-    # Embedded/dev default only; `check --deploy` flags it and production sets SECRET_KEY.
-    SECRET_KEY = "insecure-embedded-default-key-set-SECRET_KEY-in-production"
+    SECRET_KEY = EMBEDDED_SECRET_KEY
+# --- end secret key ---------------------------------------------------------------------------
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -32,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",   # Swagger UI served from the installed package (no CDN)
     "exams",
     "rubrics",
 ]
@@ -136,7 +146,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SUBMISSION_UPLOAD_RATE = env_str("SUBMISSION_UPLOAD_RATE", "30/min")
-SPECTACULAR_SETTINGS = {"TITLE": "Exam auto-grader API", "VERSION": "0.1.0"}
+SPECTACULAR_SETTINGS = {"TITLE": "Exam auto-grader API", "VERSION": "0.1.0",
+                        # /api/docs/ loads Swagger UI from this server's static files (the
+                        # drf-spectacular-sidecar package), never from a CDN at @latest.
+                        "SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+                        "REDOC_DIST": "SIDECAR"}
 
 LOGGING = {
     "version": 1,
@@ -145,7 +159,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
 
-if not DEBUG and not env_bool("GRADER_EMBEDDED", True):
+if not DEBUG and GRADER_EMBEDDED_EXPLICIT is False:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

@@ -285,15 +285,16 @@ class ExamStatsApi(BaseApi):
 
 class ApiDocsView(APIView):
     """A docs page that works offline: the endpoint list is rendered on the server from the
-    schema; Swagger UI (from the CDN configured in drf-spectacular) replaces it when the
-    browser can load it. SpectacularSwaggerView alone shows a blank page without internet."""
+    schema; Swagger UI replaces it once its script loads. The script and styles are this
+    server's static files from the pinned drf-spectacular-sidecar package, so the page needs
+    no internet and cannot change under the admin's origin."""
 
     permission_classes = [AllowAny]
     schema = None  # not part of the API it documents
 
     def get(self, request):
+        from django.templatetags.static import static
         from drf_spectacular.generators import SchemaGenerator
-        from drf_spectacular.settings import spectacular_settings
 
         schema = SchemaGenerator().get_schema(request=None, public=True)
         endpoints = [
@@ -304,5 +305,5 @@ class ApiDocsView(APIView):
         html = render_to_string("admin/exams/api_docs.html", {
             "title": schema["info"]["title"], "version": schema["info"]["version"],
             "endpoints": endpoints, "schema_url": reverse("api-schema"),
-            "swagger_dist": spectacular_settings.SWAGGER_UI_DIST}, request=request)
+            "swagger_dist": static("drf_spectacular_sidecar/swagger-ui-dist")}, request=request)
         return HttpResponse(html)

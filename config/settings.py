@@ -3,6 +3,7 @@ the project folder and tasks run in-process, so nothing needs a server."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -88,10 +89,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-]
-
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -171,3 +168,55 @@ if not DEBUG and GRADER_EMBEDDED_EXPLICIT is False:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+# --- Logins: brute-force protection, token expiry, password policy (issue 18) ----------------
+# Failed logins on /api/auth/token/ and /admin/login/ are counted per account and per client
+# address (django-axes, database handler: works in every process, and admins see and clear
+# lockouts under "Axes" in the admin). LOGIN_FAILURE_LIMIT failures within
+# LOGIN_LOCKOUT_MINUTES lock the account or the address (429, even with the right password)
+# until that many minutes have passed.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]   # last, as django-axes requires
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+# Behind a reverse proxy: how many proxies append to X-Forwarded-For (0 = use REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]   # either one locks
+# Not reset by a success: a student logging in to their own account between guesses at
+# someone else's would otherwise wipe the count of the address (and of the guessed account).
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "exams.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "exams.auth.client_ip"
+AXES_VERBOSE = False
+# API tokens older than this are refused; POST /api/auth/token/ then issues a new one.
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 7, minimum=1)
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "rest_framework.authentication.SessionAuthentication",
+    "exams.auth.ExpiringTokenAuthentication",
+]
+# Django's full password policy (admin forms, createsuperuser, changepassword).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# --- end logins -------------------------------------------------------------------------------
+
+# --- Shared cache (issue 18) ------------------------------------------------------------------
+# Throttle counts (uploads per student) must be shared by every web process: Redis when one is
+# configured (CACHE_URL, else REDIS_URL, else a redis:// broker URL), per-process memory
+# otherwise (the embedded default has one process). Unreachable Redis = an empty cache.
+_CACHE_URL = env_str("CACHE_URL") or env_str("REDIS_URL") or (
+    _BROKER if _BROKER.startswith(("redis://", "rediss://")) else "")
+if _CACHE_URL:
+    CACHES = {"default": {"BACKEND": "config.cache.FailOpenRedisCache", "LOCATION": _CACHE_URL,
+                          "KEY_PREFIX": "grader-cache",
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# --- end shared cache -------------------------------------------------------------------------

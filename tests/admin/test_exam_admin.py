@@ -139,5 +139,6 @@ def test_create_demo_course_is_idempotent(db, media_root, capsys, monkeypatch):
     assert first.splitlines()[-6:] == second.splitlines()[-6:]  # same users, same tokens
     assert ExamRole.objects.filter(exam__code="DEMO-1").count() == 2
     from django.contrib.auth import authenticate
+    from django.test import RequestFactory
 
-    assert authenticate(username="ta", password="demo-ta") is not None
+    assert authenticate(RequestFactory().post("/admin/login/"), username="ta", password="demo-ta") is not None

@@ -55,3 +55,16 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if lowered not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}")
     return lowered
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number") from None
+    if number != number or (minimum is not None and number < minimum):  # NaN, or too small
+        raise ImproperlyConfigured(f"{name}={value!r} must be a number of at least {minimum}")
+    return number

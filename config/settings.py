@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_int, env_list, env_str
+from config.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -122,6 +122,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # it, they are closed every N tasks and otherwise checked like Django's per request
 # (worker.celery.reuse_healthy_db_connections; DB_CONN_MAX_AGE still applies).
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 100, minimum=1)
+# Read by the worker from its own environment: tasks are published without limits
+# (worker.celery), so the process that enqueues them does not decide.
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
 # Redis redelivers an unacked task after this long; must exceed the task time limit.
@@ -133,6 +135,9 @@ GRADER_OCR_TIMEOUT_S = env_int("GRADER_OCR_TIMEOUT_S", 60, minimum=1)
 # How Tesseract runs (grader.tesseract reads the variable itself; checked here at start-up):
 # auto = libtesseract in the worker process if it loads, else the `tesseract` command.
 GRADER_OCR_ENGINE = env_choice("GRADER_OCR_ENGINE", "auto", ("auto", "library", "command"))
+# Seconds of symbolic work (SymPy) one expression answer may take; grader.limits reads the
+# variable itself, checked here at start-up. An answer over it is flagged `too_complex`.
+GRADER_EXPRESSION_BUDGET_S = env_float("GRADER_EXPRESSION_BUDGET_S", 2.0, minimum=0.1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

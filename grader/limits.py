@@ -53,7 +53,15 @@ def register_interrupts(*types: type[BaseException]) -> None:
 # Symbolic work for one answer (parsing the student's expression and comparing it with the
 # key). A typical answer needs 2-20 ms; GRADER_EXPRESSION_BUDGET_S overrides (read here, like
 # GRADER_OCR_ENGINE in grader.tesseract; config.settings validates it at start-up).
-DEFAULT_ANSWER_BUDGET_S = float(os.environ.get("GRADER_EXPRESSION_BUDGET_S") or 2.0)
+def _budget_from_env(default: float = 2.0) -> float:
+    try:
+        value = float(os.environ.get("GRADER_EXPRESSION_BUDGET_S") or default)
+    except ValueError:
+        return default     # config.settings reports the bad value at start-up
+    return value if value > 0 else default
+
+
+DEFAULT_ANSWER_BUDGET_S = _budget_from_env()
 _REPEAT_S = 0.1          # a swallowed stop is raised again this often
 _CHILD_MEMORY = 1 << 30  # address space of a forked child (bytes)
 

@@ -210,19 +210,27 @@ def rejection(text: str, variables: Sequence[str] = ()) -> str | None:
     return None
 
 
+def _parse(text: str, variables: Sequence[str]) -> sympy.Expr:
+    """The unevaluated SymPy expression of an accepted formula; Rejected otherwise."""
+    code, local = _checked_code(text.strip(), variables)
+    try:
+        expr = eval_expr(compile(evaluateFalse(code), "<formula>", "eval"), local, dict(_GLOBALS))
+    except limits.INTERRUPTS:
+        raise
+    except Exception as exc:  # noqa: BLE001 - SymPy raises many types for odd input
+        raise Rejected("is not a well-formed formula") from exc
+    if not isinstance(expr, sympy.Expr):
+        raise Rejected("is not a formula")
+    return expr
+
+
 def safe_parse(text: str, variables: Sequence[str] = ()) -> sympy.Expr | None:
     """A SymPy expression (unevaluated), or None when the text is not a small, harmless
     formula. Call inside ``limits.bounded`` when the result will be evaluated further."""
     try:
-        code, local = _checked_code(text.strip(), variables)
-        expr = eval_expr(compile(evaluateFalse(code), "<formula>", "eval"), local, dict(_GLOBALS))
+        return _parse(text, variables)
     except Rejected:
         return None
-    except limits.INTERRUPTS:
-        raise
-    except Exception:  # noqa: BLE001 - SymPy raises many types for odd input
-        return None
-    return expr if isinstance(expr, sympy.Expr) else None
 
 
 def _undefined(expr: sympy.Expr) -> bool:
@@ -253,8 +261,10 @@ def canonical(text: str, variables: Sequence[str] = ()) -> str | None:
 
 @lru_cache(maxsize=CACHE_SIZE)
 def _canonical(text: str, variables: tuple[str, ...]) -> str | None:
-    if rejection(text, variables) is not None:
-        return None          # cheap: no time budget needed to say no
+    try:
+        _local_names(text, variables)   # characters and names: refused without a budgeted call
+    except Rejected:
+        return None
     return bounded(_canonical_work, text, variables)
 
 
@@ -294,18 +304,22 @@ def compare(a: str, b: str, variables: Sequence[str] = ()) -> Comparison:
 @lru_cache(maxsize=CACHE_SIZE)
 def _compare(a: str, b: str, variables: tuple[str, ...]) -> Comparison:
     variables = variables or tuple(sorted(set(re.findall(r"[A-Za-z]\w*", a + " " + b)) - set(_FUNCTIONS)))
-    for text, whose in ((a, "the answer"), (b, "the key")):
-        reason = rejection(text, variables)
-        if reason is not None:
-            return Comparison(Equivalence.UNREADABLE, f"{whose} {text.strip()!r} {reason}")
+    try:
+        for text in (a, b):   # characters and names: refused without a budgeted call
+            _local_names(text.strip(), variables)
+    except Rejected:
+        return _compare_work(a, b, variables)     # says which side and why, evaluates nothing
     return bounded(_compare_work, a, b, variables)
 
 
 def _compare_work(a: str, b: str, variables: tuple[str, ...]) -> Comparison:
-    ea, eb = safe_parse(a, variables), safe_parse(b, variables)
-    if ea is None or eb is None:
-        return Comparison(Equivalence.UNREADABLE, f"could not read {(b if ea is not None else a).strip()!r}")
-    ea, eb = ea.doit(), eb.doit()
+    parsed = []
+    for text, whose in ((a, "the answer"), (b, "the key")):
+        try:
+            parsed.append(_parse(text, variables))
+        except Rejected as exc:
+            return Comparison(Equivalence.UNREADABLE, f"{whose} {text.strip()!r} {exc}")
+    ea, eb = (e.doit() for e in parsed)
     for expr, text in ((ea, a), (eb, b)):
         if _undefined(expr):
             return Comparison(Equivalence.NOT_FINITE,

@@ -23,7 +23,7 @@ def check(**env):
     ({"DATABASE_URL": "nonsense://x"}, "DATABASE_URL"),
     ({"GRADER_OCR_ENGINE": "gpu"}, "GRADER_OCR_ENGINE='gpu' is not one of auto, library, command"),
     ({"GRADER_EXPRESSION_BUDGET_S": "soon"}, "GRADER_EXPRESSION_BUDGET_S='soon' is not a number"),
-    ({"GRADER_EXPRESSION_BUDGET_S": "0"}, "GRADER_EXPRESSION_BUDGET_S='0' must be a number of at least 0.1"),
+    ({"GRADER_EXPRESSION_BUDGET_S": "0"}, "GRADER_EXPRESSION_BUDGET_S=0.0 must be at least 0.1"),
     ({"GRADER_EMBEDDED": "0", "DEBUG": "0"}, "SECRET_KEY is required when DEBUG is off"),
 ])
 def test_bad_settings_fail_loudly(env, message):

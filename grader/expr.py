@@ -246,6 +246,23 @@ def _undefined(expr: sympy.Expr) -> bool:
 CACHE_SIZE = 4096
 
 
+_warm = False
+
+
+def warm_up() -> None:
+    """Run each kind of SymPy work once, outside any budget. SymPy and mpmath import much of
+    themselves on first use: the first numeric comparison in a process took 2 s on a loaded
+    machine, the whole of an answer's budget. Workers call this before forking their pool;
+    any other process does it on its first expression."""
+    global _warm
+    if _warm:
+        return
+    _warm = True
+    _canonical_work("sqrt(3/n) + 1/n", ("n",))
+    for key in ("sqrt(3)/sqrt(n)", "n*exp(999)", "sin(n)^2"):
+        _compare_work("sqrt(3/n)", key, ("n",))
+
+
 def canonical(text: str, variables: Sequence[str] = ()) -> str | None:
     """A canonical SymPy string (``sqrt(3/n)`` → ``sqrt(3)*sqrt(1/n)`` style, whatever SymPy
     prints) that parses back with ``safe_parse``; None when unreadable or out of time (the
@@ -253,6 +270,7 @@ def canonical(text: str, variables: Sequence[str] = ()) -> str | None:
     text = text.strip()
     if not text or len(text) > MAX_LENGTH:
         return None
+    warm_up()
     try:
         return _canonical(text, tuple(variables))
     except (BudgetExceeded, ChildFailed):
@@ -290,6 +308,7 @@ def compare(a: str, b: str, variables: Sequence[str] = ()) -> Comparison:
     """How the student's expression ``a`` compares with the key ``b`` (see the module doc)."""
     if len(a) > MAX_LENGTH or len(b) > MAX_LENGTH:
         return Comparison(Equivalence.UNREADABLE, f"longer than {MAX_LENGTH} characters")
+    warm_up()
     budget = limits.current_budget()
     try:
         return _compare(a, b, tuple(variables))

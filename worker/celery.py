@@ -53,6 +53,9 @@ def preload_grading_modules(**_: object) -> None:
                  "grader.ocr", "grader.omr", "grader.render", "rubrics.keys", "exams.grading",
                  "pypdf", "pypdfium2", "sympy"):
         importlib.import_module(name)
+    # SymPy's lazily imported parts too: otherwise a pool process's first expression answer
+    # spends most of its time budget importing them.
+    importlib.import_module("grader.expr").warm_up()
 
 
 @task_prerun.connect

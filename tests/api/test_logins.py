@@ -18,6 +18,12 @@ from tests.api.factories import make_user
 PASSWORD = "correct horse battery"
 
 
+@pytest.fixture(autouse=True)
+def _fast_hashes(settings):
+    # Dozens of logins per test: the production hasher's cost is not what is tested here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def token_post(username: str, password: str, ip: str = "10.0.0.1"):
     return APIClient().post("/api/auth/token/", {"username": username, "password": password},
                             REMOTE_ADDR=ip)

@@ -16,8 +16,8 @@ Two kinds:
     nor SymPy's ``except Exception`` stops it, and a bare ``except:`` that catches one raise
     gets another 0.1 s later;
   - in any other thread (signals cannot be used there: the embedded server's request
-    threads) the call runs in a forked child that is killed at the deadline (about 10 ms a
-    call instead of ~0.05 ms, so only where needed).
+    threads) the call runs in a forked child that is killed at the deadline (~20 ms a call
+    against ~20 µs for the timer, so only where needed; see BENCHMARKS.md).
 
   Python code is interruptible between bytecodes only; a single C-level operation (one huge
   integer power) is not, so ``grader.expr`` bounds literal and exponent sizes before any

@@ -56,8 +56,11 @@ def lockout_response(request: HttpRequest, original_response=None, credentials=N
     if request.path.startswith("/api/"):
         response: HttpResponse = JsonResponse({"error": message}, status=429)   # the API's shape
     else:
-        response = HttpResponse(f"<!DOCTYPE html><html lang=en><title>Locked out</title>"
-                                f"<h1>Locked out</h1><p>{message}</p></html>", status=429)
+        response = HttpResponse(
+            f"<!DOCTYPE html><html lang=en><title>Locked out</title>"
+            f"<body style='font-family: system-ui, sans-serif; margin: 2em; max-width: 40em'>"
+            f"<h1>Locked out</h1><p>{message}</p><p>An administrator can lift the lockout at "
+            f"once (admin, Axes, Access attempts).</p></body></html>", status=429)
     response["Retry-After"] = str(minutes * 60)
     return response
 

@@ -258,7 +258,7 @@ def warm_up() -> None:
     if _warm:
         return
     _warm = True
-    _canonical_work("sqrt(3/n) + 1/n", ("n",))
+    _canonical_work("sqrt(3/n) + 1/n + tanh(n) + sin(n)*cos(n) + log(n)*exp(-n)", ("n",))
     for key in ("sqrt(3)/sqrt(n)", "n*exp(999)", "sin(n)^2"):
         _compare_work("sqrt(3/n)", key, ("n",))
 

@@ -33,9 +33,12 @@ def grade_pages(
     Each answer's symbolic work (reading and comparing expressions) shares one time budget
     (``grader.limits``); an answer that runs out is flagged ``too_complex`` with no points
     suggested, and grading goes on with the next answer."""
-    from grader.expr import compare  # SymPy: imported on first use, not at start-up
+    from grader.expr import compare, warm_up  # SymPy: imported on first use, not at start-up
     from grader.parse import parse_answer
     from grader.segment import segment_answers
+
+    if any(q.kind == "expression" for q in questions):
+        warm_up()   # once per process, before any answer's budget starts
 
     box_answers = box_answers or {}
     check = expression_check or compare

@@ -22,6 +22,7 @@ import argparse
 import http.client
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -87,6 +88,8 @@ def project(tmp: Path, *, redis_db: int, **extra: str) -> Iterator[dict[str, str
     check_services()
     with _sigterm_as_interrupt(), postgres_database() as url:
         broker = flush_redis(redis_db)
+        # A real key, as a deployment has (gunicorn refuses the embedded one without DEBUG).
+        extra.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
         env = project_env(tmp, DATABASE_URL=url, CELERY_BROKER_URL=broker, LOG_LEVEL="WARNING",
                           **extra)
         try:

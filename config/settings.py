@@ -2,23 +2,32 @@
 the project folder and tasks run in-process, so nothing needs a server."""
 from __future__ import annotations
 
-import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_int, env_list, env_str, env_url
+from config.env import env_bool, env_choice, env_float, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
+
+# --- Secret key and embedded mode (issue 18) -------------------------------------------------
+# GRADER_EMBEDDED=1: a single-machine trial, the public embedded key is accepted.
+# GRADER_EMBEDDED=0: a deployment: SECRET_KEY is required here, cookies are secure, HSTS.
+# Unset: commands, tests and DEBUG servers run on the embedded key, but a WSGI server
+# (gunicorn, runserver) without DEBUG refuses to start on it (config.wsgi), and
+# `check --deploy` reports it as an error (exams.checks, grader.E001).
+EMBEDDED_SECRET_KEY = "insecure-embedded-default-key-set-SECRET_KEY-in-production"
+GRADER_EMBEDDED_EXPLICIT = env_bool("GRADER_EMBEDDED", False) if env_str("GRADER_EMBEDDED") else None
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG and not env_bool("GRADER_EMBEDDED", True):
+    if not DEBUG and GRADER_EMBEDDED_EXPLICIT is False:
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off")
-    # Embedded/dev default only; `check --deploy` flags it and production sets SECRET_KEY.
-    SECRET_KEY = "insecure-embedded-default-key-set-SECRET_KEY-in-production"
+    SECRET_KEY = EMBEDDED_SECRET_KEY
+# --- end secret key ---------------------------------------------------------------------------
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -32,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",   # Swagger UI served from the installed package (no CDN)
     "exams",
     "rubrics",
 ]
@@ -77,10 +87,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Workers and the web process share the file: wait for locks instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-]
 
 # The student pages (exams.student_urls) sign in with Django's auth views; accounts made from a
 # roster have no password until the student sets one through "Forgot your password?" (an email).
@@ -182,6 +188,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # it, they are closed every N tasks and otherwise checked like Django's per request
 # (worker.celery.reuse_healthy_db_connections; DB_CONN_MAX_AGE still applies).
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 100, minimum=1)
+# Read by the worker from its own environment: tasks are published without limits
+# (worker.celery), so the process that enqueues them does not decide.
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
 # Redis redelivers an unacked task after this long; must exceed the task time limit.
@@ -193,6 +201,9 @@ GRADER_OCR_TIMEOUT_S = env_int("GRADER_OCR_TIMEOUT_S", 60, minimum=1)
 # How Tesseract runs (grader.tesseract reads the variable itself; checked here at start-up):
 # auto = libtesseract in the worker process if it loads, else the `tesseract` command.
 GRADER_OCR_ENGINE = env_choice("GRADER_OCR_ENGINE", "auto", ("auto", "library", "command"))
+# Seconds of symbolic work (SymPy) one expression answer may take; grader.limits reads the
+# variable itself, checked here at start-up. An answer over it is flagged `too_complex`.
+GRADER_EXPRESSION_BUDGET_S = env_float("GRADER_EXPRESSION_BUDGET_S", 2.0, minimum=0.1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -208,6 +219,9 @@ SPECTACULAR_SETTINGS = {
     # Two models have a `status` with different choices: name their enums (else a warning).
     "ENUM_NAME_OVERRIDES": {"SubmissionStatusEnum": "exams.models.Submission.Status",
                             "RegradeRequestStatusEnum": "exams.models.RegradeRequest.Status"},
+    # /api/docs/ loads Swagger UI from this server's static files (the drf-spectacular-sidecar
+    # package), never from a CDN at @latest.
+    "SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {
@@ -217,7 +231,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
 
-if not DEBUG and not env_bool("GRADER_EMBEDDED", True):
+if not DEBUG and GRADER_EMBEDDED_EXPLICIT is False:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -237,3 +251,55 @@ if not DEBUG and not env_bool("GRADER_EMBEDDED", True):
 # that outlasts them leaves the submission for the sweep (GRADER_STALE_AFTER_S), never failed.
 GRADER_TASK_MAX_RETRIES = env_int("GRADER_TASK_MAX_RETRIES", 10, minimum=0)
 GRADER_RETRY_BACKOFF_MAX_S = env_int("GRADER_RETRY_BACKOFF_MAX_S", 60, minimum=1)
+
+# --- Logins: brute-force protection, token expiry, password policy (issue 18) ----------------
+# Failed logins on /api/auth/token/ and /admin/login/ are counted per account and per client
+# address (django-axes, database handler: works in every process, and admins see and clear
+# lockouts under "Axes" in the admin). LOGIN_FAILURE_LIMIT failures within
+# LOGIN_LOCKOUT_MINUTES lock the account or the address (429, even with the right password)
+# until that many minutes have passed.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]   # last, as django-axes requires
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+# Behind a reverse proxy: how many proxies append to X-Forwarded-For (0 = use REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]   # either one locks
+# Not reset by a success: a student logging in to their own account between guesses at
+# someone else's would otherwise wipe the count of the address (and of the guessed account).
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "exams.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "exams.auth.client_ip"
+AXES_VERBOSE = False
+# API tokens older than this are refused; POST /api/auth/token/ then issues a new one.
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 7, minimum=1)
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "rest_framework.authentication.SessionAuthentication",
+    "exams.auth.ExpiringTokenAuthentication",
+]
+# Django's full password policy (admin forms, createsuperuser, changepassword).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# --- end logins -------------------------------------------------------------------------------
+
+# --- Shared cache (issue 18) ------------------------------------------------------------------
+# Throttle counts (uploads per student) must be shared by every web process: Redis when one is
+# configured (CACHE_URL, else REDIS_URL, else a redis:// broker URL), per-process memory
+# otherwise (the embedded default has one process). Unreachable Redis = an empty cache.
+_CACHE_URL = env_str("CACHE_URL") or env_str("REDIS_URL") or (
+    _BROKER if _BROKER.startswith(("redis://", "rediss://")) else "")
+if _CACHE_URL:
+    CACHES = {"default": {"BACKEND": "config.cache.FailOpenRedisCache", "LOCATION": _CACHE_URL,
+                          "KEY_PREFIX": "grader-cache",
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# --- end shared cache -------------------------------------------------------------------------

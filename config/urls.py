@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from exams import api
 from exams.student_views import FirstPasswordResetForm
@@ -15,7 +14,7 @@ urlpatterns = [
          name="admin_password_reset"),
     path("admin/", admin.site.urls),
     path("", include("exams.student_urls")),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/auth/token/", api.TokenApi.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api.ApiDocsView.as_view(), name="api-docs"),
     path("api/exams/", api.ExamListCreateApi.as_view(), name="api-exams"),

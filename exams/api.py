@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -25,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView, exception_handler
 
-from exams import courses, policies, regrades, roles, serializers as ser, services
+from exams import auth, courses, policies, regrades, roles, serializers as ser, services
 from exams.feedback import answer_pages
 from exams.images import crop_or_page, png_response
 from exams.models import Exam, ExamRole, RegradeRequest, Submission
@@ -78,7 +79,7 @@ class SubmissionUploadThrottle(ScopedRateThrottle):
 class BaseApi(APIView):
     # Token first: its WWW-Authenticate header is what makes DRF answer 401 (not 403) to a
     # request without credentials.
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [auth.ExpiringTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
     # Set on upload views: refuse an oversized body from its Content-Length before anything
     # (authentication included: session auth's CSRF check may parse the body) reads it.
@@ -590,15 +591,16 @@ class ExamStaffMemberApi(BaseApi):
 
 class ApiDocsView(APIView):
     """A docs page that works offline: the endpoint list is rendered on the server from the
-    schema; Swagger UI (from the CDN configured in drf-spectacular) replaces it when the
-    browser can load it. SpectacularSwaggerView alone shows a blank page without internet."""
+    schema; Swagger UI replaces it once its script loads. The script and styles are this
+    server's static files from the pinned drf-spectacular-sidecar package, so the page needs
+    no internet and cannot change under the admin's origin."""
 
     permission_classes = [AllowAny]
     schema = None  # not part of the API it documents
 
     def get(self, request):
+        from django.templatetags.static import static
         from drf_spectacular.generators import SchemaGenerator
-        from drf_spectacular.settings import spectacular_settings
 
         schema = SchemaGenerator().get_schema(request=None, public=True)
         endpoints = [
@@ -609,5 +611,33 @@ class ApiDocsView(APIView):
         html = render_to_string("admin/exams/api_docs.html", {
             "title": schema["info"]["title"], "version": schema["info"]["version"],
             "endpoints": endpoints, "schema_url": reverse("api-schema"),
-            "swagger_dist": spectacular_settings.SWAGGER_UI_DIST}, request=request)
+            "swagger_dist": static("drf_spectacular_sidecar/swagger-ui-dist")}, request=request)
         return HttpResponse(html)
+
+
+class _Credentials(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenApi(APIView):
+    """POST username and password: the account's API token (a new one when it had expired)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes: list = []
+
+    @extend_schema(request=_Credentials, summary="Get an API token (expires after API_TOKEN_TTL_HOURS)",
+                   responses={200: inline_serializer("Token", {"token": serializers.CharField(),
+                                                               "expires": serializers.DateTimeField()}),
+                              400: None, 429: None}, tags=["auth"])
+    def post(self, request):
+        credentials = _Credentials(data=request.data)
+        credentials.is_valid(raise_exception=True)
+        # The Django request, not DRF's wrapper: django-axes marks a lockout on it, and its
+        # middleware turns that into the 429 response.
+        user = authenticate(request._request, **credentials.validated_data)
+        if user is None or not user.is_active:
+            raise exceptions.ValidationError({"non_field_errors": ["Unable to log in with provided credentials."]})
+        token = auth.token_issue(user=user)
+        return Response({"token": token.key, "expires": token.created + auth.token_ttl()})

@@ -8,6 +8,6 @@ class ExamsConfig(AppConfig):
     def ready(self) -> None:
         # Register the tasks with the Celery app in every process (web, commands, workers):
         # services enqueue them by name, and run them in-process when no broker is set.
-        from exams import rubric, signals, tasks  # noqa: F401
+        from exams import checks, rubric, signals, tasks  # noqa: F401  (checks: deployment checks)
 
         signals.questions_synced.connect(rubric.seed_on_sync, dispatch_uid="rubric-seed")

@@ -28,6 +28,12 @@ FLAG_REASONS: dict[str, str] = {
     Flag.UNANSWERED: "Nothing was written in the answer's place.",
     Flag.UNREADABLE: "There is ink where the answer goes, but nothing could be read from it.",
     Flag.NOT_LOCATED: "The answer's place was not found on the scan: look at the whole page.",
+    Flag.NOT_FINITE: "The expression is infinite, undefined or too large at a test point: check it "
+                     "by hand.",
+    Flag.UNPROVEN: "The expression equals the key at every test point, but the equivalence could "
+                   "not be proven: confirm it.",
+    Flag.TOO_COMPLEX: "The expression took too long to compare with the key (time budget): check "
+                      "it by hand.",
 }
 # About the whole submission rather than one answer.
 DOCUMENT_FLAG_REASONS: dict[str, str] = {
@@ -55,6 +61,10 @@ STUDENT_SENTENCES: dict[str, str] = {
     Flag.UNREADABLE: "Something is written in the answer space, but it could not be read "
                      "automatically.",
     Flag.NOT_LOCATED: "The answer's place was not found on your scan.",
+    Flag.NOT_FINITE: "Your expression could not be evaluated at every point (it is infinite, "
+                     "undefined or very large there); a marker checks it.",
+    Flag.UNPROVEN: "Your expression matched the key numerically; a marker confirms it.",
+    Flag.TOO_COMPLEX: "Your expression was too complex to check automatically; a marker checks it.",
 }
 UNKNOWN_FLAG_SENTENCE = "A marker takes a closer look at this answer."
 

@@ -218,7 +218,8 @@ def _count_page(submission: Submission) -> None:
 
 
 def _store(submission: Submission, pages: list[PageRead], exam: ExamSpec) -> Submission:
-    graded = grade_document(pages, exam, render=_renderer(submission), recompute=recompute_with)
+    graded = grade_document(pages, exam, render=_renderer(submission), recompute=recompute_with,
+                            expression_budget_s=settings.GRADER_EXPRESSION_BUDGET_S)
     return services.submission_store_results(submission=submission, pages=graded.pages,
                                              results=graded.answers, flags=graded.flags)
 

@@ -15,12 +15,18 @@ Pure functions of their arguments; no Django, no NumPy at import.
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 from typing import Any
 
 from grader.types import Tolerance
 
 Number = int | float
+
+# Text longer than this, or with an exponent of four digits or more, is no number a key or an
+# answer needs ("1e999999999" as a Fraction is a billion-digit integer).
+MAX_NUMBER_TEXT = 64
+_HUGE_EXPONENT = re.compile(r"[eE]\s*[+-]?\d{4,}\s*$")
 
 _INFINITIES = {"inf": math.inf, "+inf": math.inf, "infinity": math.inf, "+infinity": math.inf,
                "-inf": -math.inf, "-infinity": -math.inf, "nan": math.nan}
@@ -48,6 +54,8 @@ def read_number(value: Any) -> Number | None:
     if isinstance(value, Fraction):
         return int(value) if value.denominator == 1 else float(value)
     if isinstance(value, str):
+        if len(value) > MAX_NUMBER_TEXT or _HUGE_EXPONENT.search(value):
+            return None
         text = value.strip().lower().replace("\u2212", "-")
         if text in _INFINITIES:
             return _INFINITIES[text]

@@ -11,6 +11,7 @@ one submission, never the worker.
 """
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import re
@@ -20,8 +21,8 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
+from grader import limits
 from grader.pdfium import PdfiumError, open_document
-
 
 # A page whose text layer has fewer visible characters than this is treated as a scan
 # (scanners often add a few stray characters or an invisible page number).
@@ -83,6 +84,8 @@ def _open(path: str | Path):
         if reader.is_encrypted:
             try:
                 ok = reader.decrypt("")
+            except limits.INTERRUPTS:  # a caller's time limit is not the file's fault
+                raise
             except Exception:  # noqa: BLE001 - pypdf raises several types for odd crypto
                 ok = 0
             if not ok:
@@ -95,6 +98,8 @@ def _open(path: str | Path):
         # The exception class is for the logs; the student gets what to do about it.
         logging.getLogger(__name__).info("unreadable PDF %s: %r", path, exc)
         raise PdfError(f"the PDF is damaged and cannot be read; {RESCAN_ADVICE}") from exc
+    except limits.INTERRUPTS:  # a caller's time limit is not the file's fault
+        raise
     except Exception as exc:  # noqa: BLE001 - a hostile file must not take down the worker
         logging.getLogger(__name__).info("unreadable PDF %s: %r", path, exc)
         raise PdfError(f"the PDF cannot be read; {RESCAN_ADVICE}") from exc
@@ -122,6 +127,8 @@ def read_pdf_pages(path: str | Path, *, max_pages: int = 100) -> PdfPages:
     for index in range(count):
         try:
             pages.append(reader.pages[index])
+        except limits.INTERRUPTS:  # a caller's time limit is not the file's fault
+            raise
         except Exception as exc:  # noqa: BLE001 - a broken page tree is the file's fault
             raise PdfError(f"page {index + 1} of the PDF is damaged; {RESCAN_ADVICE}") from exc
     # PDFium inflates a content stream without limit (a 2 GB bomb took 3.1 GB); pypdf's
@@ -255,6 +262,8 @@ def _pypdf_text(page, number: int) -> str:
         return _clean(page.extract_text() or "")
     except LimitReachedError as exc:
         raise PdfError(_too_much_content(number)) from exc
+    except limits.INTERRUPTS:  # a caller's time limit is not the file's fault
+        raise
     except Exception as exc:  # noqa: BLE001 - a broken page stream is the file's fault
         raise PdfError(f"page {number} of the PDF is damaged; {RESCAN_ADVICE}") from exc
 
@@ -272,12 +281,8 @@ def _check_image_sizes(page, number: int) -> None:
         largest = _largest_image(page.get("/Resources"), depth=0, seen=set())
     except (RecursionError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise PdfError(f"page {number} of the PDF is damaged; {RESCAN_ADVICE}") from exc
-    if largest is not None and largest[0] * largest[1] > MAX_IMAGE_PIXELS:
-        w, h = largest
-        raise PdfError(
-            f"page {number} contains an image of {w:,} x {h:,} pixels "
-            f"({w * h / 1e6:,.0f} megapixels; the limit is {MAX_IMAGE_PIXELS / 1e6:,.0f}); "
-            f"scan at 300 dpi and upload again")
+    if largest is not None:
+        _refuse_large_image(*largest, number)
 
 
 # Decoded content (page stream plus Form XObjects) one page may have. A dense typed page is
@@ -302,9 +307,15 @@ def _check_content(page, number: int) -> int:
         # content was kilobytes before decoding and is empty after is damaged, not blank.
         if not decoded.strip() and _raw_content_size(page) > 64:
             raise ValueError("content stream decodes to nothing")
-        total = len(decoded) + _form_bytes(page.get("/Resources"), depth=0, seen=set())
+        _check_inline_images(decoded, number)
+        total = len(decoded) + _form_bytes(page.get("/Resources"), depth=0, seen=set(),
+                                           number=number)
+    except PdfError:
+        raise
     except LimitReachedError as exc:
         raise PdfError(_too_much_content(number)) from exc
+    except limits.INTERRUPTS:  # a caller's time limit is not the file's fault
+        raise
     except Exception as exc:  # noqa: BLE001 - undecodable content is the file's fault
         raise PdfError(f"page {number} of the PDF is damaged (its content cannot be decoded); "
                        f"{RESCAN_ADVICE}") from exc
@@ -313,16 +324,81 @@ def _check_content(page, number: int) -> int:
     return total
 
 
-def _form_bytes(resources, *, depth: int, seen: set[int]) -> int:
-    """Decoded size of the Form XObjects reachable from ``resources`` (each counted once)."""
+def _form_bytes(resources, *, depth: int, seen: set[int], number: int) -> int:
+    """Decoded size of the Form XObjects reachable from ``resources`` (each counted once);
+    their inline images are checked on the way."""
     total = 0
     for obj in _xobjects(resources, depth=depth, seen=seen):
         if obj.get("/Subtype") == "/Form":
-            total += len(obj.get_data())
-            total += _form_bytes(obj.get("/Resources"), depth=depth + 1, seen=seen)
+            data = obj.get_data()
+            _check_inline_images(data, number)
+            total += len(data)
+            total += _form_bytes(obj.get("/Resources"), depth=depth + 1, seen=seen, number=number)
             if total > MAX_PAGE_CONTENT_BYTES:
                 break
     return total
+
+
+# An inline image (``BI <dict> ID <data> EI``) lives inside a content stream, not in the
+# page's /XObject resources. PDFium decodes it while it parses the page, for text extraction
+# too (a 45,000 x 45,000 inline image in a 2 MB file took a worker to 3.3 GB), so its size is
+# read from the decoded content before PDFium opens the file. "BI" is an operator only as a
+# token of its own: after a delimiter or whitespace (PDF whitespace includes NUL), before
+# whitespace, a delimiter or the end.
+_WHITESPACE = frozenset(b"\x00\t\n\x0c\r ")
+_DELIMITERS = frozenset(b"[]()<>{}")
+_INLINE_ENTRY = re.compile(rb"/(Width|W|Height|H)(?=[\x00\t\n\x0c\r +\-.0-9])[\x00\t\n\x0c\r ]*"
+                           rb"([+-]?[0-9]*\.?[0-9]+)")
+_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+
+
+def _operator_positions(content: bytes, operator: bytes, before: frozenset, after: frozenset) -> list[int]:
+    """Where ``operator`` stands as a token of its own: preceded by a byte of ``before`` (or the
+    start), followed by one of ``after`` (or the end). A plain substring search: fast."""
+    found, at, size = [], content.find(operator), len(content)
+    while at >= 0:
+        end = at + len(operator)
+        if (at == 0 or content[at - 1] in before) and (end == size or content[end] in after):
+            found.append(at)
+        at = content.find(operator, end)
+    return found
+
+
+def _check_inline_images(content: bytes, number: int) -> None:
+    """PdfError when an inline image in ``content`` is beyond MAX_IMAGE_PIXELS. Nothing is
+    decoded, and a page without ``BI`` costs one substring search. Each image's dictionary
+    runs from ``BI`` to the next ``ID`` however long it is (padding cannot hide the size),
+    and names are read with their #xx escapes undone (``/#57`` is ``/W``)."""
+    if b"BI" not in content or b"ID" not in content:
+        return
+    ends = _operator_positions(content, b"ID", _WHITESPACE | frozenset(b"])>"), _WHITESPACE)
+    if not ends:
+        return
+    starts = _operator_positions(content, b"BI", _WHITESPACE | _DELIMITERS,
+                                 _WHITESPACE | _DELIMITERS | frozenset(b"/%"))
+    # The dictionary of the image ending at each ID starts at the last BI before it (a BI
+    # without an ID after it starts no image): every byte is looked at once at most.
+    nearest: dict[int, int] = {}
+    for start in starts:
+        index = bisect.bisect_left(ends, start)
+        if index < len(ends):
+            nearest[index] = start
+    for index, start in nearest.items():
+        span = content[start + 2:ends[index]]
+        if b"#" in span:
+            span = _NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), span)
+        size = {b"W": 0, b"H": 0}
+        for key, value in _INLINE_ENTRY.findall(span):
+            size[key[:1]] = max(0, int(float(value)))
+        _refuse_large_image(size[b"W"], size[b"H"], number)
+
+
+def _refuse_large_image(w: int, h: int, number: int) -> None:
+    if w * h > MAX_IMAGE_PIXELS:
+        raise PdfError(
+            f"page {number} contains an image of {w:,} x {h:,} pixels "
+            f"({w * h / 1e6:,.0f} megapixels; the limit is {MAX_IMAGE_PIXELS / 1e6:,.0f}); "
+            f"scan at 300 dpi and upload again")
 
 
 def _raw_content_size(page) -> int:

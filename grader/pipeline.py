@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from grader import answers, choices, document
+from grader import answers, choices, document, limits
 from grader.answers import Decided
 from grader.exam import ExamSpec
 from grader.pages import PageRead
@@ -41,6 +41,7 @@ def grade_document(
     render: Render | None = None,
     recompute: Recompute | None = None,
     expression_check: ExpressionCheck | None = None,
+    expression_budget_s: float = limits.DEFAULT_ANSWER_BUDGET_S,
 ) -> GradedDocument:
     """Every question of ``exam`` scored from ``pages`` (answered or not), and what is odd
     about the document as a whole.
@@ -64,18 +65,21 @@ def grade_document(
     located = answers.locate(pages, texts, exam, box_answers)
     results = grade_pages(texts, exam.questions, box_answers=box_answers,
                           decided=located.decided, segments=located.segments,
-                          recompute=recompute, expression_check=expression_check)
+                          recompute=recompute, expression_check=expression_check,
+                          expression_budget_s=expression_budget_s)
     flags = document.flags(pages, exam, located)
     return GradedDocument(pages, tuple(results), flags)
 
 
 def expression_checker() -> ExpressionCheck:
-    """SymPy equivalence (``grader.expr``), imported on first use: SymPy takes ~0.5 s to
-    import, which a process that never grades an expression need not pay. Workers call this
-    before forking their pool, so every pool process shares it."""
-    from grader.expr import equivalent
+    """SymPy comparison (``grader.expr.compare``), imported and warmed up on first use: SymPy
+    takes ~0.5 s to import and its first comparison ~1 s more, which a process that never
+    grades an expression need not pay (and which must not count against an answer's time
+    budget). Workers call this before forking their pool, so every pool process shares it."""
+    from grader.expr import compare, warm_up
 
-    return equivalent
+    warm_up()
+    return compare
 
 
 def grade_pages(
@@ -87,19 +91,23 @@ def grade_pages(
     segments: Mapping[str, Segment] | None = None,
     recompute: Recompute | None = None,
     expression_check: ExpressionCheck | None = None,
+    expression_budget_s: float = limits.DEFAULT_ANSWER_BUDGET_S,
 ) -> list[AnswerResult]:
     """One ``AnswerResult`` per question, in exam order, answered or not.
 
     ``box_answers``: multiple-choice selections read from boxes; ``decided``: answers whose
     outcome is known without parsing (no ink in the box, ink that could not be read, a place
     not found); ``segments``: each answer's text, when the caller found it (else the pages
-    are segmented here)."""
+    are segmented here). Each answer's symbolic work (reading and comparing expressions)
+    shares one time budget of ``expression_budget_s`` seconds (``grader.limits``); an answer that runs out is flagged
+    ``too_complex`` with no points suggested, and grading goes on with the next answer."""
     from grader.parse import parse_answer
     from grader.segment import segment_answers
 
     box_answers = box_answers or {}
     decided = decided or {}
-    check = expression_check or expression_checker()
+    needs_sympy = expression_check is None and any(q.kind == Kind.EXPRESSION for q in questions)
+    check = expression_check or (expression_checker() if needs_sympy else None)
     if segments is None:
         segments = segment_answers(pages, questions) if pages else {}
     results: dict[str, AnswerResult] = {}
@@ -107,23 +115,28 @@ def grade_pages(
         segment = segments.get(spec.label)
         spans: tuple = ()
         ink, reader, readings = None, "", ()
-        if spec.kind == Kind.MULTIPLE_CHOICE and spec.label in box_answers:
-            parsed, raw, pages_used, confidence = box_answers[spec.label], "", (), None
-        elif spec.label in decided:
-            known = decided[spec.label]
-            parsed, raw, pages_used, confidence = known.parsed, "", known.pages, None
-            ink, readings = known.ink, known.readings
-        elif segment is None or not segment.text.strip():
-            parsed, raw, pages_used, confidence = Parsed(None, flags=(Flag.UNANSWERED,)), "", (), None
-        else:
-            spans = segment.spans
-            parsed = parse_answer(spec, segment.text, confidence=segment.confidence)
-            parsed = Parsed(parsed.value, parsed.evidence, parsed.confidence,
-                            tuple(dict.fromkeys(segment.flags + parsed.flags)), parsed.alternatives)
-            raw, pages_used, confidence = segment.text, segment.pages, segment.confidence
-            ink, reader, readings = segment.ink, segment.reader, segment.readings
-        scored = score_answer(spec, parsed, spec.key, expression_check=check)
-        scored = _carry_forward(spec, parsed, scored, results, recompute, check)
+        with limits.answer_budget(expression_budget_s) as budget:
+            if spec.kind == Kind.MULTIPLE_CHOICE and spec.label in box_answers:
+                parsed, raw, pages_used, confidence = box_answers[spec.label], "", (), None
+            elif spec.label in decided:
+                known = decided[spec.label]
+                parsed, raw, pages_used, confidence = known.parsed, "", known.pages, None
+                ink, readings = known.ink, known.readings
+            elif segment is None or not segment.text.strip():
+                parsed, raw, pages_used, confidence = Parsed(None, flags=(Flag.UNANSWERED,)), "", (), None
+            else:
+                spans = segment.spans
+                parsed = parse_answer(spec, segment.text, confidence=segment.confidence)
+                parsed = Parsed(parsed.value, parsed.evidence, parsed.confidence,
+                                tuple(dict.fromkeys(segment.flags + parsed.flags)), parsed.alternatives)
+                raw, pages_used, confidence = segment.text, segment.pages, segment.confidence
+                ink, reader, readings = segment.ink, segment.reader, segment.readings
+            scored = score_answer(spec, parsed, spec.key, expression_check=check)
+            scored = _carry_forward(spec, parsed, scored, results, recompute, check)
+        if budget.exceeded:
+            scored = Scored(0.0, scored.max_score, tuple(dict.fromkeys(scored.flags + (Flag.TOO_COMPLEX,))),
+                            f"reading or checking this expression took longer than the "
+                            f"{budget.seconds:g} s allowed per answer and was stopped; grade it by hand")
         results[spec.label] = AnswerResult(
             label=spec.label, kind=spec.kind, raw_text=raw, parsed=parsed, scored=scored,
             expected=spec.key, confidence=min(parsed.confidence, confidence or 1.0),
@@ -152,6 +165,8 @@ def _carry_forward(spec: QuestionSpec, parsed: Parsed, scored: Scored,
         carried[target] = value
     try:
         new_key = recompute(spec, carried)
+    except limits.INTERRUPTS:
+        raise
     except Exception:  # noqa: BLE001 - a student's value may be outside the solver's domain
         return scored
     rescored = score_answer(spec, parsed, new_key, expression_check=check)

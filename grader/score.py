@@ -10,10 +10,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from grader.compare import is_number, numbers_match
-from grader.types import Flag, Kind, Parsed, QuestionSpec, Scored
+from grader.types import Comparison, Equivalence, Flag, Kind, Parsed, QuestionSpec, Scored
 
 # Equivalence of expressions is injected (SymPy lives in grader.expr) so this module stays light.
-ExpressionCheck = Callable[[str, str, Sequence[str]], "bool | None"]
+ExpressionCheck = Callable[[str, str, Sequence[str]], Comparison]
 
 
 def as_matrix(value: Any) -> list[list[Any]] | None:
@@ -82,14 +82,27 @@ def score_values(value: Any, key: dict[str, Any], spec: QuestionSpec) -> Scored:
     return Scored(0.0, spec.points, flags, detail)
 
 
+# An expression check that is not sure sends the answer to a TA, with no points suggested.
+_EXPRESSION_REVIEW = {
+    Equivalence.NUMERIC_ONLY: Flag.UNPROVEN,
+    Equivalence.NOT_FINITE: Flag.NOT_FINITE,
+    Equivalence.TOO_COMPLEX: Flag.TOO_COMPLEX,
+    Equivalence.UNREADABLE: Flag.UNPARSED,
+}
+
+
 def score_expression(value: Any, key: str, spec: QuestionSpec, check: ExpressionCheck | None) -> Scored:
+    """Full marks only when the check proved equivalence; anything it is unsure of is flagged."""
     if not isinstance(value, str) or check is None:
         return Scored(0.0, spec.points, (Flag.UNPARSED,), "no expression read")
-    same = check(value, key, spec.variables)
-    if same is None:
-        return Scored(0.0, spec.points, (Flag.UNPARSED,), f"could not compare {value!r} with the key")
-    return Scored(spec.points if same else 0.0, spec.points,
-                  detail="" if same else f"{value} is not equivalent to {key}")
+    result = check(value, key, spec.variables)
+    if result.outcome is Equivalence.EQUIVALENT:
+        return Scored(spec.points, spec.points)
+    if result.outcome is Equivalence.DIFFERENT:
+        return Scored(0.0, spec.points, detail=f"{value} is not equivalent to {key}"
+                      + (f" ({result.detail})" if result.detail else ""))
+    return Scored(0.0, spec.points, (_EXPRESSION_REVIEW[result.outcome],),
+                  result.detail or f"could not compare {value!r} with the key")
 
 
 def score_choice(value: Any, key: Sequence[int], spec: QuestionSpec) -> Scored:

@@ -41,6 +41,10 @@ class Flag(StrEnum):
     NO_KEY = "no_key"
     UNREADABLE = "unreadable"                 # ink where the answer goes, but nothing read
     NOT_LOCATED = "not_located"               # the answer's place was not found on the scan
+    # Expressions: infinite, undefined or too large at a sample point (``n*exp(999)``, ``1/0``).
+    NOT_FINITE = "not_finite"
+    UNPROVEN = "unproven"           # equal to the key at sample points, SymPy could not prove it
+    TOO_COMPLEX = "too_complex"     # the per-answer time budget for symbolic work ran out
 
 
 class DocumentFlag(StrEnum):
@@ -82,6 +86,23 @@ class Source(StrEnum):
 class Tolerance:
     abs: float = 1e-9
     rel: float = 1e-6
+
+
+class Equivalence(StrEnum):
+    """How a student's expression compares with the key (``grader.expr.compare``)."""
+
+    EQUIVALENT = "equivalent"      # SymPy simplified the difference to 0
+    DIFFERENT = "different"        # differs at a sample point
+    NUMERIC_ONLY = "numeric_only"  # equal at every sample point, not proven
+    NOT_FINITE = "not_finite"      # infinite / undefined / too large: never equal by itself
+    UNREADABLE = "unreadable"      # not a formula we accept (syntax, names, sizes)
+    TOO_COMPLEX = "too_complex"    # the answer's time budget ran out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    outcome: Equivalence
+    detail: str = ""               # for a TA: why (which point, which character, which limit)
 
 
 @dataclass(frozen=True)

@@ -50,11 +50,37 @@ class ExamDefinition:
         return float(sum(q.points for q in self.questions))
 
 
+class OversizedNumber(str):
+    """An integer literal too long to be a number in an exam (kept as its text, so the check
+    of the field it stands in names that field). Python refuses to convert integers of more
+    than 4,300 digits, so without this the YAML parser itself failed without a field name."""
+
+    def __repr__(self) -> str:
+        return f"<a {len(self)}-character number>"
+
+
+MAX_INTEGER_TEXT = 64
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    text = loader.construct_scalar(node)
+    if len(text) > MAX_INTEGER_TEXT:
+        return OversizedNumber(text)
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
 def parse_definition_text(text: str) -> ExamDefinition:
     if len(text.encode("utf-8", "replace")) > MAX_YAML_BYTES:
         raise DefinitionError(f"the exam file is larger than {MAX_YAML_BYTES // 1000} kB")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise DefinitionError(f"not valid YAML: {exc}") from None
     except RecursionError:
@@ -296,6 +322,10 @@ def _tolerance(raw: Any, where: str) -> Tolerance:
 
 
 def _number(value: Any, where: str, name: str) -> int | float:
+    if isinstance(value, str) and (len(value) > MAX_INTEGER_TEXT
+                                   or re.search(r"[eE]\s*[+-]?\d{4,}\s*$", value)):
+        raise DefinitionError(f"{where}, field '{name}': {value!r} is too long or too large "
+                              f"for a number")
     number = read_number(value)
     if number is None:
         raise DefinitionError(f"{where}, field '{name}': {value!r} is not a number")

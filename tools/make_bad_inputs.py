@@ -42,6 +42,8 @@ KINDS: dict[str, str] = {
     "zero_size_page": "a page with MediaBox [0 0 0 0]",
     "deflate_bomb": "a FlateDecode content stream that inflates to ~2 GB",
     "form_xobject_bomb": "typed answers, plus a Form XObject whose stream inflates to ~2 GB",
+    "inline_image_bomb": "typed answers, plus a 45,000 x 45,000 inline image (BI ... ID ... EI) in "
+                         "the page's own content, ~2 MB compressed",
     "javascript_attachment": "typed PDF with an OpenAction JavaScript and an embedded file",
     "ocr_hang": "an A3 scan of tiny random characters: Tesseract needs ~70 s for it",
     "rotated_pages": "typed PDF, page 1 /Rotate 90, page 2 /Rotate 180",
@@ -253,6 +255,14 @@ def make_all(folder: str | Path) -> dict[str, Path]:
         resources=b"<< /Font << /F1 5 0 R >> /XObject << /Fm1 6 0 R >> >>",
         extra_objects=[HELVETICA, stream(b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] "
                                          b"/Filter /FlateDecode", bomb)]))
+
+    # The same ~2 GB of Flate data as the pixels of an inline image: it is not an XObject, so
+    # a check of the page's image resources does not see it, and PDFium decodes it even to
+    # read the text layer.
+    target("inline_image_bomb").write_bytes(_one_page_pdf(
+        _text_content(_answer_lines()) + b"\nq 595 0 0 842 0 0 cm\nBI /W 45000 /H 45000 /BPC 8 "
+        b"/CS /G /F /Fl ID\n" + bomb + b"\nEI Q", resources=b"<< /Font << /F1 5 0 R >> >>",
+        extra_objects=[HELVETICA]))
 
     w = _writer_from_sample()
     from pypdf.actions import JavaScript

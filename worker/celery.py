@@ -6,7 +6,10 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import task_prerun, worker_init
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import before_task_publish, task_prerun, worker_init
+
+from grader import limits
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -16,6 +19,23 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "sweep-stale-submissions": {"task": "exams.sweep_submissions", "schedule": 60.0},
 }
+# The soft time limit derives from Exception: the grading core lets it through its broad
+# `except Exception` blocks (a hostile file must not crash the worker) instead of swallowing it.
+limits.register_interrupts(SoftTimeLimitExceeded)
+
+
+@before_task_publish.connect
+def leave_time_limits_to_the_worker(headers=None, **_: object) -> None:
+    """Publish tasks without time limits, so the worker's own CELERY_TASK_SOFT_TIME_LIMIT and
+    CELERY_TASK_TIME_LIMIT apply.
+
+    Celery copies a task's limits into every message it sends, and those were the *sending*
+    process's settings (the web server's, or the beat's): a worker configured for 60 s still
+    ran a task for the 300 s the web process had. A message without limits makes the worker
+    fall back to its own configuration. Nothing here sets per-call limits.
+    """
+    if headers is not None and "timelimit" in headers:
+        headers["timelimit"] = (None, None)
 
 
 @worker_init.connect

@@ -8,6 +8,7 @@ All functions return new objects; caller data is never mutated.
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 from numbers import Integral, Real
 from typing import Any, Callable, Sequence
@@ -16,8 +17,20 @@ import numpy as np
 
 # An exam question never needs more than this many output entries; a larger request is
 # almost surely a typo (e.g. stride 1000 in a transposed convolution) and would only
-# exhaust the worker's memory.
+# exhaust the worker's memory. The same bound applies to intermediate arrays (a padded input,
+# an attention score matrix).
 MAX_OUTPUT_ENTRIES = 10_000_000
+# Solvers run in the web process at exam upload: their work is bounded by the size of what
+# they compute, not only by the size of their inputs (a 70×70 kernel with padding 1580 is
+# small input and 5·10^10 multiply-adds). 10^8 multiply-adds take ~0.2 s here.
+MAX_WORK = 100_000_000
+# Layers in one receptive-field or parameter-count question.
+MAX_LAYERS = 1000
+# Numbers in parameters: sizes, counts and strides of exam questions are far below this; a
+# longer literal ("1e999999999", a 5000-digit integer) would make exact arithmetic stall.
+MAX_MAGNITUDE = 10 ** 15
+MAX_NUMBER_TEXT = 64
+_EXPONENT = re.compile(r"[eE]\s*([+-]?\d+)\s*$")
 
 
 class SolverError(ValueError):
@@ -31,22 +44,45 @@ def parse_fraction(value: Any, name: str) -> Fraction:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, Fraction):
-        return value
+        return _bounded(value, name)
     if isinstance(value, Integral):
-        return Fraction(int(value))
+        number = int(value)
+        if abs(number) > MAX_MAGNITUDE:
+            try:
+                digits = len(str(abs(number)))
+            except ValueError:  # more than 4,300 digits: Python refuses to print it
+                digits = int(abs(number).bit_length() * math.log10(2)) + 1
+            raise SolverError(f"{name}: a number of {digits} digits; at most "
+                              f"{len(str(MAX_MAGNITUDE)) - 1} digits are accepted")
+        return Fraction(number)
     if isinstance(value, Real):
         number = float(value)
         if not math.isfinite(number):
             raise SolverError(f"{name}: expected a finite number, got {number}")
-        return Fraction(number)
+        return _bounded(Fraction(number), name)
     if isinstance(value, str):
         text = value.strip().replace("−", "-")
+        # Fraction("1e999999999") builds a billion-digit integer: refuse such text first.
+        exponent = _EXPONENT.search(text)
+        if len(text) > MAX_NUMBER_TEXT or (exponent and abs(int(exponent.group(1))) > 308):
+            raise SolverError(f"{name}: {_short(text)} is too long or too large for a number")
         try:
-            return Fraction(text)
+            return _bounded(Fraction(text), name)
         except (ValueError, ZeroDivisionError):
             raise SolverError(
                 f"{name}: {value!r} is not a number (write e.g. 0.5, -2 or \"3/2\")") from None
     raise SolverError(f"{name}: expected a number, got {type(value).__name__}")
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 24 else f"{text[:12]!r}… ({len(text)} characters)"
+
+
+def _bounded(value: Fraction, name: str) -> Fraction:
+    if abs(value) > MAX_MAGNITUDE:
+        raise SolverError(f"{name}: {float(value):.3g} is beyond the accepted range "
+                          f"(magnitude at most 1e15)")
+    return value
 
 
 def parse_number(value: Any, name: str) -> float:
@@ -54,8 +90,9 @@ def parse_number(value: Any, name: str) -> float:
     return float(parse_fraction(value, name))
 
 
-def parse_int(value: Any, name: str, *, minimum: int | None = None) -> int:
-    """An integer (3, 3.0 and "3" are accepted; 2.5 is not), optionally bounded below."""
+def parse_int(value: Any, name: str, *, minimum: int | None = None,
+              maximum: int | None = None) -> int:
+    """An integer (3, 3.0 and "3" are accepted; 2.5 is not), optionally bounded."""
     fraction = parse_fraction(value, name)
     if fraction.denominator != 1:
         raise SolverError(f"{name}: expected a whole number, got {value!r}")
@@ -63,6 +100,8 @@ def parse_int(value: Any, name: str, *, minimum: int | None = None) -> int:
     if minimum is not None and number < minimum:
         bound = "positive" if minimum == 1 else f">= {minimum}"
         raise SolverError(f"{name}: must be {bound}, got {number}")
+    if maximum is not None and number > maximum:
+        raise SolverError(f"{name}: at most {maximum}, got {number}")
     return number
 
 
@@ -125,11 +164,19 @@ def shape_text(shape: Sequence[int]) -> str:
     return "×".join(str(int(d)) for d in shape) if len(shape) else "scalar"
 
 
-def check_output_size(shape: Sequence[int], what: str) -> None:
+def check_output_size(shape: Sequence[int], what: str, *, array: str = "the output") -> None:
     entries = math.prod(int(d) for d in shape)
     if entries > MAX_OUTPUT_ENTRIES:
-        raise SolverError(f"{what}: the output would have {entries} entries "
-                          f"(shape {shape_text(shape)}); check the parameters")
+        raise SolverError(f"{what}: {array} would have {entries} entries "
+                          f"(shape {shape_text(shape)}, the limit is {MAX_OUTPUT_ENTRIES:,}); "
+                          f"check the parameters")
+
+
+def check_work(operations: int, what: str, how: str) -> None:
+    """Refuse a computation of more than MAX_WORK multiply-adds (``how`` says whence)."""
+    if operations > MAX_WORK:
+        raise SolverError(f"{what}: {operations:.2e} multiply-adds ({how}); the limit is "
+                          f"{MAX_WORK:.0e}; check the sizes, padding and stride")
 
 
 def _relu(z: np.ndarray) -> np.ndarray:

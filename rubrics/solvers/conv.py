@@ -10,12 +10,14 @@ batched. So a 2-D image with a 2-D kernel (the usual exam question) gives a 2-D 
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ._params import (SolverError, activation_name, apply_activation, check_output_size,
-                      parse_bool, parse_int, parse_pair, shape_text, to_array)
+from ._params import (MAX_LAYERS, MAX_MAGNITUDE, SolverError, activation_name, apply_activation,
+                      check_output_size, check_work, parse_bool, parse_int, parse_pair, shape_text,
+                      to_array)
 
 Padding = tuple[tuple[int, int], tuple[int, int]]   # ((top, bottom), (left, right))
 
@@ -122,6 +124,9 @@ def conv2d(input: Any, weight: Any = None, bias: Any = None, stride: Any = 1, pa
     ho = _sliding_extent(h, kh, s[0], pads[0], d[0], "height", solver)
     wo = _sliding_extent(wd, kw, s[1], pads[1], d[1], "width", solver)
     check_output_size((n, o, ho, wo), solver)
+    check_output_size((n, c, h + sum(pads[0]), wd + sum(pads[1])), solver, array="the padded input")
+    check_work(n * o * ho * wo * (c // g) * kh * kw, solver,
+               f"output {shape_text((n, o, ho, wo))} × kernel {kh}×{kw} × {c // g} channels")
     b = _bias_vector(bias, o, solver)
 
     padded = np.pad(x4, ((0, 0), (0, 0), pads[0], pads[1]))
@@ -207,6 +212,8 @@ def conv_transpose2d(input: Any, weight: Any = None, bias: Any = None, stride: A
         raise SolverError(f"{solver}: padding {p} crops the whole output "
                           f"(uncropped size {full[0]}×{full[1]})")
     check_output_size((n, o, *full), solver)
+    check_work(n * c * h * wd * o_per_group * kh * kw, solver,
+               f"input {shape_text((n, c, h, wd))} × kernel {kh}×{kw} × {o_per_group} channels")
     b = _bias_vector(bias, o, solver)
 
     grouped = x4.reshape(n, g, c // g, h, wd)
@@ -333,6 +340,9 @@ def pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
     outs = [_pool_extent(size, k[a], s[a], p[a], d[a], ceil, axis)
             for a, (size, axis) in enumerate(((h, "height"), (w, "width")))]
     check_output_size(x4.shape[:2] + tuple(outs), "pool2d")
+    check_output_size(x4.shape[:2] + (h + 2 * p[0], w + 2 * p[1]), "pool2d", array="the padded input")
+    check_work(math.prod(x4.shape[:2]) * outs[0] * outs[1] * k[0] * k[1], "pool2d",
+               f"output {shape_text(x4.shape[:2] + tuple(outs))} × window {k[0]}×{k[1]}")
     # Extra cells on the bottom/right so that ceil_mode windows never index past the end.
     extra = [max(0, (o - 1) * s[a] + d[a] * (k[a] - 1) + 1 - (size + 2 * p[a]))
              for a, (o, size) in enumerate(zip(outs, (h, w)))]
@@ -390,6 +400,8 @@ def receptive_field(layers: Sequence[Any]) -> int | tuple[int, int]:
     if not isinstance(layers, (list, tuple)) or not layers:
         raise SolverError("receptive_field: layers must be a non-empty list of "
                           "{kernel, stride, dilation} mappings")
+    if len(layers) > MAX_LAYERS:
+        raise SolverError(f"receptive_field: {len(layers)} layers; at most {MAX_LAYERS}")
     field = [1, 1]
     jump = [1, 1]      # distance in input pixels between neighbouring units of this layer
     for index, layer in enumerate(layers, start=1):
@@ -408,5 +420,8 @@ def receptive_field(layers: Sequence[Any]) -> int | tuple[int, int]:
         d = parse_pair(layer.get("dilation", 1), f"{where} dilation", minimum=1)
         for a in range(2):
             field[a] += d[a] * (k[a] - 1) * jump[a]
-            jump[a] *= s[a]
+            jump[a] = min(jump[a] * s[a], MAX_MAGNITUDE + 1)   # keeps the integers small
+        if max(field) > MAX_MAGNITUDE:
+            raise SolverError(f"{where}: the receptive field grows beyond 10^15 input pixels "
+                              f"here; check the kernels and strides")
     return field[0] if field[0] == field[1] else (field[0], field[1])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Sequence
 
-from ._params import SolverError, parse_bool, parse_int, parse_number, parse_pair
+from ._params import MAX_LAYERS, SolverError, parse_bool, parse_int, parse_number, parse_pair
 
 # Options that describe a layer but do not change its parameter count; exam YAML often
 # carries them along from the question text, so they are accepted and ignored.
@@ -38,7 +38,7 @@ def _linear(cfg: dict[str, Any]) -> int:
 def _recurrent(cfg: dict[str, Any], gates: int) -> int:
     n_in = parse_int(cfg["input_size"], "input_size", minimum=1)
     hidden = parse_int(cfg["hidden_size"], "hidden_size", minimum=1)
-    layers = parse_int(cfg.get("num_layers", 1), "num_layers", minimum=1)
+    layers = parse_int(cfg.get("num_layers", 1), "num_layers", minimum=1, maximum=MAX_LAYERS)
     directions = 2 if parse_bool(cfg.get("bidirectional", False), "bidirectional") else 1
     # The lecture cell h_t = f(V h_{t-1} + W x_t + b) has one bias vector per gate; PyTorch
     # keeps two (b_ih and b_hh), hence the option.
@@ -124,6 +124,8 @@ def param_count(layer: str | None = None, layers: Sequence[dict] | None = None,
                           f"(got {', '.join(sorted(options))} outside)")
     if not isinstance(layers, (list, tuple)) or not layers:
         raise SolverError("param_count: layers must be a non-empty list of mappings")
+    if len(layers) > MAX_LAYERS:
+        raise SolverError(f"param_count: {len(layers)} layers; at most {MAX_LAYERS}")
     total = 0
     for index, item in enumerate(layers, start=1):
         if not isinstance(item, dict) or "layer" not in item:

@@ -6,8 +6,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ._params import (SolverError, activation_name, apply_activation, parse_int, parse_number,
-                      shape_text, to_array)
+from ._params import (SolverError, activation_name, apply_activation, check_output_size,
+                      check_work, parse_int, parse_number, shape_text, to_array)
 
 
 def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
@@ -75,6 +75,9 @@ def self_attention(x: Any, wq: Any, wk: Any, wv: Any, mask: Any = None, scale: A
     """
     given = dict(overrides or {})
     tokens = to_array(x, "x", ndims=(2, 3))
+    # The score matrix is tokens × tokens (per batch): bounded like an output.
+    check_output_size(tokens.shape[:-1] + tokens.shape[-2:-1], "self_attention",
+                      array="the score matrix")
     projections = {}
     for name, matrix in (("q", wq), ("k", wk), ("v", wv)):
         w = to_array(matrix, f"w{name}", ndims=(2,))
@@ -130,6 +133,10 @@ def linear_forward(x: Any, weight: Any, bias: Any = None,
     if inputs.shape[-1] != w.shape[1]:
         raise SolverError(f"linear_forward: x has {inputs.shape[-1]} features but weight is "
                           f"{shape_text(w.shape)} (layout out_features × in_features)")
+    rows = 1 if inputs.ndim == 1 else inputs.shape[0]
+    check_output_size((rows, w.shape[0]), "linear_forward")
+    check_work(rows * w.shape[0] * w.shape[1], "linear_forward",
+               f"x {shape_text(inputs.shape)} · weight {shape_text(w.shape)}ᵀ")
     z = inputs @ w.T
     if bias is not None:
         b = to_array(bias, "bias", ndims=(0, 1))

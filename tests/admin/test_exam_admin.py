@@ -192,8 +192,9 @@ def test_create_demo_course_is_idempotent(db, media_root, capsys, monkeypatch):
     assert sorted(Enrollment.objects.filter(exam__code="DEMO-1").values_list(
         "user__student_profile__student_id", flat=True)) == ["student1", "student2", "student3"]
     from django.contrib.auth import authenticate
+    from django.test import RequestFactory
 
-    assert authenticate(username="ta", password="demo-ta") is not None
+    assert authenticate(RequestFactory().post("/admin/login/"), username="ta", password="demo-ta") is not None
 
 
 @pytest.mark.django_db(transaction=True)

@@ -169,6 +169,23 @@ def test_docs_page_works_offline(client):
     assert 'href="/api/schema/"' in html
 
 
+def test_docs_page_loads_swagger_ui_from_this_server(client):
+    """Swagger UI from the installed sidecar package: every script and stylesheet is a local
+    static file that exists, nothing comes from another origin (a CDN at @latest)."""
+    import re
+
+    from django.contrib.staticfiles import finders
+
+    html = client.get("/api/docs/").content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html)
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets), assets
+    assert any(a.endswith("swagger-ui.css") for a in assets), assets
+    assert not re.search(r"(?:src|href)=\"(?:https?:)?//", html), "an asset from another origin"
+    for asset in assets:
+        assert asset.startswith("/static/"), asset
+        assert finders.find(asset.removeprefix("/static/")), f"{asset} is not an installed static file"
+
+
 def test_flagged_answers_count_in_stats_only_for_finished_submissions(world):
     Answer.objects.filter(submission=world["submission"]).update(status="auto")
     world["submission"].__class__.objects.filter(pk=world["submission"].pk).update(status="processing")

@@ -109,7 +109,9 @@ def test_a_roster_account_sets_its_first_password_by_email(client, world, mailou
     done = client.post(form.redirect_chain[-1][0], {"new_password1": "a-new-secret-9",
                                                     "new_password2": "a-new-secret-9"})
     assert done.status_code == 302
-    assert client.login(username="u900", password="a-new-secret-9")
+    token = client.post("/api/auth/token/", {"username": "u900", "password": "a-new-secret-9"},
+                        content_type="application/json")
+    assert token.status_code == 200 and token.json()["token"]
 
 
 def test_a_disabled_account_gets_no_reset_mail(client, world, mailoutbox):

@@ -163,3 +163,24 @@ def test_a_page_with_megabytes_of_text_is_read_by_pypdf_not_pdfium(tmp_path, mon
     assert len(pages.texts[1]) == pdf.MAX_TEXT_CHARS_PER_PAGE
     assert pages.texts[1].startswith("Lorem ipsum dolor sit amet")
     assert "Question" in pages.texts[0] or "Problem" in pages.texts[0]
+
+
+@pytest.mark.parametrize("content, refused", [
+    (b"q BI /W 45000 /H 45000 /BPC 8 /CS /G /F /Fl ID xx EI Q", True),
+    (b"BI/W 45000/H 45000/D[1 0]ID x EI", True),                      # delimiters, no spaces
+    (b"BI /#57 45000 /#48eight 45000 ID x EI", True),                 # #xx escapes in names
+    (b"BI /Width 45000 /Height 45000 /Foo [" + b"0 " * 5000 + b"] ID x EI", True),   # padded
+    (b"BI /W 9000 /H 9000 ID x EI", True),                            # 81 Mpx: just over
+    (b"q BI /W 600 /H 400 /BPC 8 /CS /RGB /F /DCT ID " + b"\xff" * 500 + b" EI Q", False),
+    (b"BT (A BIG answer: BI /W 45000 /H 9 ID) Tj ET", False),         # text, and small anyway
+    (b"/BI /W 99999 /H 99999 ID", False),                             # a name, not the operator
+    (b" BI " * 1000 + b"/W 99999 /H 99999", False),                   # no ID: no image
+])
+def test_inline_image_sizes_are_read_from_the_content(content, refused):
+    from grader.pdf import _check_inline_images
+
+    if refused:
+        with pytest.raises(PdfError, match=r"^page 3 contains an image of"):
+            _check_inline_images(content, 3)
+    else:
+        _check_inline_images(content, 3)

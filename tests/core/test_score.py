@@ -4,7 +4,7 @@ import math
 import pytest
 
 from grader.score import numbers_match, score_answer, score_choice
-from grader.types import Parsed, QuestionSpec, RubricItem, Tolerance
+from grader.types import Comparison, Equivalence, Parsed, QuestionSpec, RubricItem, Tolerance
 
 
 def spec(kind, points=2.0, **kw):
@@ -108,7 +108,7 @@ def test_expression_uses_injected_check():
 
     def check(a, b, variables):
         calls.append((a, b, tuple(variables)))
-        return a == b
+        return Comparison(Equivalence.EQUIVALENT if a == b else Equivalence.DIFFERENT)
 
     assert score_answer(q, Parsed("sqrt(3/n)"), "sqrt(3/n)", expression_check=check).score == 2
     assert score_answer(q, Parsed("sqrt(1/n)"), "sqrt(3/n)", expression_check=check).score == 0

@@ -42,6 +42,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "zero_size_page": (NOT_THE_EXAM, ""),
     "deflate_bomb": (FAILED, r"^page 1 of the PDF holds more data than a page can"),
     "form_xobject_bomb": (FAILED, r"^page 1 of the PDF holds more data than a page can"),
+    "inline_image_bomb": (FAILED, r"^page 1 contains an image of 45,000 x 45,000 pixels \(2,025 "
+                                  r"megapixels; the limit is 80\); scan at 300 dpi"),
     "javascript_attachment": (GRADED, ""),
     "ocr_hang": (FAILED, r"^page 1 could not be read within 2 s .*scan it again at 300 dpi"),
     "rotated_pages": (GRADED, ""),

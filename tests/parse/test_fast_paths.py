@@ -153,12 +153,12 @@ def test_expression_results_are_kept_per_variables():
     again = [expr.canonical("x + 1"), expr.canonical("x + 1", ("x",)), expr.canonical("x + 1", ("n",))][::-1]
     assert first == again and first[0] is None and first[1] is not None
     assert first == [expr._canonical.__wrapped__("x + 1", v) for v in (("n",), ("x",), ())]
-    expr._equivalent.cache_clear()
+    expr._compare.cache_clear()
     assert expr.equivalent("2*n", "n + n", ["n"]) is True       # a list: kept as a tuple key
     assert expr.equivalent("2*n", "n + n", ("m",)) is None      # n is not a variable there
     assert expr.equivalent("2*n", "n + n", ("n",)) is True
     assert expr.equivalent("x" * 300, "x", ("x",)) is None       # too long: not kept at all
-    assert expr._equivalent.cache_info().currsize == 2
+    assert expr._compare.cache_info().currsize == 2
 
 
 def test_prompt_copy_rules_do_not_carry_over_between_exams():

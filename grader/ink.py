@@ -16,6 +16,7 @@ from PIL import Image
 
 from grader.align import Alignment
 from grader.layout import Region
+from grader.levels import median_abs_deviation_u8, percentile_u8
 from grader.render import PageImage
 
 INK_DPI = 200.0
@@ -99,9 +100,9 @@ def ink_of(crop: np.ndarray, blank: np.ndarray, region: Region, dpi: float = INK
     import cv2
 
     px = dpi / 25.4
-    local = float(np.percentile(crop, PAPER_PERCENTILE))
+    local = percentile_u8(crop, PAPER_PERCENTILE)
     level = max(float(paper), local) if paper is not None else local
-    noise = 1.4826 * float(np.median(np.abs(crop.astype(np.float32) - np.median(crop))))
+    noise = 1.4826 * median_abs_deviation_u8(crop)
     weak = crop < level - max(WEAK_MIN, WEAK_NOISE * noise)
     strong = crop < min(INK_CONTRAST * max(level, 64.0), level - max(STRONG_MIN, STRONG_NOISE * noise))
     grow = max(1, int(round(PRINT_GROWTH_MM * px)))
@@ -131,7 +132,7 @@ def paper_level(scan: PageImage) -> float:
     """The scan's paper grey level (a high percentile of a reduced copy of the page)."""
     small = np.asarray(scan.image.reduce(4) if min(scan.image.size) >= 64 else scan.image,
                        dtype=np.uint8)
-    return float(np.percentile(small, PAPER_PERCENTILE))
+    return percentile_u8(small, PAPER_PERCENTILE)
 
 
 REFINE_DPI = 100.0

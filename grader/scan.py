@@ -19,6 +19,7 @@ from grader import omr
 from grader.align import Alignment, BlankPages, align_page, from_box_fit
 from grader.exam import Checkbox, ExamSpec
 from grader.ink import INK_CONTRAST, paper_level, region_ink
+from grader.levels import percentile_u8
 from grader.ocr import OcrError, OcrOptions, OcrTimeout, ScannedRead, ocr_line, read_scanned_page
 from grader.omr.by_text import PlacedMark, PlacedWord, read_labels, read_marks
 from grader.pages import BoxRead, PageRead, RegionRead, TemplateFit, text_layer_page
@@ -153,7 +154,7 @@ def unread_ink(scanned: ScannedRead, dpi: float) -> tuple[tuple[float, float, fl
     factor = max(1, int(round(dpi / UNREAD_INK_DPI)))
     small = np.asarray(scanned.image.convert("L").reduce(factor), dtype=np.uint8)
     px = dpi / factor / 25.4
-    dark = (small < INK_CONTRAST * max(float(np.percentile(small, 90)), 64.0)).astype(np.uint8)
+    dark = (small < INK_CONTRAST * max(percentile_u8(small, 90), 64.0)).astype(np.uint8)
     words = np.zeros_like(dark)
     for word in scanned.words:
         x, y, w, h = (int(round(v / factor)) for v in word.box)

@@ -1,0 +1,43 @@
+"""Percentiles of grey levels from their histogram.
+
+Scans are uint8: a percentile of a page or a region is the same number from a 256-bin
+histogram as from sorting (``np.percentile``'s default 'linear' method), without the
+partition of every pixel (a 300 dpi page: ~7 ms against < 1 ms; the page reader takes
+dozens of them).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def percentile_of_counts(counts: np.ndarray, q: float) -> float:
+    """The ``q``-th percentile of values ``0..len(counts)-1`` occurring ``counts[v]`` times,
+    as ``np.percentile`` computes it on the values themselves (linear interpolation,
+    numpy's lerp)."""
+    cum = np.cumsum(counts)
+    n = int(cum[-1])
+    if n == 0:
+        raise ValueError("percentile of no values")
+    virtual = (n - 1) * (q / 100.0)
+    lo = math.floor(virtual)
+    below, above = np.searchsorted(cum, [lo, min(lo + 1, n - 1)], side="right")
+    a, b = float(below), float(above)
+    gamma = virtual - lo
+    diff = b - a
+    return b - diff * (1.0 - gamma) if gamma >= 0.5 else a + diff * gamma
+
+
+def percentile_u8(values: np.ndarray, q: float) -> float:
+    """``float(np.percentile(values, q))`` for uint8 ``values``."""
+    return percentile_of_counts(np.bincount(values.reshape(-1), minlength=256), q)
+
+
+def median_abs_deviation_u8(values: np.ndarray) -> float:
+    """``median(|values - median(values)|)`` for uint8 ``values`` (unscaled). The deviations
+    are halves at most (the median of an even count may fall between two levels), so they
+    are counted doubled, as integers."""
+    median = percentile_u8(values, 50)
+    twice = np.abs(values.reshape(-1).astype(np.int16) * 2 - int(round(2 * median)))
+    return percentile_of_counts(np.bincount(twice, minlength=511), 50) / 2.0

@@ -115,14 +115,3 @@ def test_blank_page_reads_nothing_with_zero_confidence():
     assert page.text == "" and page.words == () and page.confidence == 0.0
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_histogram_percentile_is_numpys(seed):
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    values = rng.integers(0, 256, int(rng.integers(1, 5000))).astype(np.uint8)
-    if seed % 2:
-        values = np.clip(values, 180, 240).astype(np.uint8)   # paper: few distinct levels
-    for q in (0, 0.5, 2, 37.5, 50, 99.9, 100):
-        assert ocr._percentile_u8(values, q) == pytest.approx(float(np.percentile(values, q)),
-                                                             abs=1e-9)

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 import grader.omr.boxes as boxes_module
 from grader.omr import find_boxes, read_template_boxes, template_from_pdf
-from grader.omr._image import (_percentile_u8, components, darkness, dilate_1d, ink_mask,
+from grader.omr._image import (components, darkness, dilate_1d, ink_mask,
                                open_1d)
 from grader.omr.boxes import reduce_to_work_dpi
 from grader.render import render_pdf_page
@@ -68,16 +68,6 @@ def test_ink_mask_equals_thresholded_darkness(blank_pdf, darken):
         assert np.array_equal(ink_mask(gray.astype(np.float32), 150, level), want)
     strided = gray[::2, ::2]                          # as text_side_upside_down samples a page
     assert np.array_equal(ink_mask(strided, 75, 0.3), darkness(strided, 75) > 0.3)
-
-
-def test_percentile_matches_numpy():
-    rng = np.random.default_rng(3)
-    for _ in range(300):
-        n = int(rng.integers(1, 12000))
-        low = int(rng.integers(0, 256))
-        values = rng.integers(low, 256, n).astype(np.uint8)
-        for q in (10, 50, 90):
-            assert _percentile_u8(values, q) == float(np.percentile(values.astype(np.float32), q))
 
 
 def _flood_components(mask: np.ndarray) -> set[tuple[int, int, int, int, int]]:

@@ -45,7 +45,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "ALPHABET", "CharRead", "Choice", "Engine", "HandwritingModelMissing", "LineCut", "LineRead",
+    "ALPHABET", "CharRead", "Choice", "Engine", "HandwritingModelMissing", "LineCut",
+    "LinePosterior", "LineRead",
     "Reading", "RegionRead", "calibrated", "choose_reading", "cut_lines", "normalise_reading",
     "read_handwritten_region", "read_region_tesseract", "recognise_line",
 ]
@@ -99,11 +100,67 @@ class LineCut:
 
 
 @dataclass(frozen=True)
+class LinePosterior:
+    """The recogniser's per-frame class probabilities for one line (its softmax output),
+    kept for the characters an answer is written with: column 0 is the CTC blank, column k
+    the character ``characters[k]``. ``other`` is each frame's mass on every other class
+    (mostly CJK), which no string of ``ALPHABET`` can use. Kept in memory with the read to
+    weigh candidate strings (``grader.ctc``), never serialised."""
+
+    probs: np.ndarray = field(repr=False, compare=False)        # (frames, 1 + characters)
+    characters: tuple[str, ...] = field(repr=False, compare=False)   # "" for the blank
+
+    @property
+    def frames(self) -> int:
+        return int(self.probs.shape[0])
+
+    @property
+    def other(self) -> np.ndarray:
+        return np.clip(1.0 - self.probs.sum(axis=1), 0.0, 1.0)
+
+    def log_probs(self, renormalise: bool = True) -> np.ndarray:
+        """Natural-log probabilities per frame; ``renormalise``: over the blank and the kept
+        characters only (a student writes no CJK; the mass the model put there is shared
+        out), else the model's own (that mass is lost to every candidate string)."""
+        probs = self.probs.astype(np.float64)
+        if renormalise:
+            probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-30)
+        return np.log(np.maximum(probs, 1e-30))
+
+    def labels(self, text: str) -> tuple[int, ...] | None:
+        """``text`` as class indices of this matrix, None when it uses a character the
+        recogniser does not write."""
+        index = _column_index(self.characters)
+        out = []
+        for char in text:
+            k = index.get(char)
+            if k is None:
+                return None
+            out.append(k)
+        return tuple(out)
+
+    def text(self, labels: tuple[int, ...]) -> str:
+        return "".join(self.characters[k] for k in labels)
+
+
+_COLUMN_INDEX: dict[int, dict[str, int]] = {}
+
+
+def _column_index(characters: tuple[str, ...]) -> dict[str, int]:
+    key = id(characters)
+    found = _COLUMN_INDEX.get(key)
+    if found is None:
+        found = _COLUMN_INDEX[key] = {c: k for k, c in enumerate(characters) if k}
+    return found
+
+
+@dataclass(frozen=True)
 class LineRead:
     text: str
     confidence: float                        # see line_confidence
     box: tuple[int, int, int, int]
     chars: tuple[CharRead, ...] = ()
+    posterior: LinePosterior | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -342,6 +399,9 @@ class _Recogniser:
         self.characters = ["", *meta["character"].splitlines(), " "]
         allowed = [k for k, c in enumerate(self.characters) if c in ALPHABET]
         self.allowed = np.array(allowed, dtype=np.int64)
+        # The columns a line's posterior keeps: the blank, then the allowed characters.
+        self.kept = np.array([0, *allowed], dtype=np.int64)
+        self.kept_characters = ("", *(self.characters[k] for k in allowed))
         self.input_name = self.session.get_inputs()[0].name
         self.lock = threading.Lock()
 
@@ -420,9 +480,16 @@ def recognise_line(image: np.ndarray) -> tuple[str, float, tuple[CharRead, ...]]
     over the steps that emit it. The recogniser often drops the space between two numbers
     ("10 6 4" -> "1064"); a space is put back wherever the ink has a gap of at least
     SPACE_GAP line heights between two characters."""
+    text, confidence, chars, _ = _recognise(image)
+    return text, confidence, chars
+
+
+def _recognise(image: np.ndarray) -> tuple[str, float, tuple[CharRead, ...], LinePosterior]:
+    """``recognise_line``, with the line's posterior (``LinePosterior``)."""
     model = recogniser()
     batch, gaps = _prepare(image)
     probs = model.run(batch)[0]                           # (steps, classes), softmax
+    posterior = LinePosterior(probs[:, model.kept].astype(np.float32), model.kept_characters)
     step_px = batch.shape[3] / probs.shape[0]
     allowed = probs[:, model.allowed]
     blank = probs[:, 0]
@@ -466,7 +533,7 @@ def recognise_line(image: np.ndarray) -> tuple[str, float, tuple[CharRead, ...]]
     while chars and chars[-1].char == " ":
         chars.pop()
     text = "".join(c.char for c in chars)
-    return text, line_confidence(tuple(chars), blank_floor), tuple(chars)
+    return text, line_confidence(tuple(chars), blank_floor), tuple(chars), posterior
 
 
 def read_handwritten_region(ink: np.ndarray, dpi: float, *,
@@ -475,8 +542,8 @@ def read_handwritten_region(ink: np.ndarray, dpi: float, *,
     cuts = cut_lines(ink, dpi) if lines is None else lines
     reads = []
     for cut in cuts:
-        text, confidence, chars = recognise_line(cut.image)
-        reads.append(LineRead(text, round(confidence, 4), cut.box, chars))
+        text, confidence, chars, posterior = _recognise(cut.image)
+        reads.append(LineRead(text, round(confidence, 4), cut.box, chars, posterior))
     return RegionRead(Engine.HANDWRITING, tuple(reads), cuts)
 
 

@@ -50,7 +50,8 @@ from grader.parse.numbers import arithmetic_runs, shapes_in
 from grader.score import ExpressionCheck, score_answer
 from grader.types import INFORMATIONAL_FLAGS, Flag, Kind, QuestionSpec, Tolerance
 
-__all__ = ["Decision", "Thresholds", "Verification", "thresholds_for", "verify"]
+__all__ = ["Decision", "Evidence", "Thresholds", "Verification", "decide", "evidence",
+           "fingerprint", "thresholds_for", "verify"]
 
 
 class Decision(StrEnum):
@@ -84,6 +85,18 @@ THRESHOLDS: tuple[tuple[float, Thresholds], ...] = (
     (130.0, Thresholds(key=0.995, full=1e-3, same=0.95)),
     (180.0, Thresholds(key=0.99, full=1e-3, same=0.9)),
 )
+
+
+def fingerprint(question: QuestionSpec) -> str:
+    """What a verification depends on (kind, key, tolerance, outputs, carry), as a short
+    digest: a decision stored with a page read holds only while the question is the same."""
+    import hashlib
+    import json
+
+    what = [str(question.kind), question.key, question.tolerance.abs, question.tolerance.rel,
+            list(question.outputs), question.depends_on, [list(c) for c in question.carry]]
+    text = json.dumps(what, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def thresholds_for(scan_dpi: float | None) -> Thresholds:
@@ -304,29 +317,38 @@ def _combinations(lines: Sequence[_Line], limit: int) -> tuple[list[tuple[str, f
 # The decision
 
 
-def verify(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
-           others: Sequence[str] = (), scan_dpi: float | None = None,
-           thresholds: Thresholds | None = None,
-           expression_check: ExpressionCheck | None = None) -> Verification:
-    """Decide whether the handwritten answer in ``lines`` (the recogniser's reads, with their
-    posteriors) scores full marks, scores as ``reading`` (the text taken) does without being
-    the key, or neither surely. ``others``: other readers' texts of the same ink.
-    See the module docstring."""
-    limits = thresholds or thresholds_for(scan_dpi)
+@dataclass(frozen=True)
+class Evidence:
+    """What the recogniser's posteriors say about the score, before any threshold."""
+
+    reads_as_key: bool           # the reading taken scores full marks
+    p_key: float                 # P(clean candidates scoring full marks): a lower bound
+    p_full: float                # P(any candidate scoring full marks) + the mass left out
+    p_same: float                # P(clean candidates scoring as the reading taken does)
+    blocked: str = ""            # why no decision can be made (else "")
+    not_key_blocked: str = ""    # why "not the key" cannot be decided (else "")
+
+
+def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
+             others: Sequence[str] = (),
+             expression_check: ExpressionCheck | None = None) -> Evidence:
+    """The candidates' mass by the score they would get (see the module docstring).
+    ``lines``: the recogniser's reads with their posteriors; ``reading``: the text taken;
+    ``others``: other readers' texts of the same ink."""
     kind, key = question.kind, question.key
     if kind not in (Kind.NUMERIC, Kind.SHAPE, Kind.VALUES, Kind.EXPRESSION, Kind.MATRIX) \
             or key is None:
-        return Verification(Decision.UNSURE, 0.0, 0.0, "no key to verify against")
+        return Evidence(False, 0.0, 1.0, 0.0, "no key to verify against")
     written = [line for line in lines if line.posterior is not None and line.posterior.frames]
     if not written or len(written) != len(lines):
-        return Verification(Decision.UNSURE, 0.0, 0.0, "no recogniser posterior for every line")
+        return Evidence(False, 0.0, 1.0, 0.0, "no recogniser posterior for every line")
     exact_key = kind == Kind.NUMERIC and question.tolerance != Tolerance() \
         and is_number(key) and not float(key).is_integer()
     grade = _Grader(question, expression_check, exact_key)
     taken = grade(reading)
     if not taken.clean:
-        return Verification(Decision.UNSURE, 0.0, 0.0,
-                            "the reading taken does not parse cleanly as the question's kind")
+        return Evidence(taken.full, 0.0, 1.0, 0.0,
+                        "the reading taken does not parse cleanly as the question's kind")
     per_line = []
     for row, line in enumerate(written):
         extra = [line.text, *key_forms(question, line.text)]
@@ -344,25 +366,46 @@ def verify(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
                 p_key += p
         elif g.clean and g.score == taken.score:
             p_same += p
-    p_key, p_full, p_same = (round(min(1.0, v), 6) for v in (p_key, p_full, p_same))
-    if taken.full:
-        if p_key >= limits.key:
-            return Verification(Decision.KEY, p_key, p_key,
-                                f"the key's written forms hold {p_key:.4f} of the recogniser's mass")
-        return Verification(Decision.UNSURE, p_key, p_key,
-                            f"read as the key, but its forms hold only {p_key:.4f}")
-    why_not = _not_key_excluded(question, written)
-    if why_not:
-        return Verification(Decision.UNSURE, p_full, p_same, why_not)
-    if any(grade(other).full for other in others if other.strip()):
-        return Verification(Decision.UNSURE, p_full, p_same, "another reader read the key")
-    if p_full + left_out <= limits.full and p_same >= limits.same:
-        return Verification(Decision.NOT_KEY, p_full, p_same,
-                            f"the key's forms hold {p_full:.2g}; readings scored as this one "
-                            f"hold {p_same:.4f}")
-    return Verification(Decision.UNSURE, p_full, p_same,
-                        f"not surely the key nor surely not (key forms {p_full:.2g}, "
-                        f"this score {p_same:.4f})")
+    blocked = ""
+    if not taken.full:
+        blocked = _not_key_excluded(question, written)
+        if not blocked and any(grade(other).full for other in others if other.strip()):
+            blocked = "another reader read the key"
+    return Evidence(taken.full, round(min(1.0, p_key), 6), round(min(1.0, p_full + left_out), 6),
+                    round(min(1.0, p_same), 6), not_key_blocked=blocked)
+
+
+def decide(found: Evidence, thresholds: Thresholds) -> Verification:
+    """The decision the evidence supports under ``thresholds``."""
+    if found.blocked:
+        return Verification(Decision.UNSURE, 0.0, 0.0, found.blocked)
+    if found.reads_as_key:
+        if found.p_key >= thresholds.key:
+            return Verification(Decision.KEY, found.p_key, found.p_key,
+                                f"the key's written forms hold {found.p_key:.4f} of the "
+                                f"recogniser's mass")
+        return Verification(Decision.UNSURE, found.p_key, found.p_key,
+                            f"read as the key, but its forms hold only {found.p_key:.4f}")
+    if found.not_key_blocked:
+        return Verification(Decision.UNSURE, found.p_full, found.p_same, found.not_key_blocked)
+    if found.p_full <= thresholds.full and found.p_same >= thresholds.same:
+        return Verification(Decision.NOT_KEY, found.p_full, found.p_same,
+                            f"the key's forms hold {found.p_full:.2g}; readings scored as this "
+                            f"one hold {found.p_same:.4f}")
+    return Verification(Decision.UNSURE, found.p_full, found.p_same,
+                        f"not surely the key nor surely not (key forms {found.p_full:.2g}, "
+                        f"this score {found.p_same:.4f})")
+
+
+def verify(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
+           others: Sequence[str] = (), scan_dpi: float | None = None,
+           thresholds: Thresholds | None = None,
+           expression_check: ExpressionCheck | None = None) -> Verification:
+    """Decide whether the handwritten answer in ``lines`` scores full marks, scores as
+    ``reading`` does without being the key, or neither surely: ``decide(evidence(...))``
+    with the thresholds of the scan's resolution."""
+    found = evidence(question, lines, reading, others=others, expression_check=expression_check)
+    return decide(found, thresholds or thresholds_for(scan_dpi))
 
 
 def _not_key_excluded(question: QuestionSpec, lines: Sequence[LineRead]) -> str:

@@ -602,8 +602,11 @@ def _different_number(value: object, text: str, style: str, rng: np.random.Gener
     from grader.compare import numbers_match
     from grader.types import Tolerance
 
-    for _ in range(50):
-        candidate = _number_value(_mutate_number(text, style, rng))
+    # A style that cannot change this number ("0" has no decimal point to move) gives way
+    # to a changed digit, then to another number.
+    for attempt in range(60):
+        how = style if attempt < 20 else "digit" if attempt < 40 else "other"
+        candidate = _number_value(_mutate_number(text, how, rng))
         if candidate is not None and not numbers_match(candidate, value, Tolerance()) \
                 and not numbers_match(value, candidate, Tolerance()):
             return candidate

@@ -118,13 +118,23 @@ class LinePosterior:
     def other(self) -> np.ndarray:
         return np.clip(1.0 - self.probs.sum(axis=1), 0.0, 1.0)
 
-    def log_probs(self, renormalise: bool = True) -> np.ndarray:
+    def log_probs(self, renormalise: bool = True, spaces_as_blank: bool = False) -> np.ndarray:
         """Natural-log probabilities per frame; ``renormalise``: over the blank and the kept
         characters only (a student writes no CJK; the mass the model put there is shared
-        out), else the model's own (that mass is lost to every candidate string)."""
+        out), else the model's own (that mass is lost to every candidate string).
+
+        ``spaces_as_blank``: a space counts as nothing written (its mass joins the blank's),
+        so that P(text) is the sum over every way of spacing ``text`` ("8x8x5", "8 x 8 x5",
+        ...): exact, since a space separates two characters just as a blank does. The
+        texts weighed must then hold no space."""
         probs = self.probs.astype(np.float64)
         if renormalise:
             probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-30)
+        if spaces_as_blank and " " in self.characters:
+            space = self.characters.index(" ")
+            probs = probs.copy()
+            probs[:, 0] += probs[:, space]
+            probs[:, space] = 0.0
         return np.log(np.maximum(probs, 1e-30))
 
     def labels(self, text: str) -> tuple[int, ...] | None:

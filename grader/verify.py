@@ -35,7 +35,7 @@ import heapq
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any
@@ -282,15 +282,16 @@ class _Line:
     probs: tuple[float, ...]
 
 
-def _line_candidates(posterior: LinePosterior, extra: Sequence[str],
+def _line_candidates(posterior: LinePosterior, extra: Sequence[str], spaceless: bool,
                      width: int = BEAM_WIDTH) -> _Line:
-    """The line's most likely strings and the ``extra`` ones, each with P(string | line)."""
-    log_probs = posterior.log_probs()
+    """The line's most likely strings and the ``extra`` ones, each with P(string | line);
+    ``spaceless``: spaces do not count (every spacing of a string weighed as one)."""
+    log_probs = posterior.log_probs(spaces_as_blank=spaceless)
     labels: dict[tuple[int, ...], None] = {}
     for seq, _ in ctc.beam_search(log_probs, width=width):
         labels[seq] = None
     for text in extra:
-        seq = posterior.labels(text)
+        seq = posterior.labels(text.replace(" ", "") if spaceless else text)
         if seq is not None:
             labels[seq] = None
     sequences = list(labels)
@@ -349,12 +350,18 @@ def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
     if not taken.clean:
         return Evidence(taken.full, 0.0, 1.0, 0.0,
                         "the reading taken does not parse cleanly as the question's kind")
+    # Numbers, shapes and named values mean the same however they are spaced (the reading's
+    # spaces come from the ink's gaps, not from the recogniser): weighed spacelessly.
+    spaceless = kind in (Kind.NUMERIC, Kind.SHAPE, Kind.VALUES)
+    as_read = _as_key(question, reading)
     per_line = []
     for row, line in enumerate(written):
         extra = [line.text, *key_forms(question, line.text)]
+        if as_read is not None:          # the value read, in its other written forms
+            extra += key_forms(as_read, line.text)
         if kind == Kind.MATRIX:
             extra += _matrix_line_forms(key, row)
-        per_line.append(_line_candidates(line.posterior, extra))
+        per_line.append(_line_candidates(line.posterior, extra, spaceless))
     limit = MAX_EXPRESSION_CANDIDATES if kind == Kind.EXPRESSION else MAX_COMBINATIONS
     joint, left_out = _combinations(per_line, limit)
     p_key = p_full = p_same = 0.0
@@ -373,6 +380,15 @@ def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
             blocked = "another reader read the key"
     return Evidence(taken.full, round(min(1.0, p_key), 6), round(min(1.0, p_full + left_out), 6),
                     round(min(1.0, p_same), 6), not_key_blocked=blocked)
+
+
+def _as_key(question: QuestionSpec, reading: str) -> QuestionSpec | None:
+    """The question with the value ``reading`` states as its key (to write that value's
+    forms), for numbers, shapes and named values."""
+    if question.kind not in (Kind.NUMERIC, Kind.SHAPE, Kind.VALUES):
+        return None
+    value = parse_answer(question, reading).value
+    return None if value is None else replace(question, key=value)
 
 
 def decide(found: Evidence, thresholds: Thresholds) -> Verification:

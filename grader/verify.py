@@ -110,7 +110,8 @@ def thresholds_for(scan_dpi: float | None) -> Thresholds:
 
 BEAM_WIDTH = 12
 MAX_COMBINATIONS = 48          # joint candidates of a multi-line reading
-MAX_EXPRESSION_CANDIDATES = 6  # each costs a SymPy comparison
+MAX_EXPRESSION_CANDIDATES = 4  # each costs a SymPy comparison ...
+MIN_EXPRESSION_P = 1e-3        # ... so only those that can count
 MAX_TOLERANCE_FORMS = 11       # integers within a tolerance written out as key forms
 
 
@@ -364,6 +365,8 @@ def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
         per_line.append(_line_candidates(line.posterior, extra, spaceless))
     limit = MAX_EXPRESSION_CANDIDATES if kind == Kind.EXPRESSION else MAX_COMBINATIONS
     joint, left_out = _combinations(per_line, limit)
+    if kind == Kind.EXPRESSION:         # each costs a SymPy comparison: only those that count
+        joint = [(text, p) for text, p in joint if p >= MIN_EXPRESSION_P]
     p_key = p_full = p_same = 0.0
     for text, p in joint:
         g = grade(text)

@@ -277,81 +277,46 @@ def _p_full(r: dict) -> float:
     return e["p_key"] if e["reads_as_key"] else e["p_full"]
 
 
-KEY_GRID = (0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9999)
-FULL_GRID = (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5)
+KEY_GRID = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 0.9999)
+FULL_GRID = (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6)
 SAME_GRID = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
+KEY_FLOOR, KEY_FLOOR_LOW_DPI = 0.9, 0.95
 
 
-def tune(rows: list[dict]) -> dict[str, dict]:
-    """Per resolution band: the loosest thresholds under which no accepted decision on
-    ``rows`` is wrong, then one step stricter on each (a margin for data not seen)."""
+def _step(grid: tuple[float, ...], i: int, steps: int) -> float:
+    return grid[min(i + steps, len(grid) - 1)]
+
+
+def tune(rows: list[dict]) -> dict:
+    """The thresholds ``rows`` support: the loosest under which no accepted decision is
+    wrong (every resolution pooled: the bands are too small to tune alone, and no band may be
+    looser than the others), then one step stricter on each threshold as a margin for data
+    not seen, two steps below 130 dpi (and for an unknown resolution); "the key" never
+    below KEY_FLOOR (KEY_FLOOR_LOW_DPI)."""
     from grader.verify import Thresholds
 
-    out = {}
-    for name, lo, hi in DPI_BANDS:
-        band = [r for r in rows if lo <= r["dpi"] < hi and not r["evidence"]["blocked"]]
-        as_key = [r for r in band if r["evidence"]["reads_as_key"]]
-        wrong_key = [r["evidence"]["p_key"] for r in as_key if r["deserved"] < 1 - 1e-9]
-        loosest = next((i for i, t in enumerate(KEY_GRID) if all(p < t for p in wrong_key)),
-                       len(KEY_GRID) - 1)
-        key = KEY_GRID[min(loosest + 1, len(KEY_GRID) - 1)]
-        not_key = [r for r in band if not r["evidence"]["reads_as_key"]
-                   and not r["evidence"]["not_key_blocked"]]
-        best = None
-        for i, full in enumerate(FULL_GRID):
-            for j, same in enumerate(SAME_GRID):
-                taken = [r for r in not_key if r["evidence"]["p_full"] <= full
-                         and r["evidence"]["p_same"] >= same]
-                if any(r["deserved"] >= 1 - 1e-9 for r in taken):
-                    continue
-                if best is None or len(taken) > best[0]:
-                    best = (len(taken), i, j)
-        _, i, j = best or (0, len(FULL_GRID) - 1, len(SAME_GRID) - 1)
-        chosen = Thresholds(key=key, full=FULL_GRID[min(i + 1, len(FULL_GRID) - 1)],
-                            same=SAME_GRID[min(j + 1, len(SAME_GRID) - 1)])
-        out[name] = {"thresholds": chosen, "regions": len(band),
-                     "wrong_key_max_p": max(wrong_key, default=None)}
-    return out
-
-
-# A fresh process with both engines loaded, reading saved region images: its peak RSS.
-MEMORY_CHILD = """
-import sys, resource, numpy as np
-from PIL import Image
-import grader.pipeline, grader.ocr, grader.parse
-from grader.handwriting import read_handwritten_region, read_region_tesseract, choose_reading, recogniser
-def hwm():
-    for line in open('/proc/self/status'):
-        if line.startswith('VmHWM'):
-            return int(line.split()[1]) / 1024
-base = hwm()
-recogniser()
-for path in sys.argv[2:]:
-    ink = np.asarray(Image.open(path).convert('L'))
-    hw = read_handwritten_region(ink, float(sys.argv[1]))
-    ts = read_region_tesseract(ink, float(sys.argv[1]), lines=hw.cuts)
-    choose_reading(ts.reading(), hw.reading())
-print(f'{base:.1f} {hwm():.1f}')
-"""
-
-
-def peak_rss(seed: int) -> dict:
-    """VmHWM of a fresh process: after importing the grading core, and after loading both
-    engines and reading a page's regions."""
-    from PIL import Image
-
-    from tools.handwriting_corpus import corpus
-
-    with tempfile.TemporaryDirectory(prefix="hw-bench-") as tmp:
-        paths, dpi = [], 300.0
-        for page, region, ink in corpus(seed, 1, dpi=300):
-            path = Path(tmp) / f"{region.label}.png"
-            Image.fromarray(ink).save(path)
-            paths.append(str(path))
-        env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_THREAD_LIMIT="1")
-        out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(dpi), *paths], cwd=ROOT,
-                             env=env, capture_output=True, text=True, check=True).stdout.split()
-    return {"core_mib": float(out[0]), "both_engines_mib": float(out[1])}
+    usable = [r for r in rows if not r["evidence"]["blocked"]]
+    wrong_key = [r["evidence"]["p_key"] for r in usable
+                 if r["evidence"]["reads_as_key"] and r["deserved"] < 1 - 1e-9]
+    k = next(i for i, t in enumerate(KEY_GRID) if all(p < t for p in wrong_key) or
+             i == len(KEY_GRID) - 1)
+    not_key = [r for r in usable if not r["evidence"]["reads_as_key"]
+               and not r["evidence"]["not_key_blocked"]]
+    best = (0, len(FULL_GRID) - 1, len(SAME_GRID) - 1)
+    for i, full in enumerate(FULL_GRID):
+        for j, same in enumerate(SAME_GRID):
+            taken = [r for r in not_key if r["evidence"]["p_full"] <= full
+                     and r["evidence"]["p_same"] >= same]
+            if not any(r["deserved"] >= 1 - 1e-9 for r in taken) and len(taken) > best[0]:
+                best = (len(taken), i, j)
+    _, i, j = best
+    # "The key" needs its forms to be overwhelmingly likely, whatever the data allows.
+    return {"loosest": Thresholds(KEY_GRID[k], FULL_GRID[i], SAME_GRID[j]),
+            "130 dpi and up": Thresholds(max(KEY_FLOOR, _step(KEY_GRID, k, 1)),
+                                         _step(FULL_GRID, i, 1), _step(SAME_GRID, j, 1)),
+            "below 130 dpi": Thresholds(max(KEY_FLOOR_LOW_DPI, _step(KEY_GRID, k, 2)),
+                                        _step(FULL_GRID, i, 2), _step(SAME_GRID, j, 2)),
+            "highest P(full) of a wrong answer read as the key": max(wrong_key, default=None)}
 
 
 def _table(title: str, groups: list[tuple[str, dict]]) -> None:
@@ -415,10 +380,9 @@ def main(argv: list[str] | None = None) -> dict:
         print("calibration tables (raw confidence, exact-read rate):")
         print("  pp-ocrv6 ", calibration_table(rows, "hw_raw", "hw_exact"))
         print("  tesseract", calibration_table(rows, "ts_raw", "ts_exact"))
-        print("verification thresholds this seed supports (no wrong decision, one step stricter):")
-        for band, t in tune(rows).items():
-            print(f"  {band:12} {t['thresholds']}  ({t['regions']} regions; highest P(full) of a "
-                  f"wrong answer read as the key: {t['wrong_key_max_p']})")
+        print("verification thresholds this seed supports (grader.verify.THRESHOLDS):")
+        for name, value in tune(rows).items():
+            print(f"  {name}: {value}")
     result["memory"] = peak_rss(args.seed)
     print(f"peak RSS of a fresh process: grading core imported {result['memory']['core_mib']:.0f} MiB; "
           f"with both engines loaded, after reading a page's regions {result['memory']['both_engines_mib']:.0f} MiB")

@@ -126,7 +126,7 @@ def measure(seed: int, pages: int, quiet: bool = False, ink_dpi: float = 200.0) 
         ts = read_region_tesseract(ink, dpi, lines=cuts)
         t3 = time.perf_counter()
         choice = choose_reading(ts.reading(), hw.reading())
-        found = evidence(spec, hw.lines, choice.text, others=(ts.text,),
+        found = evidence(spec, hw.lines, choice.text, others=(ts.text,), unseen=hw.unseen,
                          expression_check=equivalent)
         verdict = decide(found, thresholds_for(page.dpi))
         t4 = time.perf_counter()
@@ -147,6 +147,7 @@ def measure(seed: int, pages: int, quiet: bool = False, ink_dpi: float = 200.0) 
             "hw_exact": exact(hw.text, region.text, region.capitals),
             "ts_exact": exact(ts.text, region.text, region.capitals),
             "choice_exact": exact(choice.text, region.text, region.capitals),
+            "unseen": hw.unseen,
             "evidence": {"reads_as_key": found.reads_as_key, "p_key": found.p_key,
                          "p_full": found.p_full, "p_same": found.p_same, "blocked": found.blocked,
                          "not_key_blocked": found.not_key_blocked},
@@ -317,6 +318,46 @@ def tune(rows: list[dict]) -> dict:
             "below 130 dpi": Thresholds(max(KEY_FLOOR_LOW_DPI, _step(KEY_GRID, k, 2)),
                                         _step(FULL_GRID, i, 2), _step(SAME_GRID, j, 2)),
             "highest P(full) of a wrong answer read as the key": max(wrong_key, default=None)}
+
+
+# A fresh process with both engines loaded, reading saved region images: its peak RSS.
+MEMORY_CHILD = """
+import sys, resource, numpy as np
+from PIL import Image
+import grader.pipeline, grader.ocr, grader.parse
+from grader.handwriting import read_handwritten_region, read_region_tesseract, choose_reading, recogniser
+def hwm():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmHWM'):
+            return int(line.split()[1]) / 1024
+base = hwm()
+recogniser()
+for path in sys.argv[2:]:
+    ink = np.asarray(Image.open(path).convert('L'))
+    hw = read_handwritten_region(ink, float(sys.argv[1]))
+    ts = read_region_tesseract(ink, float(sys.argv[1]), lines=hw.cuts)
+    choose_reading(ts.reading(), hw.reading())
+print(f'{base:.1f} {hwm():.1f}')
+"""
+
+
+def peak_rss(seed: int) -> dict:
+    """VmHWM of a fresh process: after importing the grading core, and after loading both
+    engines and reading a page's regions."""
+    from PIL import Image
+
+    from tools.handwriting_corpus import corpus
+
+    with tempfile.TemporaryDirectory(prefix="hw-bench-") as tmp:
+        paths, dpi = [], 300.0
+        for page, region, ink in corpus(seed, 1, dpi=300):
+            path = Path(tmp) / f"{region.label}.png"
+            Image.fromarray(ink).save(path)
+            paths.append(str(path))
+        env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_THREAD_LIMIT="1")
+        out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(dpi), *paths], cwd=ROOT,
+                             env=env, capture_output=True, text=True, check=True).stdout.split()
+    return {"core_mib": float(out[0]), "both_engines_mib": float(out[1])}
 
 
 def _table(title: str, groups: list[tuple[str, dict]]) -> None:

@@ -160,8 +160,11 @@ def written_accuracy(folder: Path, truth: list[dict]) -> dict:
         graded = grade_document(pages, spec, render=render, recompute=recompute_with)
         for answer in graded.answers:
             part = t["parts"][answer.label]
-            kind = by_kind.setdefault(part["kind"], {"parts": 0, "auto right": 0, "flagged": 0,
-                                                     "silently wrong": 0})
+            # By kind: the answers written by hand (right or wrong), and the boxes crossed.
+            group = part["kind"] if part["outcome"] in ("right", "wrong", "boxes") \
+                else part["outcome"]
+            kind = by_kind.setdefault(group, {"parts": 0, "auto right": 0, "flagged": 0,
+                                              "silently wrong": 0})
             if answer.status == "flagged":
                 outcome = "flagged"
             elif answer.scored.score == part["score"]:

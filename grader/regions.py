@@ -41,7 +41,7 @@ def read_region(label: str, ink: RegionInk, ocr: OcrOptions, question: QuestionS
         if question.kind == Kind.EXPRESSION:
             from grader.expr import equivalent as check     # SymPy: only where needed
         verdict = verify(question, handwriting.lines, choice.text, others=(tesseract.text,),
-                         scan_dpi=scan_dpi, expression_check=check)
+                         unseen=handwriting.unseen, scan_dpi=scan_dpi, expression_check=check)
         decision, posterior = str(verdict.decision), verdict.key_posterior
         verified_for = fingerprint(question)
     return RegionRead(label, ink.ink_mm2, ink.fraction, choice.text, round(choice.confidence, 4),

@@ -25,7 +25,8 @@ Conservative where the candidates cannot cover the key's forms: expressions and 
 only ever verified as the key; a non-integer key with a tolerance only as the key, read
 exactly; a question whose key may be carried forward from an earlier part, never as "not the
 key"; "not the key" needs a single-line reading (a values answer: one line per value), and no
-other reader's text that scores full marks. The thresholds are calibrated on the project's
+other reader's text that scores full marks. No decision at all when much of the region's ink
+lies outside the lines the recogniser read (a pen too faint for the line cutter). The thresholds are calibrated on the project's
 handwriting corpus per scan resolution (``bench/handwriting.py --verify``; BENCHMARKS.md).
 Pure: no I/O, inputs never mutated.
 """
@@ -117,6 +118,9 @@ MAX_COMBINATIONS = 48          # joint candidates of a multi-line reading
 MAX_EXPRESSION_CANDIDATES = 4  # each costs a SymPy comparison ...
 MIN_EXPRESSION_P = 1e-3        # ... so only those that can count
 MAX_TOLERANCE_FORMS = 11       # integers within a tolerance written out as key forms
+# More of the region's ink than this outside the lines read: no decision (95th percentile of
+# the tuning seed's regions; no decision made there had more than 0.05).
+MAX_UNSEEN = 0.08
 
 
 # --------------------------------------------------------------------------------------------
@@ -336,15 +340,21 @@ class Evidence:
 
 
 def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
-             others: Sequence[str] = (),
+             others: Sequence[str] = (), unseen: float = 0.0,
              expression_check: ExpressionCheck | None = None) -> Evidence:
     """The candidates' mass by the score they would get (see the module docstring).
     ``lines``: the recogniser's reads with their posteriors; ``reading``: the text taken;
-    ``others``: other readers' texts of the same ink."""
+    ``others``: other readers' texts of the same ink; ``unseen``: the share of the region's
+    faint ink in no line the recogniser read (``grader.handwriting.unseen_ink``)."""
     kind, key = question.kind, question.key
     if kind not in (Kind.NUMERIC, Kind.SHAPE, Kind.VALUES, Kind.EXPRESSION, Kind.MATRIX) \
             or key is None:
         return Evidence(False, 0.0, 1.0, 0.0, "no key to verify against")
+    if unseen > MAX_UNSEEN:
+        # The posteriors say what the lines hold, not what the reader never saw (a pen too
+        # faint for the line cutter: "2068" was read "200" from its darkest fragments).
+        return Evidence(False, 0.0, 1.0, 0.0,
+                        f"{unseen:.0%} of the ink lies in no line the reader read")
     written = [line for line in lines if line.posterior is not None and line.posterior.frames]
     if not written or len(written) != len(lines):
         return Evidence(False, 0.0, 1.0, 0.0, "no recogniser posterior for every line")
@@ -421,13 +431,14 @@ def decide(found: Evidence, thresholds: Thresholds) -> Verification:
 
 
 def verify(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
-           others: Sequence[str] = (), scan_dpi: float | None = None,
+           others: Sequence[str] = (), unseen: float = 0.0, scan_dpi: float | None = None,
            thresholds: Thresholds | None = None,
            expression_check: ExpressionCheck | None = None) -> Verification:
     """Decide whether the handwritten answer in ``lines`` scores full marks, scores as
     ``reading`` does without being the key, or neither surely: ``decide(evidence(...))``
     with the thresholds of the scan's resolution."""
-    found = evidence(question, lines, reading, others=others, expression_check=expression_check)
+    found = evidence(question, lines, reading, others=others, unseen=unseen,
+                     expression_check=expression_check)
     return decide(found, thresholds or thresholds_for(scan_dpi))
 
 

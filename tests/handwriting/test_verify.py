@@ -148,3 +148,11 @@ def test_written_forms_of_numbers_and_the_fingerprint():
     assert set(number_texts(-3)) == {"-3", "−3", "-3.0", "−3.0"}
     assert number_texts("x") == () and number_texts(True) == ()
     assert fingerprint(numeric(15)) == fingerprint(numeric(15)) != fingerprint(numeric(16))
+
+
+def test_no_decision_when_the_reader_did_not_see_all_the_ink():
+    sure_13 = [line("1", "3")]
+    assert verify(numeric(15), sure_13, "13", unseen=0.01, thresholds=STRICT).decision \
+        is Decision.NOT_KEY
+    missed = verify(numeric(15), sure_13, "13", unseen=0.3, thresholds=STRICT)
+    assert missed.decision is Decision.UNSURE and "no line the reader read" in missed.reason

@@ -332,14 +332,30 @@ def write_line(text: str, hand: Hand, rng: np.random.Generator) -> np.ndarray:
         shear = math.tan(math.radians(hand.slant))
         image = image.transform(image.size, Image.AFFINE, (1, shear, -shear * height * 0.6, 0, 1, 0),
                                 resample=Image.BILINEAR)
-    if hand.weight > 0 and size >= 20 or hand.weight < 0 and size >= 40:   # bolder / finer pen
-        image = image.filter(ImageFilter.MaxFilter(3) if hand.weight > 0 else ImageFilter.MinFilter(3))
+    if hand.weight > 0 and size >= 20:                                     # a bolder pen
+        image = image.filter(ImageFilter.MaxFilter(3))
+    elif hand.weight < 0 and size >= 40:                                   # a finer pen
+        image = _thinned(image)
     ink = np.asarray(image, dtype=np.float32) / 255.0
     rows, cols = np.flatnonzero(ink.max(axis=1) > 0.2), np.flatnonzero(ink.max(axis=0) > 0.2)
     if not rows.size:
         return ink
     pad = max(2, size // 6)
     return ink[max(0, rows[0] - pad):rows[-1] + pad + 1, max(0, cols[0] - pad):cols[-1] + pad + 1]
+
+
+def _thinned(image: Image.Image) -> Image.Image:
+    """Strokes a pixel finer, never erased: a thin stroke (a minus sign, a decimal point)
+    that thinning would wipe out keeps its width, so that what is written is on the page."""
+    import cv2
+
+    thin = np.asarray(image.filter(ImageFilter.MinFilter(3)))
+    original = np.asarray(image)
+    count, labels = cv2.connectedComponents((original > 76).astype(np.uint8), connectivity=8)
+    survives = np.zeros(count, dtype=bool)
+    survives[labels[thin > 76]] = True
+    survives[0] = True
+    return Image.fromarray(np.where(survives[labels], thin, original).astype(np.uint8))
 
 
 def _bracket(height: int, width: float, left: bool) -> np.ndarray:

@@ -292,9 +292,9 @@ def tune(rows: list[dict]) -> dict:
     """The thresholds ``rows`` support: the loosest under which no accepted decision is
     wrong (every resolution pooled: the bands are too small to tune alone, and no band may be
     looser than the others), then stricter as a margin for data not seen: one step on "the
-    key" and P(same), two on P(full) (a held-out misread of the key sat at 3.4e-4, one step
-    above the tuning seed's worst); one more step each below 130 dpi (and for an unknown
-    resolution); "the key" never below KEY_FLOOR (KEY_FLOOR_LOW_DPI)."""
+    key" and P(same), two on P(full); one more step each below 130 dpi (and for an unknown
+    resolution); "the key" never below KEY_FLOOR (KEY_FLOOR_LOW_DPI). What ships in
+    grader.verify.THRESHOLDS may be stricter still (its comment says why)."""
     from grader.verify import Thresholds
 
     usable = [r for r in rows if not r["evidence"]["blocked"]]

@@ -81,13 +81,13 @@ class Thresholds:
     same: float                  # ... and P(same score) >= same
 
 
-# By the scan's own resolution (from this many dpi up): calibrated on the corpus's tuning
+# By the scan's own resolution (from this many dpi up), calibrated on the corpus's tuning
 # seed (``python -m bench.handwriting --seed 7 --pages 60 --calibrate``; BENCHMARKS.md). On
 # its 600 regions no answer read as the key was wrong at any P(full) >= 0.5, and no answer
-# accepted as not the key was wrong below P(full) 1e-3 with P(same) >= 0.5 (a dropped minus
-# sign, "a = -3.24" read "a = 3.24", had P(full) 1.3e-3). Margins: "key" one step up (and
-# never below 0.9), P(same) one step, P(full) two steps down (on the held-out seed "7×64"
-# read "7×69" had P(full) 3.4e-4); one more step each below 130 dpi and when unknown.
+# taken as not the key was wrong up to P(full) 1e-2 with P(same) >= 0.5. Shipped stricter:
+# "key" from 0.9 (0.95 below 130 dpi and when the resolution is unknown); P(same) one step
+# (two); P(full) a decade below what the tuning seed allows, 1e-4 (3e-5): on a held-out seed
+# "7×64" read "7×69" gave the key P(full) 3.4e-4 (another reader's "7×64" kept it unsure).
 THRESHOLDS: tuple[tuple[float, Thresholds], ...] = (
     (0.0, Thresholds(key=0.95, full=3e-5, same=0.8)),       # below 130 dpi, or unknown
     (130.0, Thresholds(key=0.9, full=1e-4, same=0.7)),

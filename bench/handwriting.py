@@ -1,28 +1,36 @@
-"""Handwritten answer regions: how many are read and graded right, how many are flagged, how
-many would be silently misgraded, and what it costs.
+"""Handwritten answer regions: how many are graded automatically and right, how many are
+flagged, how many would be silently misgraded, and what it costs.
 
     python -m bench.handwriting --pages 30 --seed 101
-    python -m bench.handwriting --pages 30 --seed 7 --calibrate   # the tables in grader.handwriting
+    python -m bench.handwriting --pages 60 --seed 7 --calibrate   # the tables and thresholds
 
 The corpus is ``tools.handwriting_corpus`` (handwriting fonts from Debian packages other than
 fonts-breip, real digits from even positions of scikit-learn's ``load_digits``; answer boxes
-on pages scanned at 100-300 dpi), generated here from the seed. For each region, the ink
-(registered scan − blank) is cut into lines once, and the same cuts are read by the
-PP-OCRv6 recogniser and by Tesseract; ``choose_reading`` decides; the accepted text is parsed
-as the question's kind (``grader.parse.parse_answer``) and scored against the truth as key
-(``grader.score.score_answer``). An answer is:
+on pages scanned at 100-300 dpi), generated here from the seed, each region with the key its
+question has (``keyed_corpus``: what is written, or a plausible wrong value). Each region's
+ink (registered scan − blank) is resampled to the scan path's resolution (``--ink-dpi``),
+cut into lines once, and the same cuts are read by the PP-OCRv6 recogniser and by Tesseract;
+``choose_reading`` picks the text; ``grader.verify`` decides about the score against the key
+(key / not_key / unsure, at the thresholds of the page's resolution); the text is parsed as
+the question's kind and scored against the key. An answer is:
 
-- **graded right**: accepted (not flagged by the chooser nor by the parser) and full marks;
-- **silently wrong**: accepted and not full marks (what no TA would ever see);
-- **flagged**: sent to a TA (chooser's ``low_confidence``, or a parser flag).
+- **graded right**: not flagged (verified, and no parser flag) and given the score the
+  writing deserves against the key;
+- **silently wrong**: not flagged, and given another score (what no TA would ever see);
+- **flagged**: sent to a TA (``low_confidence`` when the verification is unsure, or a parser
+  or scorer flag).
 
-Also printed: exact-read rates per engine (normalised text equal to what was written; case
-ignored for hands that print capitals), the reliability curve of each engine and of the
-choice (confidence bins vs exact-read rate), the median time of the whole handwritten path
-per region on one core (cut + both engines + choice + parse), and the peak RSS of a fresh
-process with both engines loaded reading regions. The calibration tables and thresholds in
-``grader.handwriting`` were measured with ``--calibrate`` on seed 7; the default seed here
-is another one, so the figures are not measured on the data they were tuned on.
+The same reads are also graded by the exact text's sureness alone (``choose_reading``'s
+``low_confidence``, the first session's rule), for comparison. Also printed: exact-read rates
+per engine (normalised text equal to what was written; case ignored for hands that print
+capitals), the verification's decisions and how often each was right, by kind and
+resolution; the reliability curve of the verification (P(full marks) vs. the share that
+deserve full marks) and of each engine (confidence vs. exact-read rate); the median time of
+the whole handwritten path per region on one core (cut + both engines + choice +
+verification + parse); the peak RSS of a fresh process with both engines loaded reading
+regions. The calibration tables in ``grader.handwriting`` and the thresholds in
+``grader.verify`` were measured with ``--calibrate`` on seed 7; the default seed here is
+another one.
 """
 from __future__ import annotations
 

@@ -156,7 +156,8 @@ def written_accuracy(folder: Path, truth: list[dict]) -> dict:
         render = pdf_renderer(folder / t["file"])
         pages = [read_page(n, None, spec, render, OcrOptions(timeout_s=120), blank) for n in (1, 2)]
         for read in (r for page in pages for r in page.regions if r.has_ink):
-            decisions[read.decision or "not verified"] = decisions.get(read.decision or "not verified", 0) + 1
+            decision = read.decision or "not verified"
+            decisions[decision] = decisions.get(decision, 0) + 1
         graded = grade_document(pages, spec, render=render, recompute=recompute_with)
         for answer in graded.answers:
             part = t["parts"][answer.label]

@@ -25,7 +25,10 @@ model is loaded once per process, lazily, under a lock, with one intra-op thread
 (parallelism comes from worker processes, as for Tesseract), and never downloaded: a missing
 file is a ``HandwritingModelMissing`` error saying what to install. Decoding is greedy CTC
 restricted to the characters an exam answer uses (``ALPHABET``); each character keeps the
-model's probability and each line the lowest of them (see ``line_confidence``).
+model's probability and each line the lowest of them (see ``line_confidence``). Each line
+also keeps the model's per-frame probabilities (``LinePosterior``), from which
+``grader.verify`` weighs any candidate string (CTC forward algorithm, ``grader.ctc``); and
+the region read says how much of its ink no cut line holds (``unseen_ink``).
 
 Confidences are calibrated per engine on the project's handwriting corpus
 (``tools/handwriting_corpus.py``, ``bench/handwriting.py``): ``calibrated(engine, raw)`` is the
@@ -33,6 +36,7 @@ share of lines read exactly at that raw confidence, so the two engines' numbers 
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
@@ -103,9 +107,9 @@ class LineCut:
 class LinePosterior:
     """The recogniser's per-frame class probabilities for one line (its softmax output),
     kept for the characters an answer is written with: column 0 is the CTC blank, column k
-    the character ``characters[k]``. ``other`` is each frame's mass on every other class
-    (mostly CJK), which no string of ``ALPHABET`` can use. Kept in memory with the read to
-    weigh candidate strings (``grader.ctc``), never serialised."""
+    the character ``characters[k]``; what a frame's row lacks of 1 is the model's mass on
+    every other class (mostly CJK), which no string of ``ALPHABET`` can use. Kept in memory
+    with the read to weigh candidate strings (``grader.ctc``), never serialised."""
 
     probs: np.ndarray = field(repr=False, compare=False)        # (frames, 1 + characters)
     characters: tuple[str, ...] = field(repr=False, compare=False)   # "" for the blank
@@ -113,10 +117,6 @@ class LinePosterior:
     @property
     def frames(self) -> int:
         return int(self.probs.shape[0])
-
-    @property
-    def other(self) -> np.ndarray:
-        return np.clip(1.0 - self.probs.sum(axis=1), 0.0, 1.0)
 
     def log_probs(self, renormalise: bool = True, spaces_as_blank: bool = False) -> np.ndarray:
         """Natural-log probabilities per frame; ``renormalise``: over the blank and the kept
@@ -153,15 +153,9 @@ class LinePosterior:
         return "".join(self.characters[k] for k in labels)
 
 
-_COLUMN_INDEX: dict[int, dict[str, int]] = {}
-
-
+@functools.lru_cache(maxsize=8)
 def _column_index(characters: tuple[str, ...]) -> dict[str, int]:
-    key = id(characters)
-    found = _COLUMN_INDEX.get(key)
-    if found is None:
-        found = _COLUMN_INDEX[key] = {c: k for k, c in enumerate(characters) if k}
-    return found
+    return {c: k for k, c in enumerate(characters) if k}
 
 
 @dataclass(frozen=True)
@@ -346,8 +340,8 @@ def unseen_ink(ink: np.ndarray, dpi: float, cuts: tuple[LineCut, ...]) -> float:
         return 0.0
     seen = np.zeros(ink.shape, dtype=np.uint8)
     for cut in cuts:
-        left, top, width, height = cut.box
-        seen[top:top + height, left:left + width] |= (cut.image < 255).astype(np.uint8)
+        left, top, cut_w, cut_h = cut.box
+        seen[top:top + cut_h, left:left + cut_w] |= (cut.image < 255).astype(np.uint8)
     grow = max(1, int(round(0.25 * dpi / 25.4)))           # a quarter millimetre around strokes
     seen = cv2.dilate(seen, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
     return round(float((traced & ~seen).sum()) / total, 4)

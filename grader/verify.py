@@ -217,8 +217,7 @@ def key_forms(question: QuestionSpec, reading_line: str) -> tuple[str, ...]:
         bare = [key, key.replace("sqrt(", "√("), key.replace(" ", "")]
         head = re.match(r"^[^=]*=\s*", reading_line)
         forms = bare + ([head.group(0) + b for b in bare] if head else [])
-    elif kind == Kind.MATRIX and isinstance(key, list):
-        pass   # rows are handled line by line in _matrix_line_forms
+    # A matrix's rows are written line by line: _matrix_line_forms.
     return tuple(dict.fromkeys(f for f in forms if f.strip()))
 
 

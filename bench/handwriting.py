@@ -62,7 +62,7 @@ def exact(read: str, truth: str, capitals: bool) -> bool:
     return a.casefold() == b.casefold() if capitals else a == b
 
 
-def spec_for(region, key=None) -> "QuestionSpec":
+def spec_for(region, key=None):
     from grader.types import QuestionSpec
 
     return QuestionSpec(label=region.label, number=region.label.split(".")[0], part=None,

@@ -37,9 +37,7 @@ def read_region(label: str, ink: RegionInk, ocr: OcrOptions, question: QuestionS
                      for r in (choice.handwriting, choice.tesseract))
     decision, posterior, verified_for = "", None, ""
     if question is not None and choice.text.strip():
-        check = None
-        if question.kind == Kind.EXPRESSION:
-            from grader.expr import equivalent as check     # SymPy: only where needed
+        check = _expression_check() if question.kind == Kind.EXPRESSION else None
         verdict = verify(question, handwriting.lines, choice.text, others=(tesseract.text,),
                          unseen=handwriting.unseen, scan_dpi=scan_dpi, expression_check=check)
         decision, posterior = str(verdict.decision), verdict.key_posterior
@@ -47,3 +45,12 @@ def read_region(label: str, ink: RegionInk, ocr: OcrOptions, question: QuestionS
     return RegionRead(label, ink.ink_mm2, ink.fraction, choice.text, round(choice.confidence, 4),
                       str(choice.engine or ""), readings, choice.low_confidence, decision,
                       posterior, verified_for)
+
+
+def _expression_check():
+    """The comparison ``grader.score`` expects for expressions: the one
+    ``grader.pipeline.expression_checker`` gives (the pipeline imports this module, so it is
+    looked up here rather than imported from there)."""
+    from grader.expr import equivalent
+
+    return equivalent

@@ -138,35 +138,51 @@ def run_reader(jobs: list[Job], procs: int) -> tuple[float, int]:
         return time.perf_counter() - start, count
 
 
-def written_accuracy(folder: Path, truth: list[dict]) -> dict[str, int]:
-    """Grade the written students end to end (in this process) and count what came out."""
+def written_accuracy(folder: Path, truth: list[dict]) -> dict:
+    """Grade the written students end to end (in this process) and count what came out:
+    overall, by kind of answer, and how the written regions' scores were verified against
+    their keys (grader.verify: key / not_key / unsure)."""
     from grader.ocr import OcrOptions
     from grader.pipeline import grade_document
     from grader.scan import pdf_renderer, read_page
     from rubrics.keys import recompute_with
 
     spec, blank = _exam(str(folder))
-    counts = {"parts": 0, "auto right": 0, "flagged": 0, "silently wrong": 0,
-              "written but unanswered": 0, "empty and unanswered": 0}
+    counts: dict = {"parts": 0, "auto right": 0, "flagged": 0, "silently wrong": 0,
+                    "written but unanswered": 0, "empty and unanswered": 0}
+    by_kind: dict[str, dict[str, int]] = {}
+    decisions: dict[str, int] = {}
     for t in truth:
         render = pdf_renderer(folder / t["file"])
         pages = [read_page(n, None, spec, render, OcrOptions(timeout_s=120), blank) for n in (1, 2)]
+        for read in (r for page in pages for r in page.regions if r.has_ink):
+            decision = read.decision or "not verified"
+            decisions[decision] = decisions.get(decision, 0) + 1
         graded = grade_document(pages, spec, render=render, recompute=recompute_with)
         for answer in graded.answers:
             part = t["parts"][answer.label]
-            counts["parts"] += 1
+            # By kind: the answers written by hand (right or wrong), and the boxes crossed.
+            group = part["kind"] if part["outcome"] in ("right", "wrong", "boxes") \
+                else part["outcome"]
+            kind = by_kind.setdefault(group, {"parts": 0, "auto right": 0, "flagged": 0,
+                                              "silently wrong": 0})
             if answer.status == "flagged":
-                counts["flagged"] += 1
+                outcome = "flagged"
             elif answer.scored.score == part["score"]:
-                counts["auto right"] += 1
+                outcome = "auto right"
             else:
-                counts["silently wrong"] += 1
+                outcome = "silently wrong"
+                print(f"  silently wrong: {t['file']} {answer.label} {part} read "
+                      f"{answer.raw_text!r} -> {answer.scored}", flush=True)
+            for bucket in (counts, kind):
+                bucket["parts"] += 1
+                bucket[outcome] += 1
             unanswered = "unanswered" in answer.scored.flags
             if unanswered and part["outcome"] in ("right", "wrong", "scribble"):
                 counts["written but unanswered"] += 1
             if unanswered and part["outcome"] == "empty":
                 counts["empty and unanswered"] += 1
-    return counts
+    return {**counts, "by kind": by_kind, "region decisions": decisions}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -206,7 +222,12 @@ def main(argv: list[str] | None = None) -> dict:
                       f"{'met' if row['target_met'] else 'NOT met'})", flush=True)
         counts = written_accuracy(w_folder, w_truth)
         result["written_accuracy"] = counts
-        print("  written parts, graded end to end: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        print("  written parts, graded end to end: " + ", ".join(
+            f"{k} {v}" for k, v in counts.items() if not isinstance(v, dict)))
+        for kind, c in counts["by kind"].items():
+            print(f"    {kind:16} " + ", ".join(f"{k} {v}" for k, v in c.items()))
+        print("  written regions with ink, verified against their keys: " + ", ".join(
+            f"{k} {v}" for k, v in sorted(counts["region decisions"].items())))
     result["load"] = f"{os.getloadavg()[0]:.2f}"
     print(f"  load average at the end: {result['load']}")
     return result

@@ -23,6 +23,7 @@ from grader.exam import ExamSpec
 from grader.pages import PageRead, RegionRead
 from grader.segment import heading_spans, segment_answers
 from grader.types import Flag, Kind, PageText, Parsed, QuestionSpec, Reading, Segment, Source
+from grader.verify import Decision, fingerprint
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def locate(pages: Sequence[PageRead], texts: Sequence[PageText], exam: ExamSpec,
             continue
         if exam.region(label) is not None and scanned:
             segments.pop(label, None)
-            outcome = from_region(label, reads.get(label, []))
+            outcome = from_region(label, reads.get(label, []), question)
             if isinstance(outcome, Segment):
                 segments[label] = outcome
             else:
@@ -83,8 +84,14 @@ def _has_boxes(exam: ExamSpec, question: QuestionSpec) -> bool:
                                                          for c in exam.checkboxes)
 
 
-def from_region(label: str, reads: Sequence[tuple[int, RegionRead]]) -> Segment | Decided:
-    """The answer read from its region on each scanned copy of the region's page."""
+def from_region(label: str, reads: Sequence[tuple[int, RegionRead]],
+                question: QuestionSpec | None = None) -> Segment | Decided:
+    """The answer read from its region on each scanned copy of the region's page.
+
+    ``low_confidence`` follows the score's verification against the key when the region was
+    verified against this very question (``grader.verify``): a reading verified as the key
+    or as not the key is graded automatically even when its exact text is unsure; one the
+    verification is unsure of is flagged. Unverified, the exact text's own sureness decides."""
     if not reads:
         return Decided(Parsed(None, "the page with its answer space was not found in the scan",
                               0.0, (Flag.NOT_LOCATED,)))
@@ -98,7 +105,8 @@ def from_region(label: str, reads: Sequence[tuple[int, RegionRead]]) -> Segment 
     # Two copies of the page that read differently (or one blank, one written): ambiguous.
     differ = len(reads) > 1 and (len(inked) != len(reads)
                                  or len({" ".join(r.text.split()) for _, r in inked}) > 1)
-    flags = ((Flag.AMBIGUOUS,) if differ else ()) + ((Flag.LOW_CONFIDENCE,) if read.unsure else ())
+    flags = ((Flag.AMBIGUOUS,) if differ else ()) + \
+        ((Flag.LOW_CONFIDENCE,) if _unsure(read, question) else ())
     if not read.text.strip():
         return Decided(Parsed(None, f"{read.ink_mm2:.0f} mm² of ink in its answer space "
                                     f"({read.fraction:.1%} of it), none of it could be read",
@@ -106,6 +114,12 @@ def from_region(label: str, reads: Sequence[tuple[int, RegionRead]]) -> Segment 
                        read.readings)
     return Segment(label, read.text, 0, len(read.text), (number,), read.confidence, flags,
                    ink=read.fraction, reader=read.engine, readings=read.readings)
+
+
+def _unsure(read: RegionRead, question: QuestionSpec | None) -> bool:
+    if read.decision and question is not None and read.verified_for == fingerprint(question):
+        return read.decision not in (Decision.KEY, Decision.NOT_KEY)
+    return read.unsure
 
 
 def without_region(label: str, headings: Sequence[tuple[int, int, int]],

@@ -25,7 +25,10 @@ model is loaded once per process, lazily, under a lock, with one intra-op thread
 (parallelism comes from worker processes, as for Tesseract), and never downloaded: a missing
 file is a ``HandwritingModelMissing`` error saying what to install. Decoding is greedy CTC
 restricted to the characters an exam answer uses (``ALPHABET``); each character keeps the
-model's probability and each line the lowest of them (see ``line_confidence``).
+model's probability and each line the lowest of them (see ``line_confidence``). Each line
+also keeps the model's per-frame probabilities (``LinePosterior``), from which
+``grader.verify`` weighs any candidate string (CTC forward algorithm, ``grader.ctc``); and
+the region read says how much of its ink no cut line holds (``unseen_ink``).
 
 Confidences are calibrated per engine on the project's handwriting corpus
 (``tools/handwriting_corpus.py``, ``bench/handwriting.py``): ``calibrated(engine, raw)`` is the
@@ -33,6 +36,7 @@ share of lines read exactly at that raw confidence, so the two engines' numbers 
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
@@ -45,7 +49,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "ALPHABET", "CharRead", "Choice", "Engine", "HandwritingModelMissing", "LineCut", "LineRead",
+    "ALPHABET", "CharRead", "Choice", "Engine", "HandwritingModelMissing", "LineCut",
+    "LinePosterior", "LineRead",
     "Reading", "RegionRead", "calibrated", "choose_reading", "cut_lines", "normalise_reading",
     "read_handwritten_region", "read_region_tesseract", "recognise_line",
 ]
@@ -99,11 +104,67 @@ class LineCut:
 
 
 @dataclass(frozen=True)
+class LinePosterior:
+    """The recogniser's per-frame class probabilities for one line (its softmax output),
+    kept for the characters an answer is written with: column 0 is the CTC blank, column k
+    the character ``characters[k]``; what a frame's row lacks of 1 is the model's mass on
+    every other class (mostly CJK), which no string of ``ALPHABET`` can use. Kept in memory
+    with the read to weigh candidate strings (``grader.ctc``), never serialised."""
+
+    probs: np.ndarray = field(repr=False, compare=False)        # (frames, 1 + characters)
+    characters: tuple[str, ...] = field(repr=False, compare=False)   # "" for the blank
+
+    @property
+    def frames(self) -> int:
+        return int(self.probs.shape[0])
+
+    def log_probs(self, renormalise: bool = True, spaces_as_blank: bool = False) -> np.ndarray:
+        """Natural-log probabilities per frame; ``renormalise``: over the blank and the kept
+        characters only (a student writes no CJK; the mass the model put there is shared
+        out), else the model's own (that mass is lost to every candidate string).
+
+        ``spaces_as_blank``: a space counts as nothing written (its mass joins the blank's),
+        so that P(text) is the sum over every way of spacing ``text`` ("8x8x5", "8 x 8 x5",
+        ...): exact, since a space separates two characters just as a blank does. The
+        texts weighed must then hold no space."""
+        probs = self.probs.astype(np.float64)
+        if renormalise:
+            probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-30)
+        if spaces_as_blank and " " in self.characters:
+            space = self.characters.index(" ")
+            probs = probs.copy()
+            probs[:, 0] += probs[:, space]
+            probs[:, space] = 0.0
+        return np.log(np.maximum(probs, 1e-30))
+
+    def labels(self, text: str) -> tuple[int, ...] | None:
+        """``text`` as class indices of this matrix, None when it uses a character the
+        recogniser does not write."""
+        index = _column_index(self.characters)
+        out = []
+        for char in text:
+            k = index.get(char)
+            if k is None:
+                return None
+            out.append(k)
+        return tuple(out)
+
+    def text(self, labels: tuple[int, ...]) -> str:
+        return "".join(self.characters[k] for k in labels)
+
+
+@functools.lru_cache(maxsize=8)
+def _column_index(characters: tuple[str, ...]) -> dict[str, int]:
+    return {c: k for k, c in enumerate(characters) if k}
+
+
+@dataclass(frozen=True)
 class LineRead:
     text: str
     confidence: float                        # see line_confidence
     box: tuple[int, int, int, int]
     chars: tuple[CharRead, ...] = ()
+    posterior: LinePosterior | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -120,6 +181,9 @@ class RegionRead:
     engine: Engine
     lines: tuple[LineRead, ...]
     cuts: tuple[LineCut, ...] = field(default=(), repr=False, compare=False)  # to read again
+    # The share of the region's faint ink that no cut line holds (see ``unseen_ink``): what
+    # the reader never saw.
+    unseen: float = 0.0
 
     @property
     def text(self) -> str:
@@ -238,6 +302,51 @@ def cut_lines(ink: np.ndarray, dpi: float) -> tuple[LineCut, ...]:
                  if cut.box[2] > 0 and cut.box[3] > 0)
 
 
+UNSEEN_BLUR = 1.0          # px (at the region's resolution): noise smoothed before tracing faint ink
+UNSEEN_MIN_MM2 = 0.3       # a fainter trace smaller than this is noise
+
+
+def unseen_ink(ink: np.ndarray, dpi: float, cuts: tuple[LineCut, ...]) -> float:
+    """The share of the region's ink, traced as faintly as the paper's noise allows, that
+    lies outside every cut line's own pixels: a pen too light for the line cutter's mask,
+    strokes it took for specks or frame residue (brackets left out of a matrix count too).
+    Faint ink is what is darker than the paper by four times its noise after a slight blur,
+    in traces of at least UNSEEN_MIN_MM2; measured by area. 0 when there is none."""
+    import cv2
+
+    if ink.size == 0:
+        return 0.0
+    smooth = cv2.GaussianBlur(ink.astype(np.float32), (0, 0), UNSEEN_BLUR)
+    # The paper's own level around each pixel (a shadow, a gradient): the brightest within
+    # a millimetre and a half, which no stroke is as wide as.
+    reach = max(3, int(round(1.5 * dpi / 25.4)))
+    paper = cv2.GaussianBlur(cv2.dilate(smooth, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)),
+                             (0, 0), reach)
+    darkness = paper - smooth
+    spread = float(np.median(np.abs(darkness - np.median(darkness)))) * 1.4826
+    faint = (darkness > max(6.0, float(np.median(darkness)) + 4.0 * spread)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
+    # Traces reaching into the band along the region's edges are the printed frame's
+    # residue (or writing crossing it, which the reader is not given either way).
+    band = max(2, int(round(EDGE_BAND_MM * dpi / 25.4)))
+    height, width = ink.shape
+    x, y, w, h = (stats[:, i] for i in range(4))
+    inside = (x >= band) & (y >= band) & (x + w <= width - band) & (y + h <= height - band)
+    keep = inside & (stats[:, cv2.CC_STAT_AREA] >= UNSEEN_MIN_MM2 * (dpi / 25.4) ** 2)
+    keep[0] = False
+    traced = keep[labels]
+    total = int(traced.sum())
+    if not total:
+        return 0.0
+    seen = np.zeros(ink.shape, dtype=np.uint8)
+    for cut in cuts:
+        left, top, cut_w, cut_h = cut.box
+        seen[top:top + cut_h, left:left + cut_w] |= (cut.image < 255).astype(np.uint8)
+    grow = max(1, int(round(0.25 * dpi / 25.4)))           # a quarter millimetre around strokes
+    seen = cv2.dilate(seen, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
+    return round(float((traced & ~seen).sum()) / total, 4)
+
+
 def _bands(profile: np.ndarray, char_h: float) -> list[tuple[int, int]]:
     """(top, bottom) row ranges of the text lines in a row profile of ink counts."""
     inked = np.flatnonzero(profile > 0)
@@ -342,6 +451,9 @@ class _Recogniser:
         self.characters = ["", *meta["character"].splitlines(), " "]
         allowed = [k for k, c in enumerate(self.characters) if c in ALPHABET]
         self.allowed = np.array(allowed, dtype=np.int64)
+        # The columns a line's posterior keeps: the blank, then the allowed characters.
+        self.kept = np.array([0, *allowed], dtype=np.int64)
+        self.kept_characters = ("", *(self.characters[k] for k in allowed))
         self.input_name = self.session.get_inputs()[0].name
         self.lock = threading.Lock()
 
@@ -420,9 +532,16 @@ def recognise_line(image: np.ndarray) -> tuple[str, float, tuple[CharRead, ...]]
     over the steps that emit it. The recogniser often drops the space between two numbers
     ("10 6 4" -> "1064"); a space is put back wherever the ink has a gap of at least
     SPACE_GAP line heights between two characters."""
+    text, confidence, chars, _ = _recognise(image)
+    return text, confidence, chars
+
+
+def _recognise(image: np.ndarray) -> tuple[str, float, tuple[CharRead, ...], LinePosterior]:
+    """``recognise_line``, with the line's posterior (``LinePosterior``)."""
     model = recogniser()
     batch, gaps = _prepare(image)
     probs = model.run(batch)[0]                           # (steps, classes), softmax
+    posterior = LinePosterior(probs[:, model.kept].astype(np.float32), model.kept_characters)
     step_px = batch.shape[3] / probs.shape[0]
     allowed = probs[:, model.allowed]
     blank = probs[:, 0]
@@ -466,7 +585,7 @@ def recognise_line(image: np.ndarray) -> tuple[str, float, tuple[CharRead, ...]]
     while chars and chars[-1].char == " ":
         chars.pop()
     text = "".join(c.char for c in chars)
-    return text, line_confidence(tuple(chars), blank_floor), tuple(chars)
+    return text, line_confidence(tuple(chars), blank_floor), tuple(chars), posterior
 
 
 def read_handwritten_region(ink: np.ndarray, dpi: float, *,
@@ -475,9 +594,9 @@ def read_handwritten_region(ink: np.ndarray, dpi: float, *,
     cuts = cut_lines(ink, dpi) if lines is None else lines
     reads = []
     for cut in cuts:
-        text, confidence, chars = recognise_line(cut.image)
-        reads.append(LineRead(text, round(confidence, 4), cut.box, chars))
-    return RegionRead(Engine.HANDWRITING, tuple(reads), cuts)
+        text, confidence, chars, posterior = _recognise(cut.image)
+        reads.append(LineRead(text, round(confidence, 4), cut.box, chars, posterior))
+    return RegionRead(Engine.HANDWRITING, tuple(reads), cuts, unseen_ink(ink, dpi, cuts))
 
 
 # --------------------------------------------------------------------------------------------

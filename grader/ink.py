@@ -16,7 +16,7 @@ from PIL import Image
 
 from grader.align import Alignment
 from grader.layout import Region
-from grader.levels import median_abs_deviation_u8, percentile_u8
+from grader.levels import percentile_of_counts, percentile_u8
 from grader.render import PageImage
 
 INK_DPI = 200.0
@@ -89,31 +89,38 @@ def blank_crop(blank: PageImage, region: Region, shape: tuple[int, int]) -> np.n
 def ink_of(crop: np.ndarray, blank: np.ndarray, region: Region, dpi: float = INK_DPI,
            paper: float | None = None, margin: int = 0) -> RegionInk:
     """The ink in a region's crop of the scan, given the blank's crop of the same shape.
-    ``paper``: the page's paper level, when known (a region full of ink has no paper to
-    measure). ``margin``: pixels of both crops beyond the region on every side, so that print
-    just outside it (a frame's line) is grown into it before the region is cut out.
+    ``paper``: the page's paper level, when known (the floor of the paper's shading: a region
+    full of ink has no paper to measure). ``margin``: pixels of both crops beyond the region
+    on every side, so that print just outside it (a frame's line) is grown into it before the
+    region is cut out.
 
-    Ink is traced with hysteresis, against the paper's own noise: a stroke is the pixels
-    darker than the paper by more than its noise (faint, thin, blurred strokes of a light pen
-    at 100 dpi stay whole), kept where some of it is clearly ink (``STRONG``); what the
-    blank prints there is not ink; specks smaller than MIN_SPECK_MM2 are not either."""
+    Ink is measured against the paper where it is (``paper_background``: a shadow or a
+    scanner's uneven lighting darkens paper by up to a third) and traced with hysteresis,
+    against the paper's own noise: a stroke is the pixels darker than their paper by more than
+    its noise (faint, thin, blurred strokes of a light pen at 100 dpi stay whole), kept where
+    some of it is clearly ink (``STRONG``); what the blank prints there is not ink; specks
+    smaller than MIN_SPECK_MM2 are not either."""
     import cv2
 
     px = dpi / 25.4
-    local = percentile_u8(crop, PAPER_PERCENTILE)
-    level = max(float(paper), local) if paper is not None else local
-    noise = 1.4826 * median_abs_deviation_u8(crop)
-    weak = crop < level - max(WEAK_MIN, WEAK_NOISE * noise)
-    strong = crop < min(INK_CONTRAST * max(level, 64.0), level - max(STRONG_MIN, STRONG_NOISE * noise))
+    reference = float(paper) if paper is not None else percentile_u8(crop, PAPER_PERCENTILE)
+    background = paper_background(crop, dpi, floor=SHADOW_FLOOR * reference)
+    darker = background - crop.astype(np.float32)
+    noise = 1.4826 * _median_abs_deviation(darker)
+    weak = darker > max(WEAK_MIN, WEAK_NOISE * noise)
+    strong = (darker > max(STRONG_MIN, STRONG_NOISE * noise)) \
+        & (crop < INK_CONTRAST * np.maximum(background, 64.0))
     grow = max(1, int(round(PRINT_GROWTH_MM * px)))
     printed = cv2.dilate((blank < 200).astype(np.uint8),
                          cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
     unprinted = printed == 0
     weak &= unprinted
     strong &= unprinted
+    # What the readers get: the scan on even paper (its shading divided out).
+    even = np.clip(crop.astype(np.float32) * (255.0 / background), 0, 255).astype(np.uint8)
     if margin:
         inner = (slice(margin, -margin), slice(margin, -margin))
-        crop, printed, weak, strong = crop[inner], printed[inner], weak[inner], strong[inner]
+        even, printed, weak, strong = even[inner], printed[inner], weak[inner], strong[inner]
     count, labels, stats, _ = cv2.connectedComponentsWithStats(weak.astype(np.uint8), connectivity=8)
     keep = np.zeros(count, dtype=bool)
     keep[np.unique(labels[strong])] = True
@@ -124,8 +131,46 @@ def ink_of(crop: np.ndarray, blank: np.ndarray, region: Region, dpi: float = INK
     # The readers get the strokes with their soft edges: the ink grown by a pixel, in the
     # scan's grey levels, on white.
     shown = cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    image = np.where(shown & (printed == 0), crop, 255).astype(np.uint8)
+    image = np.where(shown & (printed == 0), even, 255).astype(np.uint8)
     return RegionInk(image, round(ink_mm2, 3), round(ink_mm2 / max(region.w * region.h, 1e-9), 6))
+
+
+# The paper's own level under a region: uneven lighting (a ramp across the page, the shadow
+# of a book's binding, 8-25 mm wide) follows the page, strokes do not. A grey closing removes
+# what is darker than its surroundings and narrower than CLOSING_MM (pen strokes, a frame's
+# line); what is left, smoothed, is the paper. Never below SHADOW_FLOOR of the page's paper:
+# a solid scribble wider than CLOSING_MM is ink, not shade.
+CLOSING_MM = 4.0
+BACKGROUND_DPI = 50.0
+SHADOW_FLOOR = 0.6
+
+
+def paper_background(crop: np.ndarray, dpi: float, floor: float) -> np.ndarray:
+    """The paper's grey level at every pixel of ``crop`` (float32, same shape)."""
+    import cv2
+
+    height, width = crop.shape
+    factor = max(1, int(round(dpi / BACKGROUND_DPI)))
+    small = cv2.resize(crop, (max(1, -(-width // factor)), max(1, -(-height // factor))),
+                       interpolation=cv2.INTER_AREA)
+    side = max(3, int(round(CLOSING_MM * dpi / factor / 25.4)) | 1)
+    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE,
+                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)),
+                              borderType=cv2.BORDER_REPLICATE)
+    smooth = cv2.GaussianBlur(closed.astype(np.float32), (0, 0), sigmaX=side / 2.0,
+                              borderType=cv2.BORDER_REPLICATE)
+    background = cv2.resize(smooth, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.maximum(background, max(float(floor), 1.0))
+
+
+def _median_abs_deviation(values: np.ndarray) -> float:
+    """median(|v - median(v)|) of float grey-level differences, to a level (histogram)."""
+    levels = np.clip(np.rint(values), -255, 255).astype(np.int16) + 255
+    counts = np.bincount(levels.reshape(-1), minlength=511)
+    median = percentile_of_counts(counts, 50)
+    deviations = np.abs(levels.astype(np.float32) - median)
+    return percentile_of_counts(np.bincount(np.rint(deviations).astype(np.int16).reshape(-1),
+                                            minlength=511), 50)
 
 
 def paper_level(scan: PageImage) -> float:

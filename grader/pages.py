@@ -57,7 +57,13 @@ class RegionRead:
     confidence: float = 1.0
     engine: str = ""                 # the reader whose text was taken
     readings: tuple[Reading, ...] = ()   # every reader's text, for the TA
-    unsure: bool = False             # the readers disagree or are not confident enough
+    unsure: bool = False             # the readers disagree or are not sure of the exact text
+    # The score verified against the question's key (grader.verify): "key" (it scores full
+    # marks), "not_key" (a value of its kind that is not the key), "unsure", or "" (not
+    # verified); the recogniser's P(full marks) as evidence; what it was verified against.
+    decision: str = ""
+    key_posterior: float | None = None
+    verified_for: str = ""           # grader.verify.fingerprint of the question
 
     @property
     def has_ink(self) -> bool:

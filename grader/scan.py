@@ -133,11 +133,15 @@ def _regions(image: PageImage, alignment: Alignment | None, exam: ExamSpec,
         return ()
     reference = blank.image(alignment.template_page, BLANK_INK_DPI)
     paper = paper_level(image)
+    questions = {q.label: q for q in exam.questions}
+    # The scan's own resolution weighs how sure a reading is; a page rendered up for OCR no
+    # longer says what it was.
+    scan_dpi = None if exam.reads_page_text() else image.dpi
     out = []
     for label, region in regions.items():
         ink = region_ink(image, alignment, region, reference, paper)
         try:
-            out.append(read_region(label, ink, ocr))
+            out.append(read_region(label, ink, ocr, questions.get(label), scan_dpi))
         except OcrTimeout:
             out.append(RegionRead(label, ink.ink_mm2, ink.fraction))
         except OcrError as exc:

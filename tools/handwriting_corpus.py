@@ -332,14 +332,30 @@ def write_line(text: str, hand: Hand, rng: np.random.Generator) -> np.ndarray:
         shear = math.tan(math.radians(hand.slant))
         image = image.transform(image.size, Image.AFFINE, (1, shear, -shear * height * 0.6, 0, 1, 0),
                                 resample=Image.BILINEAR)
-    if hand.weight > 0 and size >= 20 or hand.weight < 0 and size >= 40:   # bolder / finer pen
-        image = image.filter(ImageFilter.MaxFilter(3) if hand.weight > 0 else ImageFilter.MinFilter(3))
+    if hand.weight > 0 and size >= 20:                                     # a bolder pen
+        image = image.filter(ImageFilter.MaxFilter(3))
+    elif hand.weight < 0 and size >= 40:                                   # a finer pen
+        image = _thinned(image)
     ink = np.asarray(image, dtype=np.float32) / 255.0
     rows, cols = np.flatnonzero(ink.max(axis=1) > 0.2), np.flatnonzero(ink.max(axis=0) > 0.2)
     if not rows.size:
         return ink
     pad = max(2, size // 6)
     return ink[max(0, rows[0] - pad):rows[-1] + pad + 1, max(0, cols[0] - pad):cols[-1] + pad + 1]
+
+
+def _thinned(image: Image.Image) -> Image.Image:
+    """Strokes a pixel finer, never erased: a thin stroke (a minus sign, a decimal point)
+    that thinning would wipe out keeps its width, so that what is written is on the page."""
+    import cv2
+
+    thin = np.asarray(image.filter(ImageFilter.MinFilter(3)))
+    original = np.asarray(image)
+    count, labels = cv2.connectedComponents((original > 76).astype(np.uint8), connectivity=8)
+    survives = np.zeros(count, dtype=bool)
+    survives[labels[thin > 76]] = True
+    survives[0] = True
+    return Image.fromarray(np.where(survives[labels], thin, original).astype(np.uint8))
 
 
 def _bracket(height: int, width: float, left: bool) -> np.ndarray:
@@ -534,6 +550,132 @@ def region_ink(page: CorpusPage, region: RegionTruth, rng: np.random.Generator |
     ink = np.clip(scan * (255.0 / max(paper, 1.0)), 0, 255)
     ink[print_mask] = 255
     return ink.astype(np.uint8)
+
+
+# --------------------------------------------------------------------------------------------
+# Keys: what the question's answer key says, right or plausibly wrong relative to the writing
+
+
+KEY_RIGHT_P = 0.5           # the share of regions whose key is what the student wrote
+WRONG_KEY_STYLES = ("digit", "confusable", "decimal", "other")
+# Digits a reader (or a hand) confuses: 1/7, 5/6, 3/8, 0/6.
+CONFUSABLE = {"1": "7", "7": "1", "5": "6", "3": "8", "8": "3", "0": "6", "6": "05"}
+
+
+@dataclass(frozen=True)
+class KeyedRegion:
+    """A region with the key its question has: ``right`` when the writing states the key;
+    else ``how`` the key differs from what is written (one digit, an OCR-confusable digit,
+    the decimal point, or an entirely different answer)."""
+
+    region: RegionTruth
+    key: object
+    right: bool
+    how: str                  # "same" | one of WRONG_KEY_STYLES
+
+
+def key_rng(seed: int, number: int, label: str) -> np.random.Generator:
+    return np.random.default_rng([seed, number, 2, *label.encode()])
+
+
+def _number_value(text: str) -> object | None:
+    from grader.compare import read_number
+
+    value = read_number(text)
+    return None if value is None or isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _mutate_number(text: str, style: str, rng: np.random.Generator) -> str:
+    """A number written as ``text`` changed in one way (see WRONG_KEY_STYLES)."""
+    digits = [i for i, c in enumerate(text) if c.isdigit()]
+    if style == "confusable":
+        places = [i for i in digits if text[i] in CONFUSABLE]
+        if places:
+            i = int(rng.choice(places))
+            return text[:i] + str(rng.choice(list(CONFUSABLE[text[i]]))) + text[i + 1:]
+        style = "digit"
+    if style == "decimal" and "/" not in text:
+        bare = text.replace(".", "")
+        sign = 1 if bare[:1] in "-−" else 0
+        body = bare[sign:]
+        if len(body) < 2 and "." not in text:
+            body = body + "0"                           # 7 -> 7.0 is the same: 0.7 instead
+            places = [0]
+        else:
+            old = text[sign:].find(".")
+            places = [k for k in range(0, len(body)) if k != old]
+        k = int(rng.choice(places))
+        out = bare[:sign] + ("0" if k == 0 else "") + body[:k] + "." + body[k:]
+        return out.rstrip(".")
+    if style in ("digit", "decimal") and digits:
+        i = int(rng.choice(digits))
+        other = [d for d in "0123456789" if d != text[i]]
+        return text[:i] + str(rng.choice(other)) + text[i + 1:]
+    return _number(rng)[0]
+
+
+def _different_number(value: object, text: str, style: str, rng: np.random.Generator) -> object:
+    from grader.compare import numbers_match
+    from grader.types import Tolerance
+
+    # A style that cannot change this number ("0" has no decimal point to move) gives way
+    # to a changed digit, then to another number.
+    for attempt in range(60):
+        how = style if attempt < 20 else "digit" if attempt < 40 else "other"
+        candidate = _number_value(_mutate_number(text, how, rng))
+        if candidate is not None and not numbers_match(candidate, value, Tolerance()) \
+                and not numbers_match(value, candidate, Tolerance()):
+            return candidate
+    raise RuntimeError(f"no wrong key found for {text!r}")     # never, by construction
+
+
+def key_for(region: RegionTruth, rng: np.random.Generator) -> KeyedRegion:
+    """The key a question about ``region`` has: with probability KEY_RIGHT_P what is
+    written; else a plausible wrong value of the same kind."""
+    if rng.random() < KEY_RIGHT_P:
+        return KeyedRegion(region, region.value, True, "same")
+    style = str(rng.choice(WRONG_KEY_STYLES))
+    value = region.value
+    if region.kind == "numeric":
+        return KeyedRegion(region, _different_number(value, region.lines[0], style, rng), False, style)
+    if region.kind == "values":
+        (name, v), = value.items()
+        text = region.lines[0].split("=", 1)[1].strip()
+        return KeyedRegion(region, {name: _different_number(v, text, style, rng)}, False, style)
+    if region.kind == "expression":
+        others = sorted({meaning for _, meaning, names in _EXPRESSIONS
+                         if names == region.variables} - {value})
+        return KeyedRegion(region, str(rng.choice(others)), False, "other")
+    if region.kind == "shape":
+        dims = list(value)
+        for _ in range(50):
+            if style == "other":
+                wrong = [int(rng.choice([2, 3, 4, 5, 6, 7, 8, 16, 28, 32, 64])) for _ in dims]
+            else:
+                i = int(rng.integers(0, len(dims)))
+                number = _different_number(dims[i], str(dims[i]), "digit" if style == "decimal" else style, rng)
+                wrong = dims[:i] + [int(abs(number))] + dims[i + 1:]
+            if sorted(wrong) != sorted(dims):           # not the same numbers in another order
+                return KeyedRegion(region, wrong, False, style)
+        raise RuntimeError(f"no wrong shape found for {dims}")
+    rows = [list(r) for r in value]                       # a matrix: one entry changed, or all
+    if style == "other":
+        low = min(min(r) for r in rows)
+        wrong = [[int(rng.integers(low, 20)) for _ in r] for r in rows]
+        if wrong != rows:
+            return KeyedRegion(region, wrong, False, style)
+        style = "digit"
+    i, j = int(rng.integers(0, len(rows))), int(rng.integers(0, len(rows[0])))
+    entry = _different_number(rows[i][j], str(rows[i][j]), "digit" if style == "decimal" else style, rng)
+    rows[i][j] = int(entry) if float(entry).is_integer() else entry
+    return KeyedRegion(region, rows, False, style)
+
+
+def keyed_corpus(seed: int, pages: int, **options):
+    """(page, keyed region, ink) for every region of ``corpus(seed, pages)``, each with the
+    key its question has (``key_for``; deterministic by seed, page and label)."""
+    for page, region, ink in corpus(seed, pages, **options):
+        yield page, key_for(region, key_rng(seed, page.number, region.label)), ink
 
 
 def corpus(seed: int, pages: int, *, kinds: tuple[str, ...] | None = None,

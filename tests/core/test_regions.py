@@ -171,3 +171,54 @@ def test_ink_is_what_the_blank_does_not_have(exam):
     x, y, w, h = inked.bounds()
     mm = 25.4 / INK_DPI
     assert 8 < x * mm < 13 and w * mm > 15
+
+
+def _shaded(page: PageImage, darkest: float, seed: int = 2) -> PageImage:
+    """Uneven lighting as scanners and books make it: the page darkening towards its right
+    edge (by ``darkest`` there) and the shadow of a binding along its left edge."""
+    rng = np.random.default_rng(seed)
+    gray = np.asarray(page.image, dtype=np.float32)
+    h, w = gray.shape
+    xx = np.arange(w, dtype=np.float32)[None, :]
+    binding = np.exp(-xx / (10 * page.dpi / 25.4))
+    light = 1.0 - darkest * np.clip(xx / w + 0.5 * binding, 0, 1)
+    noisy = gray * light + rng.normal(0, 3, gray.shape)
+    return PageImage(page.number, Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)), page.dpi)
+
+
+@pytest.mark.parametrize("darkest", [0.0, 0.2, 0.35])
+def test_shade_is_not_ink_and_a_blacked_out_answer_is(exam, darkest):
+    """Paper darkened by a shadow is paper (a page-wide paper level took a shaded region for
+    one big stroke: 3,688 mm² of "ink" read as nothing, a silent zero), while an answer the
+    student blacked out completely is still ink, not shade."""
+    from PIL import ImageDraw, ImageFont
+
+    folder, _, keyed = exam
+    layout = blank_layout(folder / "blank.pdf", keyed.questions)
+    blank = _blank_pages(folder / "blank.pdf")
+    page = render_pdf_page(folder / "blank.pdf", 0, dpi=200)
+    written = page.image.copy()
+    draw = ImageDraw.Draw(written)
+    px = 200 / 25.4
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 40)
+    stroke = layout.regions["1.b"]
+    draw.text(((stroke.x + 10) * px, (stroke.y + 6) * px), "8 x 8 x 5", font=font, fill=60)
+    solid = layout.regions["1.c"]
+    draw.rectangle(((solid.x + 5) * px, (solid.y + 2) * px, (solid.x + 45) * px,
+                    (solid.y + solid.h - 2) * px), fill=40)
+    scan = _shaded(_scanned(PageImage(1, written, 200), dpi=200, turn=0, angle=0.6, scale=0.98,
+                            noise=4.0), darkest)
+    fit = align_page(scan, blank, [1, 2], expected_page=1)
+    reference = blank.image(1, 200)
+    from grader.ink import paper_level
+
+    paper = paper_level(scan)
+    empty = region_ink(scan, fit, layout.regions["1.a"], reference, paper)
+    inked = region_ink(scan, fit, stroke, reference, paper)
+    blacked = region_ink(scan, fit, solid, reference, paper)
+    assert not empty.has_ink, empty.ink_mm2
+    assert 20 < inked.ink_mm2 < 150, inked.ink_mm2
+    area = 40 * (solid.h - 4)
+    assert blacked.ink_mm2 > 0.8 * area, (blacked.ink_mm2, area)
+    # The readers see the strokes on even, white paper.
+    assert (inked.image == 255).mean() > 0.8

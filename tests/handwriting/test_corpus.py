@@ -52,3 +52,39 @@ def test_regions_hold_the_answer_as_ink_and_the_truth_to_grade_it():
 def test_every_kind_of_answer_is_generated(kind):
     answer = hc.sample_answer(np.random.default_rng(1), kind)
     assert answer.kind == kind and answer.lines and answer.value is not None
+
+
+def test_keys_are_right_or_plausibly_wrong_and_the_tuning_and_report_seeds_differ():
+    """Seed 7 tunes the verification thresholds, seed 101 reports: different pages, each
+    region with a key that is what is written (about half) or a value of the same kind
+    that scores 0 against the writing (a digit, a look-alike digit, the decimal point, or
+    another answer)."""
+    from grader.expr import compare
+    from grader.score import score_answer
+    from grader.types import Parsed, QuestionSpec
+
+    tuning, report = hc.make_page(7, 1, dpi=100), hc.make_page(101, 1, dpi=100)
+    assert tuning.regions != report.regions
+    keyed = [hc.key_for(r, hc.key_rng(seed, n, r.label))
+             for seed in (7, 101) for n in range(1, 5)
+             for r in hc.make_page(seed, n, dpi=100).regions]
+    assert keyed == [hc.key_for(k.region, hc.key_rng(s, k.region.page, k.region.label))
+                     for s, k in zip([7] * 40 + [101] * 40, keyed)]          # deterministic
+    assert 0.3 < sum(k.right for k in keyed) / len(keyed) < 0.7
+    assert {k.how for k in keyed if not k.right} >= {"digit", "confusable", "other"}
+    for k in keyed:
+        spec = QuestionSpec(label=k.region.label, number="1", part=None, kind=k.region.kind,
+                            points=1.0, key=k.key, variables=k.region.variables,
+                            outputs=k.region.outputs)
+        scored = score_answer(spec, Parsed(k.region.value), k.key, expression_check=compare)
+        assert scored.score == (1.0 if k.right else 0.0) and not scored.flags, k
+
+
+def test_wrong_keys_of_each_style():
+    rng = np.random.default_rng(3)
+    for text in ("15", "0.25", "-3.5", "289", "0", "7"):
+        for style in hc.WRONG_KEY_STYLES:
+            wrong = hc._different_number(float(text), text, style, rng)
+            assert wrong != float(text)
+    assert hc._mutate_number("0.25", "decimal", np.random.default_rng(0)).replace(".", "") \
+        .lstrip("0") == "25"

@@ -170,3 +170,21 @@ def test_calibration_is_monotone_and_bounded():
 ])
 def test_normalised_readings(a, b, same):
     assert (normalise_reading(a) == normalise_reading(b)) is same
+
+
+def test_ink_the_line_cutter_missed_is_measured():
+    """A pen too faint for the line cutter's mask: its strokes are in no cut line, and
+    unseen_ink says how much of the region's ink that is (the verification then decides
+    nothing)."""
+    dark = written(["2068"])
+    assert hw.unseen_ink(dark, DPI, cut_lines(dark, DPI)) < 0.02
+
+    def faint(draw, size):
+        draw.text((330, 30), "68", fill=228, font=ImageFont.truetype(FONT, 60))
+    half = written(["20"], extra=faint)
+    cuts = cut_lines(half, DPI)
+    assert all(c.box[0] + c.box[2] < 330 for c in cuts)         # only "20" was cut
+    assert 0.3 < hw.unseen_ink(half, DPI, cuts) < 0.7
+    read = hw.read_handwritten_region(half, DPI)
+    assert read.unseen == hw.unseen_ink(half, DPI, read.cuts)
+    assert hw.unseen_ink(np.full((200, 400), 250, np.uint8), DPI, ()) == 0.0

@@ -1,0 +1,474 @@
+"""Key-aware verification of a handwritten answer: is the SCORE sure, whatever the exact text?
+
+A grader does not need to know whether a student wrote 13 or 18 to give 0 for a key of 15; it
+needs to know the student did not write 15. ``verify`` weighs what the handwriting recogniser
+saw (each line's per-frame probabilities, ``grader.handwriting.LinePosterior``) against the
+question's key and decides:
+
+- ``key``: the strings that score full marks are overwhelmingly likely
+  (P(full) >= ``Thresholds.key``), and the reading taken scores full marks;
+- ``not_key``: every written form of the key is very unlikely (P(full) <= ``Thresholds.full``)
+  AND the strings that score as the reading taken does (a value of the question's kind, not
+  the key) hold most of the mass (P(same) >= ``Thresholds.same``);
+- ``unsure``: anything else; the answer is flagged ``low_confidence``.
+
+The probabilities are the recogniser's own, P(string | line) by the CTC forward algorithm
+(``grader.ctc``), over candidate strings: the recogniser's most likely strings (prefix beam
+search), the reading taken, and the *written forms of the key* put into the reading's own
+layout ("RF = 16" → "RF = 15", "15", "15.0"; "9 x 9 x 5" → "8 x 8 x 5", "8×8×5", "(8, 8, 5)";
+"h2 = 6" → "h2 = 0"). Every candidate is parsed and scored by the grader's own parser and
+scorer (``grader.parse``, ``grader.score``: one number policy, tolerances included), so the
+decision is about the score the answer will get. A candidate whose parse ignores some of its
+digits ("094" read as 0) counts for neither side.
+
+Conservative where the candidates cannot cover the key's forms: expressions and matrices are
+only ever verified as the key; a non-integer key with a tolerance only as the key, read
+exactly; a question whose key may be carried forward from an earlier part, never as "not the
+key"; "not the key" needs a single-line reading (a values answer: one line per value), and no
+other reader's text that scores full marks. No decision at all when much of the region's ink
+lies outside the lines the recogniser read (a pen too faint for the line cutter). The
+thresholds are calibrated on the project's handwriting corpus by scan resolution
+(``python -m bench.handwriting --calibrate``; BENCHMARKS.md). Pure: no I/O, inputs never
+mutated.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from grader import ctc
+from grader.compare import is_number
+from grader.handwriting import LinePosterior, LineRead
+from grader.parse import parse_answer
+from grader.parse.numbers import arithmetic_runs, shapes_in
+from grader.score import ExpressionCheck, score_answer
+from grader.types import INFORMATIONAL_FLAGS, Kind, QuestionSpec, Tolerance
+
+__all__ = ["Decision", "Evidence", "Thresholds", "Verification", "decide", "evidence",
+           "fingerprint", "thresholds_for", "verify"]
+
+
+class Decision(StrEnum):
+    KEY = "key"                  # the written answer scores full marks
+    NOT_KEY = "not_key"          # it is a value of the question's kind that is not the key
+    UNSURE = "unsure"            # a TA decides
+
+
+@dataclass(frozen=True)
+class Verification:
+    decision: Decision
+    key_posterior: float         # P(what is written scores full marks), the recogniser's
+    same_posterior: float        # P(what is written scores as the reading taken does)
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"decision": str(self.decision), "key_posterior": self.key_posterior,
+                "same_posterior": self.same_posterior, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    key: float                   # "key" when P(full) >= key
+    full: float                  # "not_key" when P(full) <= full ...
+    same: float                  # ... and P(same score) >= same
+
+
+# By the scan's own resolution (from this many dpi up), calibrated on the corpus's tuning
+# seed (``python -m bench.handwriting --seed 7 --pages 60 --calibrate``; BENCHMARKS.md). On
+# its 600 regions no answer read as the key was wrong at any P(full) >= 0.5, and no answer
+# taken as not the key was wrong up to P(full) 1e-2 with P(same) >= 0.5. Shipped stricter:
+# "key" from 0.9 (0.95 below 130 dpi and when the resolution is unknown); P(same) one step
+# (two); P(full) a decade below what the tuning seed allows, 1e-4 (3e-5): on a held-out seed
+# "7×64" read "7×69" gave the key P(full) 3.4e-4 (another reader's "7×64" kept it unsure).
+THRESHOLDS: tuple[tuple[float, Thresholds], ...] = (
+    (0.0, Thresholds(key=0.95, full=3e-5, same=0.8)),       # below 130 dpi, or unknown
+    (130.0, Thresholds(key=0.9, full=1e-4, same=0.7)),
+)
+
+
+def fingerprint(question: QuestionSpec) -> str:
+    """What a verification depends on (kind, key, tolerance, outputs, carry), as a short
+    digest: a decision stored with a page read holds only while the question is the same."""
+    import hashlib
+    import json
+
+    what = [str(question.kind), question.key, question.tolerance.abs, question.tolerance.rel,
+            list(question.outputs), question.depends_on, [list(c) for c in question.carry]]
+    text = json.dumps(what, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def thresholds_for(scan_dpi: float | None) -> Thresholds:
+    """The thresholds for a scan of this resolution; an unknown one gets the strictest."""
+    chosen = THRESHOLDS[0][1]
+    for lowest, thresholds in THRESHOLDS:
+        if scan_dpi is not None and scan_dpi >= lowest:
+            chosen = thresholds
+    return chosen
+
+
+BEAM_WIDTH = 12
+MAX_COMBINATIONS = 48          # joint candidates of a multi-line reading
+MAX_EXPRESSION_CANDIDATES = 4  # each costs a SymPy comparison ...
+MIN_EXPRESSION_P = 1e-3        # ... so only those that can count
+MAX_TOLERANCE_FORMS = 11       # integers within a tolerance written out as key forms
+# More of the region's ink than this outside the lines read: no decision (95th percentile of
+# the tuning seed's regions; no decision made there had more than 0.05).
+MAX_UNSEEN = 0.08
+
+
+# --------------------------------------------------------------------------------------------
+# Written forms of numbers and keys
+
+
+def number_texts(value: Any) -> tuple[str, ...]:
+    """How a student may write the number ``value``: 15 → "15", "15.0"; 0.25 → "0.25",
+    ".25", "1/4"; -3 → "-3", "−3"."""
+    if not is_number(value) or isinstance(value, float) and not math.isfinite(value):
+        return ()
+    if isinstance(value, int) or float(value).is_integer():
+        n = int(value)
+        base = [str(n), f"{n}.0"]
+    else:
+        text = np.format_float_positional(float(value), trim="-")
+        base = [text]
+        if abs(value) < 1:
+            base.append(text.replace("0.", ".", 1))
+        fraction = Fraction(float(value)).limit_denominator(12)
+        if abs(float(fraction) - float(value)) < 1e-12 and fraction.denominator > 1:
+            base.append(f"{fraction.numerator}/{fraction.denominator}")
+    out = []
+    for text in base:
+        out.append(text)
+        if text.startswith("-"):
+            out.append("−" + text[1:])
+    return tuple(dict.fromkeys(out))
+
+
+def _within_tolerance(key: Any, tolerance: Tolerance) -> tuple[Any, ...] | None:
+    """The integers a tolerance lets through around an integer key (the key first), or None
+    when there are too many to write out."""
+    if tolerance == Tolerance() or not isinstance(key, int):
+        return (key,)
+    reach = max(tolerance.abs, tolerance.rel * abs(key))
+    if reach >= (MAX_TOLERANCE_FORMS - 1) / 2 + 1:
+        return None
+    low, high = math.ceil(key - reach - 1e-12), math.floor(key + reach + 1e-12)
+    return (key, *(n for n in range(low, high + 1) if n != key))
+
+
+def _replace_spans(text: str, spans: Sequence[tuple[int, int]], forms: Sequence[str]) -> list[str]:
+    return [text[:a] + form + text[b:] for a, b in spans for form in forms]
+
+
+_SHAPE_SEPARATORS = ("x", " x ", "×", " × ", "*", "X", " X ")
+
+
+def _shape_forms(dims: Sequence[int], reading: str) -> list[str]:
+    digits = [str(d) for d in dims]
+    forms = [sep.join(digits) for sep in _SHAPE_SEPARATORS]
+    forms += ["(" + ", ".join(digits) + ")", "(" + ",".join(digits) + ")"]
+    # In the reading's own layout: its shape's numbers replaced one for one.
+    for found in shapes_in(reading):
+        span = reading[found.start:found.end]
+        numbers = list(re.finditer(r"\d+", span))
+        if len(numbers) == len(digits):
+            pieces, last = [], 0
+            for m, d in zip(numbers, digits):
+                pieces += [span[last:m.start()], d]
+                last = m.end()
+            forms.append(reading[:found.start] + "".join(pieces) + span[last:] + reading[found.end:])
+    return forms
+
+
+def key_forms(question: QuestionSpec, reading_line: str) -> tuple[str, ...]:
+    """Written forms of the key for one line of a reading, in that line's layout where it
+    has one (its prefix kept, its number replaced) and bare."""
+    key, kind = question.key, question.kind
+    forms: list[str] = []
+    if kind == Kind.NUMERIC:
+        values = _within_tolerance(key, question.tolerance) or (key,)
+        texts = [t for v in values for t in number_texts(v)]
+        spans = [(f.start, f.end) for f in arithmetic_runs(reading_line)]
+        forms = texts + _replace_spans(reading_line, spans, texts)
+        for prefix in {m.group(0) for m in re.finditer(r"^[^=\n]*=\s*", reading_line)}:
+            forms += [prefix + t for t in texts]
+    elif kind == Kind.SHAPE and isinstance(key, list) and all(isinstance(d, int) for d in key):
+        forms = _shape_forms(key, reading_line)
+    elif kind == Kind.VALUES and isinstance(key, dict):
+        name = _line_name(question, reading_line)
+        names = [name] if name else list(key)
+        for n in names:
+            texts = number_texts(key.get(n))
+            forms += [f"{n} = {t}" for t in texts] + [f"{n}={t}" for t in texts]
+            if name:
+                head = re.match(r"^[^=]*=\s*", reading_line)
+                if head:
+                    forms += [head.group(0) + t for t in texts]
+    elif kind == Kind.EXPRESSION and isinstance(key, str):
+        bare = [key, key.replace("sqrt(", "√("), key.replace(" ", "")]
+        head = re.match(r"^[^=]*=\s*", reading_line)
+        forms = bare + ([head.group(0) + b for b in bare] if head else [])
+    # A matrix's rows are written line by line: _matrix_line_forms.
+    return tuple(dict.fromkeys(f for f in forms if f.strip()))
+
+
+def _line_name(question: QuestionSpec, line: str) -> str | None:
+    """The output a values line assigns (as the exam names it), if it names exactly one."""
+    parsed = parse_answer(question, line)
+    if isinstance(parsed.value, dict) and len(parsed.value) == 1:
+        return next(iter(parsed.value))
+    return None
+
+
+def _matrix_line_forms(key: Any, row: int) -> tuple[str, ...]:
+    if not isinstance(key, list) or row >= len(key) or not isinstance(key[row], list):
+        return ()
+    cells = [number_texts(v)[:1] for v in key[row]]
+    if not all(cells):
+        return ()
+    return (" ".join(c[0] for c in cells), "  ".join(c[0] for c in cells))
+
+
+# --------------------------------------------------------------------------------------------
+# Candidates and their grades
+
+
+@dataclass(frozen=True)
+class Grade:
+    full: bool          # scores full marks
+    score: float
+    clean: bool         # parsed without flags that send it to review, every digit used
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+def _digits(text: str) -> str:
+    return "".join(sorted(re.findall(r"\d", _IDENTIFIER.sub(" ", text))))
+
+
+class _Grader:
+    """Parses and scores candidate texts against the question's key, each text once."""
+
+    def __init__(self, question: QuestionSpec, check: ExpressionCheck | None,
+                 exact_key: bool) -> None:
+        self.question, self.check, self.exact_key = question, check, exact_key
+        self.cache: dict[str, Grade] = {}
+
+    def __call__(self, text: str) -> Grade:
+        found = self.cache.get(text)
+        if found is None:
+            found = self.cache[text] = self._grade(text)
+        return found
+
+    def _grade(self, text: str) -> Grade:
+        question = self.question
+        parsed = parse_answer(question, text)
+        scored = score_answer(question, parsed, question.key, expression_check=self.check)
+        full = scored.score >= scored.max_score - 1e-9
+        if full and self.exact_key:
+            full = parsed.value == question.key
+        review = [f for f in scored.flags if f not in INFORMATIONAL_FLAGS]
+        clean = parsed.value is not None and not review
+        if clean and question.kind in (Kind.NUMERIC, Kind.SHAPE, Kind.VALUES):
+            # Every digit written is part of what was read: "094" read as 0, "10 64" as 10
+            # are not clean readings of anything.
+            clean = _digits(parsed.evidence) == _digits(text)
+        return Grade(full, round(scored.score, 9), clean)
+
+
+@dataclass(frozen=True)
+class _Line:
+    texts: tuple[str, ...]
+    probs: tuple[float, ...]
+
+
+def _line_candidates(posterior: LinePosterior, extra: Sequence[str], spaceless: bool,
+                     width: int = BEAM_WIDTH) -> _Line:
+    """The line's most likely strings and the ``extra`` ones, each with P(string | line);
+    ``spaceless``: spaces do not count (every spacing of a string weighed as one)."""
+    log_probs = posterior.log_probs(spaces_as_blank=spaceless)
+    labels: dict[tuple[int, ...], None] = {}
+    for seq, _ in ctc.beam_search(log_probs, width=width):
+        labels[seq] = None
+    for text in extra:
+        seq = posterior.labels(text.replace(" ", "") if spaceless else text)
+        if seq is not None:
+            labels[seq] = None
+    sequences = list(labels)
+    exact = ctc.log_likelihoods(log_probs, sequences)
+    ranked = sorted(zip(sequences, exact), key=lambda kv: -kv[1])
+    return _Line(tuple(posterior.text(s) for s, _ in ranked),
+                 tuple(float(math.exp(e)) for _, e in ranked))
+
+
+def _combinations(lines: Sequence[_Line], limit: int) -> tuple[list[tuple[str, float]], float]:
+    """The most likely joint readings of several lines (lines independent given the cuts),
+    and the mass of the joint candidates left out."""
+    joint: list[tuple[float, tuple[str, ...]]] = [(1.0, ())]
+    total = 1.0
+    for line in lines:
+        total *= sum(line.probs)
+        grown = [(p * q, texts + (t,)) for p, texts in joint for t, q in zip(line.texts, line.probs)]
+        joint = heapq.nlargest(limit, grown, key=lambda kv: kv[0])
+    kept = [("\n".join(texts), p) for p, texts in joint]
+    return kept, max(0.0, total - sum(p for _, p in kept))
+
+
+# --------------------------------------------------------------------------------------------
+# The decision
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the recogniser's posteriors say about the score, before any threshold."""
+
+    reads_as_key: bool           # the reading taken scores full marks
+    p_key: float                 # P(clean candidates scoring full marks): a lower bound
+    p_full: float                # P(any candidate scoring full marks) + the mass left out
+    p_same: float                # P(clean candidates scoring as the reading taken does)
+    blocked: str = ""            # why no decision can be made (else "")
+    not_key_blocked: str = ""    # why "not the key" cannot be decided (else "")
+
+
+def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
+             others: Sequence[str] = (), unseen: float = 0.0,
+             expression_check: ExpressionCheck | None = None) -> Evidence:
+    """The candidates' mass by the score they would get (see the module docstring).
+    ``lines``: the recogniser's reads with their posteriors; ``reading``: the text taken;
+    ``others``: other readers' texts of the same ink; ``unseen``: the share of the region's
+    faint ink in no line the recogniser read (``grader.handwriting.unseen_ink``)."""
+    kind, key = question.kind, question.key
+    if kind not in (Kind.NUMERIC, Kind.SHAPE, Kind.VALUES, Kind.EXPRESSION, Kind.MATRIX) \
+            or key is None:
+        return Evidence(False, 0.0, 1.0, 0.0, "no key to verify against")
+    if unseen > MAX_UNSEEN:
+        # The posteriors say what the lines hold, not what the reader never saw (a pen too
+        # faint for the line cutter: "2068" was read "200" from its darkest fragments).
+        return Evidence(False, 0.0, 1.0, 0.0,
+                        f"{unseen:.0%} of the ink lies in no line the reader read")
+    written = [line for line in lines if line.posterior is not None and line.posterior.frames]
+    if not written or len(written) != len(lines):
+        return Evidence(False, 0.0, 1.0, 0.0, "no recogniser posterior for every line")
+    exact_key = kind == Kind.NUMERIC and question.tolerance != Tolerance() \
+        and is_number(key) and not float(key).is_integer()
+    grade = _Grader(question, expression_check, exact_key)
+    taken = grade(reading)
+    if not taken.clean:
+        return Evidence(taken.full, 0.0, 1.0, 0.0,
+                        "the reading taken does not parse cleanly as the question's kind")
+    # Numbers, shapes and named values mean the same however they are spaced (the reading's
+    # spaces come from the ink's gaps, not from the recogniser): weighed spacelessly.
+    spaceless = kind in (Kind.NUMERIC, Kind.SHAPE, Kind.VALUES)
+    as_read = _as_key(question, reading)
+    per_line = []
+    for row, line in enumerate(written):
+        extra = [line.text, *key_forms(question, line.text)]
+        if as_read is not None:          # the value read, in its other written forms
+            extra += key_forms(as_read, line.text)
+        if kind == Kind.MATRIX:
+            extra += _matrix_line_forms(key, row)
+        per_line.append(_line_candidates(line.posterior, extra, spaceless))
+    limit = MAX_EXPRESSION_CANDIDATES if kind == Kind.EXPRESSION else MAX_COMBINATIONS
+    joint, left_out = _combinations(per_line, limit)
+    if kind == Kind.EXPRESSION:         # each costs a SymPy comparison: only those that count
+        joint = [(text, p) for text, p in joint if p >= MIN_EXPRESSION_P]
+    p_key = p_full = p_same = 0.0
+    for text, p in joint:
+        g = grade(text)
+        if g.full:
+            p_full += p
+            if g.clean:
+                p_key += p
+        elif g.clean and g.score == taken.score:
+            p_same += p
+    blocked = ""
+    if not taken.full:
+        blocked = _not_key_excluded(question, written)
+        if not blocked and any(grade(other).full for other in others if other.strip()):
+            blocked = "another reader read the key"
+    return Evidence(taken.full, round(min(1.0, p_key), 6), round(min(1.0, p_full + left_out), 6),
+                    round(min(1.0, p_same), 6), not_key_blocked=blocked)
+
+
+def _as_key(question: QuestionSpec, reading: str) -> QuestionSpec | None:
+    """The question with the value ``reading`` states as its key (to write that value's
+    forms), for numbers, shapes and named values."""
+    if question.kind not in (Kind.NUMERIC, Kind.SHAPE, Kind.VALUES):
+        return None
+    value = parse_answer(question, reading).value
+    return None if value is None else replace(question, key=value)
+
+
+def decide(found: Evidence, thresholds: Thresholds) -> Verification:
+    """The decision the evidence supports under ``thresholds``."""
+    if found.blocked:
+        return Verification(Decision.UNSURE, 0.0, 0.0, found.blocked)
+    if found.reads_as_key:
+        if found.p_key >= thresholds.key:
+            return Verification(Decision.KEY, found.p_key, found.p_key,
+                                f"the key's written forms hold {found.p_key:.4f} of the "
+                                f"recogniser's mass")
+        return Verification(Decision.UNSURE, found.p_key, found.p_key,
+                            f"read as the key, but its forms hold only {found.p_key:.4f}")
+    if found.not_key_blocked:
+        return Verification(Decision.UNSURE, found.p_full, found.p_same, found.not_key_blocked)
+    if found.p_full <= thresholds.full and found.p_same >= thresholds.same:
+        return Verification(Decision.NOT_KEY, found.p_full, found.p_same,
+                            f"the key's forms hold {found.p_full:.2g}; readings scored as this "
+                            f"one hold {found.p_same:.4f}")
+    return Verification(Decision.UNSURE, found.p_full, found.p_same,
+                        f"not surely the key nor surely not (key forms {found.p_full:.2g}, "
+                        f"this score {found.p_same:.4f})")
+
+
+def verify(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
+           others: Sequence[str] = (), unseen: float = 0.0, scan_dpi: float | None = None,
+           thresholds: Thresholds | None = None,
+           expression_check: ExpressionCheck | None = None) -> Verification:
+    """Decide whether the handwritten answer in ``lines`` scores full marks, scores as
+    ``reading`` does without being the key, or neither surely: ``decide(evidence(...))``
+    with the thresholds of the scan's resolution."""
+    found = evidence(question, lines, reading, others=others, unseen=unseen,
+                     expression_check=expression_check)
+    return decide(found, thresholds or thresholds_for(scan_dpi))
+
+
+def _not_key_excluded(question: QuestionSpec, lines: Sequence[LineRead]) -> str:
+    """Why "not the key" cannot be verified for this question and reading ("" if it can):
+    where the key's written forms cannot all be put among the candidates."""
+    kind, key = question.kind, question.key
+    if kind in (Kind.EXPRESSION, Kind.MATRIX):
+        return f"{kind} answers are verified as the key only"
+    if question.depends_on and question.carry:
+        return "its key may be carried forward from an earlier part"
+    tolerant = question.tolerance != Tolerance()
+    if kind == Kind.NUMERIC:
+        if not number_texts(key):
+            return "the key is not a number"
+        if tolerant and (not isinstance(key, int)
+                         or _within_tolerance(key, question.tolerance) is None):
+            return "the key has a tolerance whose values cannot all be written out"
+    if kind == Kind.SHAPE and not (isinstance(key, list) and all(isinstance(d, int) for d in key)):
+        return "the key is not a shape"
+    if kind == Kind.VALUES:
+        if tolerant:
+            return "named values with a tolerance are verified as the key only"
+        if not isinstance(key, dict) or not all(number_texts(v) for v in key.values()):
+            return "the key's values are not numbers"
+        names = [_line_name(question, line.text) for line in lines]
+        if None in names or len(set(names)) != len(names):
+            return "not every line names one value"
+    elif len(lines) > 1:
+        return "the answer spans several lines"
+    return ""
+

@@ -1,0 +1,69 @@
+"""A written answer's flag follows the score's verification against the key (grader.verify),
+when it was verified against this very question; page reads keep the decision in JSON."""
+from __future__ import annotations
+
+import pytest
+
+from grader.align import Alignment
+from grader.exam import ExamSpec
+from grader.layout import BlankLayout, Region
+from grader.pages import PageRead, RegionRead
+from grader.pipeline import grade_document
+from grader.types import Flag, Kind, QuestionSpec, Reading, Source
+from grader.verify import fingerprint
+
+NUM = QuestionSpec(label="1", number="1", part=None, kind=Kind.NUMERIC, points=2.0, key=15)
+EXAM = ExamSpec.build([NUM], None, BlankLayout(((210.0, 297.0),),
+                                               {"1": Region(1, 20, 40, 160, 20, "frame")}))
+
+
+def graded(read: RegionRead, exam: ExamSpec = EXAM):
+    page = PageRead(number=1, source=Source.SCAN, text="",
+                    alignment=Alignment(1, 1, 0, 0, 1, 0, 0, 200), regions=(read,))
+    return grade_document([page], exam).answers[0]
+
+
+def region(text: str, unsure: bool, decision: str = "", question=NUM) -> RegionRead:
+    readings = (Reading("pp-ocrv6", text, 0.7), Reading("tesseract", "1S", 0.1))
+    return RegionRead("1", 30.0, 0.01, text, 0.7, "pp-ocrv6", readings, unsure, decision,
+                      0.999 if decision == "key" else 1e-5, fingerprint(question) if decision else "")
+
+
+@pytest.mark.parametrize("text,decision,score", [("15", "key", 2.0), ("13", "not_key", 0.0)])
+def test_a_verified_score_is_graded_automatically_though_the_text_is_unsure(text, decision, score):
+    answer = graded(region(text, unsure=True, decision=decision))
+    assert answer.status == "auto" and answer.scored.score == score
+    assert Flag.LOW_CONFIDENCE not in answer.scored.flags
+    assert [r.text for r in answer.readings] == [text, "1S"]        # both kept for the TA
+
+
+def test_an_unsure_verification_is_flagged_though_the_text_is_sure():
+    answer = graded(region("15", unsure=False, decision="unsure"))
+    assert answer.status == "flagged" and Flag.LOW_CONFIDENCE in answer.scored.flags
+    assert answer.scored.score == 2.0                              # the suggestion stands
+
+
+def test_a_decision_about_another_key_is_not_trusted():
+    """A page read verified against key 15 and graded after the key became 13: the text's
+    own sureness decides again."""
+    changed = ExamSpec.build([QuestionSpec(label="1", number="1", part=None, kind=Kind.NUMERIC,
+                                           points=2.0, key=13)], None, EXAM.layout)
+    answer = graded(region("13", unsure=True, decision="not_key"), changed)
+    assert answer.status == "flagged" and Flag.LOW_CONFIDENCE in answer.scored.flags
+    assert graded(region("13", unsure=False, decision="not_key"), changed).status == "auto"
+
+
+def test_unverified_reads_keep_the_text_rule():
+    assert graded(region("15", unsure=True)).status == "flagged"
+    assert graded(region("15", unsure=False)).status == "auto"
+
+
+def test_the_decision_travels_with_the_page_read():
+    page = PageRead(number=1, source=Source.SCAN, text="",
+                    regions=(region("13", True, "not_key"),))
+    back = PageRead.from_json(page.to_json())
+    assert back.regions == page.regions and back.regions[0].decision == "not_key"
+    old = page.to_json()
+    for key in ("decision", "key_posterior", "verified_for"):
+        del old["regions"][0][key]                   # a page read stored before verification
+    assert PageRead.from_json(old).regions[0].decision == ""

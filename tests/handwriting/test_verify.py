@@ -1,0 +1,158 @@
+"""Key-aware verification on hand-made probability matrices: a sure key, a sure other value,
+13 vs 15 in doubt, a decimal point the reader nearly dropped, the key's forms in the reading's
+own layout, and the cases where "not the key" is never decided."""
+import numpy as np
+import pytest
+
+from grader.handwriting import LinePosterior, LineRead
+from grader.types import Kind, QuestionSpec, Tolerance
+from grader.verify import (
+    Decision, Thresholds, decide, evidence, fingerprint, key_forms, number_texts, thresholds_for,
+    verify,
+)
+
+CHARACTERS = ("", *"0123456789", ".", " ", "=", "x", "×", "R", "F", "h", "(", ")", ",", "-",
+              "/", "n")
+SURE = 0.9998
+INDEX = {c: k for k, c in enumerate(CHARACTERS) if k}
+STRICT = Thresholds(key=0.99, full=1e-3, same=0.9)
+
+
+def line(*steps, text=None) -> LineRead:
+    """A line whose frames spell ``steps``: each a character (sure) or a dict {character or
+    "" for the blank: probability}; a sure blank frame after each step. What a frame leaves
+    is spread over the other classes."""
+    rows = [{"": SURE}]
+    for step in steps:
+        rows += [step if isinstance(step, dict) else {step: SURE}, {"": SURE}]
+    probs = np.full((len(rows), len(CHARACTERS)), 0.0)
+    for t, row in enumerate(rows):
+        for char, p in row.items():
+            probs[t, INDEX.get(char, 0)] = p
+        rest = 1.0 - probs[t].sum()
+        probs[t, probs[t] == 0] = rest / max(1, (probs[t] == 0).sum())
+    greedy = "".join(max(r, key=r.get) for r in rows)
+    return LineRead(text if text is not None else greedy, 0.5, (0, 0, 10, 10),
+                    posterior=LinePosterior(probs.astype(np.float32), CHARACTERS))
+
+
+def numeric(key, **extra) -> QuestionSpec:
+    return QuestionSpec(label="1", number="1", part=None, kind=Kind.NUMERIC, points=2.0,
+                        key=key, **extra)
+
+
+def test_a_sure_key_is_accepted_as_the_key():
+    v = verify(numeric(15), [line("1", "5")], "15", thresholds=STRICT)
+    assert v.decision is Decision.KEY and v.key_posterior > 0.99
+
+
+def test_a_sure_other_value_is_accepted_as_not_the_key():
+    v = verify(numeric(15), [line("1", "3")], "13", thresholds=STRICT)
+    assert v.decision is Decision.NOT_KEY and v.key_posterior < 1e-3 and v.same_posterior > 0.9
+
+
+def test_13_or_15_in_doubt_is_unsure_whichever_the_key():
+    doubt = line("1", {"3": 0.6, "5": 0.39})
+    against_15 = verify(numeric(15), [doubt], "13", thresholds=STRICT)
+    assert against_15.decision is Decision.UNSURE
+    assert against_15.key_posterior == pytest.approx(0.39, abs=0.01)   # "15" weighed exactly
+    against_13 = verify(numeric(13), [doubt], "13", thresholds=STRICT)
+    assert against_13.decision is Decision.UNSURE and against_13.key_posterior < 0.99
+    # Far from the doubt, 13 vs 18: 15 is still surely not what is written.
+    other = verify(numeric(15), [line("1", {"3": 0.6, "8": 0.398})], "13", thresholds=STRICT)
+    assert other.decision is Decision.NOT_KEY
+
+
+def test_a_decimal_point_nearly_dropped_is_unsure():
+    # ".5" written: the reader's best string is "5", but "." holds 0.3 at its frame.
+    dotted = line({"": 0.699, ".": 0.3}, "5", text="5")
+    v = verify(numeric(0.5), [dotted], "5", thresholds=STRICT)
+    assert v.decision is Decision.UNSURE and v.key_posterior == pytest.approx(0.3, abs=0.01)
+    # A reading whose parse ignores some of its digits ("094" read as 0) is no reading.
+    v = verify(numeric(0.094), [line("0", "9", "4")], "094", thresholds=STRICT)
+    assert v.decision is Decision.UNSURE and "parse cleanly" in v.reason
+
+
+def test_the_key_in_the_readings_own_layout():
+    assert "RF = 15" in key_forms(numeric(15), "RF = 16")
+    reading = line("R", "F", " ", "=", " ", "1", "6")
+    v = verify(numeric(15), [reading], "RF = 16", thresholds=STRICT)
+    assert v.decision is Decision.NOT_KEY
+    near = line("R", "F", " ", "=", " ", "1", {"6": 0.6, "5": 0.39})
+    assert verify(numeric(15), [near], "RF = 16", thresholds=STRICT).decision is Decision.UNSURE
+    shape = QuestionSpec(label="2", number="2", part=None, kind=Kind.SHAPE, points=2.0, key=[8, 8, 5])
+    assert "8 x 8 x 5" in key_forms(shape, "9 x 8 x 5") and "(8, 8, 5)" in key_forms(shape, "9x8x5")
+    sure = verify(shape, [line("9", "x", "8", "x", "5")], "9x8x5", thresholds=STRICT)
+    assert sure.decision is Decision.NOT_KEY
+    doubt = verify(shape, [line({"9": 0.6, "8": 0.39}, "x", "8", "x", "5")], "9x8x5", thresholds=STRICT)
+    assert doubt.decision is Decision.UNSURE
+    assert verify(shape, [line("8", "×", "8", "×", "5")], "8×8×5", thresholds=STRICT).decision \
+        is Decision.KEY
+
+
+def test_named_values_line_by_line():
+    values = QuestionSpec(label="3", number="3", part=None, kind=Kind.VALUES, points=2.0,
+                          key={"h2": 0, "h3": 3}, outputs=("h2", "h3"))
+    lines = [line("h", "2", "=", "6"), line("h", "3", "=", "3")]
+    assert verify(values, lines, "h2=6\nh3=3", thresholds=STRICT).decision is Decision.NOT_KEY
+    right = [line("h", "2", "=", "0"), line("h", "3", "=", "3")]
+    assert verify(values, right, "h2=0\nh3=3", thresholds=STRICT).decision is Decision.KEY
+
+
+def test_when_not_the_key_is_never_decided():
+    sure_13 = [line("1", "3")]
+    # Another reader read the key.
+    assert verify(numeric(15), sure_13, "13", others=("15",), thresholds=STRICT).decision \
+        is Decision.UNSURE
+    # Its key may be carried forward from an earlier part.
+    carried = numeric(15, depends_on="0", carry=(("n", "value"),))
+    assert verify(carried, sure_13, "13", thresholds=STRICT).decision is Decision.UNSURE
+    # A non-integer key with a tolerance; an integer one whose tolerance is written out.
+    loose = numeric(0.25, tolerance=Tolerance(abs=0.01))
+    assert verify(loose, [line("0", ".", "3")], "0.3", thresholds=STRICT).decision \
+        is Decision.UNSURE
+    within = numeric(15, tolerance=Tolerance(abs=1))
+    assert "14" in key_forms(within, "13") and "16" in key_forms(within, "13")
+    assert verify(within, sure_13, "13", thresholds=STRICT).decision is Decision.NOT_KEY
+    assert verify(within, [line("1", "6")], "16", thresholds=STRICT).decision is Decision.KEY
+    # Expressions and matrices: the key only.
+    expression = QuestionSpec(label="4", number="4", part=None, kind=Kind.EXPRESSION,
+                              points=2.0, key="2/n", variables=("n",))
+    from grader.expr import compare
+
+    found = evidence(expression, [line("1", "/", "n")], "1/n", expression_check=compare)
+    assert not found.reads_as_key and "verified as the key only" in found.not_key_blocked
+    # No posterior (Tesseract's lines), no key: nothing to verify.
+    bare = LineRead("13", 0.9, (0, 0, 1, 1))
+    assert verify(numeric(15), [bare], "13", thresholds=STRICT).decision is Decision.UNSURE
+    assert verify(numeric(None), sure_13, "13", thresholds=STRICT).decision is Decision.UNSURE
+
+
+def test_a_key_reading_must_parse_to_the_key():
+    # The recogniser is sure of "15", but the text taken (another reader's) says 16.
+    v = verify(numeric(15), [line("1", "5")], "16", thresholds=STRICT)
+    assert v.decision is not Decision.KEY
+
+
+def test_thresholds_by_resolution_and_decide_is_monotone():
+    assert thresholds_for(None) == thresholds_for(100)          # unknown: the strictest
+    assert thresholds_for(300).key <= thresholds_for(100).key
+    found = evidence(numeric(15), [line("1", {"5": 0.996, "3": 0.0039})], "15")
+    assert decide(found, Thresholds(0.99, 1e-3, 0.9)).decision is Decision.KEY
+    assert decide(found, Thresholds(0.999, 1e-3, 0.9)).decision is Decision.UNSURE
+
+
+def test_written_forms_of_numbers_and_the_fingerprint():
+    assert number_texts(15) == ("15", "15.0")
+    assert set(number_texts(0.25)) >= {"0.25", ".25", "1/4"}
+    assert set(number_texts(-3)) == {"-3", "−3", "-3.0", "−3.0"}
+    assert number_texts("x") == () and number_texts(True) == ()
+    assert fingerprint(numeric(15)) == fingerprint(numeric(15)) != fingerprint(numeric(16))
+
+
+def test_no_decision_when_the_reader_did_not_see_all_the_ink():
+    sure_13 = [line("1", "3")]
+    assert verify(numeric(15), sure_13, "13", unseen=0.01, thresholds=STRICT).decision \
+        is Decision.NOT_KEY
+    missed = verify(numeric(15), sure_13, "13", unseen=0.3, thresholds=STRICT)
+    assert missed.decision is Decision.UNSURE and "no line the reader read" in missed.reason

@@ -34,10 +34,17 @@ def percentile_u8(values: np.ndarray, q: float) -> float:
     return percentile_of_counts(np.bincount(values.reshape(-1), minlength=256), q)
 
 
+def median_abs_deviation_of_counts(counts: np.ndarray) -> float:
+    """``median(|v - median(v)|)`` of values ``0..len(counts)-1`` occurring ``counts[v]``
+    times. The deviations are counted from the histogram itself (doubled: the median of an
+    even count may fall between two values), never from the values again."""
+    median = percentile_of_counts(counts, 50)
+    values = np.arange(len(counts))
+    twice = np.abs(values * 2 - int(round(2 * median)))
+    return percentile_of_counts(np.bincount(twice, weights=counts, minlength=2 * len(counts)),
+                                50) / 2.0
+
+
 def median_abs_deviation_u8(values: np.ndarray) -> float:
-    """``median(|values - median(values)|)`` for uint8 ``values`` (unscaled). The deviations
-    are halves at most (the median of an even count may fall between two levels), so they
-    are counted doubled, as integers."""
-    median = percentile_u8(values, 50)
-    twice = np.abs(values.reshape(-1).astype(np.int16) * 2 - int(round(2 * median)))
-    return percentile_of_counts(np.bincount(twice, minlength=511), 50) / 2.0
+    """``median(|values - median(values)|)`` for uint8 ``values`` (unscaled)."""
+    return median_abs_deviation_of_counts(np.bincount(values.reshape(-1), minlength=256))

@@ -32,7 +32,13 @@ _IMPLICIT_TIMES = re.compile(r"(?<=[\d)])\s*(?=[(S])")
 _CLOSE_THEN_DIGIT = re.compile(r"(?<=\))\s*(?=\d)")
 
 
+# Leading zeros of a number's integer part ("094", "-007.5"): a student's 94, not a Python
+# SyntaxError that trimming would cut down to 0.
+_LEADING_ZEROS = re.compile(r"(?<![\d.eE])0+(?=\d)")
+
+
 def _to_python_ops(expr: str) -> str:
+    expr = _LEADING_ZEROS.sub("", expr)
     expr = _TIMES_X.sub("×", expr)
     expr = expr.replace("×", "*").replace("·", "*").replace("^", "**")
     expr = expr.replace("{", "(").replace("}", ")").replace("[", "(").replace("]", ")")
@@ -122,30 +128,59 @@ def _by_to_times(text: str) -> str:
     return re.sub(r"(?<=\d) by (?=\d)", " ×  ", text)
 
 
+# Two numbers side by side with nothing but blanks between them ("10 64", thousands already
+# joined by ``ocrfix.join_split_numbers``): two values, never one run to be trimmed down.
+_BETWEEN_NUMBERS = re.compile(r"(?<=\d)[ \t]+(?=\d)")
+
+
+def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``text[start:end]`` cut where two numbers stand side by side, as (start, end) spans."""
+    cuts = [(m.start(), m.end()) for m in _BETWEEN_NUMBERS.finditer(text, start, end)]
+    bounds = [start, *(i for cut in cuts for i in cut), end]
+    return [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
+
+
 def arithmetic_runs(text: str) -> list[Found]:
-    """Maximal evaluable arithmetic stretches, in order, with their values."""
+    """Maximal evaluable arithmetic stretches, in order, with their values.
+
+    A stretch that does not evaluate is trimmed of dangling operators, brackets and blanks
+    (broken OCR, prose around), never of a digit: "094" is 94 and "1.2.3" no value at all,
+    rather than 0 and 1.2 (a value the student did not write, scored as if it were)."""
     found: list[Found] = []
-    for m in _RUN.finditer(_by_to_times(text)):
+    spaced = _by_to_times(text)
+    for m in _RUN.finditer(spaced):
         if not re.search(r"\d", m.group(0)):
             continue
         # Part of an identifier or a function argument (h_2, x1, ReLU(-51), 10^{...}): not a value.
         first = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
         if first > 0 and re.match(r"[\w^\\]", text[first - 1]) and not text[first - 1].isdigit():
             continue
-        raw = m.group(0)
-        start = m.start() + len(raw) - len(raw.lstrip())
-        candidate = raw.strip()
-        # Trim dangling operators/parentheses until it evaluates (broken OCR, prose around).
-        for _ in range(6):
-            if not candidate:
-                break
-            value = evaluate_size_aware(candidate)
+        for lo, hi in _pieces(spaced, m.start(), m.end()):
+            value = _evaluated(spaced[lo:hi], lo)
             if value is not None:
-                found.append(Found(value, start, start + len(candidate)))
-                break
-            candidate = _trim(candidate)
-            start = m.start() + raw.find(candidate) if candidate else start
+                found.append(value)
     return found
+
+
+def _evaluated(raw: str, offset: int) -> Found | None:
+    """The value of ``raw`` (at ``offset`` in the text), trimmed until it evaluates; None
+    when only dropping a digit would make it evaluate."""
+    candidate = raw.strip()
+    start = offset + len(raw) - len(raw.lstrip())
+    digits = _digit_count(candidate)
+    for _ in range(6):
+        if not candidate or _digit_count(candidate) < digits:
+            return None
+        value = evaluate_size_aware(candidate)
+        if value is not None:
+            return Found(value, start, start + len(candidate))
+        candidate = _trim(candidate)
+        start = offset + raw.find(candidate) if candidate else start
+    return None
+
+
+def _digit_count(text: str) -> int:
+    return sum(c.isdigit() for c in text)
 
 
 def _trim(expr: str) -> str:

@@ -68,9 +68,12 @@ def test_a_decimal_point_nearly_dropped_is_unsure():
     dotted = line({"": 0.699, ".": 0.3}, "5", text="5")
     v = verify(numeric(0.5), [dotted], "5", thresholds=STRICT)
     assert v.decision is Decision.UNSURE and v.key_posterior == pytest.approx(0.3, abs=0.01)
-    # A reading whose parse ignores some of its digits ("094" read as 0) is no reading.
-    v = verify(numeric(0.094), [line("0", "9", "4")], "094", thresholds=STRICT)
+    # A reading that has no value without dropping some of its digits is no reading.
+    v = verify(numeric(1.2), [line("1", ".", "2", ".", "3")], "1.2.3", thresholds=STRICT)
     assert v.decision is Decision.UNSURE and "parse cleanly" in v.reason
+    # A leading zero is the number's own: "094" is 94 (the parser once read it as 0).
+    assert verify(numeric(94), [line("0", "9", "4")], "094", thresholds=STRICT).decision \
+        is Decision.KEY
 
 
 def test_the_key_in_the_readings_own_layout():

@@ -52,3 +52,32 @@ def test_wrapped_latex_fragment_is_not_a_part_heading():
             "b)} \\cdot V = 2/3$$\n")
     segs = segment_answers([PageText(1, text)], [q("6.b"), q("6.d")])
     assert "6.b" not in segs and "b)}" in segs["6.d"].text
+
+
+def numeric(key=94):
+    return QuestionSpec(label="1", number="1", part=None, kind="numeric", points=2, key=key)
+
+
+@pytest.mark.parametrize("text,value,flags", [
+    # Leading zeros are the number's, not a reason to cut it down to 0 (it was 0, unflagged).
+    ("094", 94, ()),
+    ("-007.5", -7.5, ()),
+    ("00.5", 0.5, ()),
+    ("0.094", 0.094, ()),
+    # Two numbers side by side are two answers, not the first of them (it was 10, unflagged).
+    ("10 64", 64, ("ambiguous",)),
+    ("10 6 4", 4, ("ambiguous",)),
+    # ... while spaced thousands and implicit products stay what they were.
+    ("1 064", 1064, ()),
+    ("2 (3+4)", 14, ()),
+    # Text that evaluates only with a digit dropped has no value (it was 1.2 / 64.6).
+    ("1.2.3", None, ("unparsed",)),
+    ("64.6.3", None, ("unparsed",)),
+    # Dangling brackets and operators are still trimmed.
+    ("h = 3.5)", 3.5, ()),
+    ("the answer is 15.", 15, ()),
+])
+def test_numbers_are_never_cut_down_to_another_value(text, value, flags):
+    parsed = parse_answer(numeric(), text)
+    assert parsed.value == (pytest.approx(value) if value is not None else None)
+    assert tuple(str(f) for f in parsed.flags) == flags

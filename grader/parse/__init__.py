@@ -7,6 +7,7 @@ last), ``ocr_corrected`` (digits repaired from look-alike letters) and ``low_con
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from grader.parse import choices, expressions, matrices, values
@@ -47,10 +48,15 @@ def _all_shapes(plain: str) -> list[tuple[Any, str]]:
     return [(f.value, plain[f.start:f.end]) for f in shapes_in(plain)]
 
 
+# "94 +- 1", "94 +/- 1": a value with its uncertainty (two numbers, as "94 ± 1" is), not the
+# sum 94 + (-1).
+_PLUS_MINUS = re.compile(r"\+\s*/\s*-|\+-")      # "3 + -2" stays a sum
+
+
 def _numeric_context(text: str) -> tuple[str, str, int]:
     """(OCR-fixed raw text, its plain form, number of corrections)."""
     fixed, n = fix_numeric_tokens(text)
-    return fixed, join_split_numbers(to_plain(fixed)), n
+    return fixed, _PLUS_MINUS.sub(" ± ", join_split_numbers(to_plain(fixed))), n
 
 
 def _selected(sel: Selection | None) -> tuple[Any, str, tuple[str, ...], tuple[Any, ...]]:

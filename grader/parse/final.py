@@ -135,6 +135,12 @@ def select(raw: str, plain: str, reader: Reader, same: Same, to_plain: Callable[
         got = reader(cand.text)
         if got is not None:
             by_tier.setdefault(cand.tier, []).append(got)
+            if cand.tier == TIER_CONCLUSION:
+                # "the answer is 93, no wait 94": a conclusion that states two different
+                # values on its line is two claims, not its first one (what follows on later
+                # lines may be the next part's work).
+                line = cand.text.lstrip().split("\n", 1)[0]
+                by_tier[cand.tier] += [v for v in read_all(line) if not same(v[0], got[0])]
     if not by_tier:
         bare = read_all(plain)
         if not bare:

@@ -73,6 +73,15 @@ def numeric(key=94):
     # Text that evaluates only with a digit dropped has no value (it was 1.2 / 64.6).
     ("1.2.3", None, ("unparsed",)),
     ("64.6.3", None, ("unparsed",)),
+    # A value with its uncertainty is two numbers (it was 94 + (-1) = 93, unflagged) ...
+    ("94 +- 1", 1, ("ambiguous",)),
+    ("94 +/- 1", 1, ("ambiguous",)),
+    # ... while a sum with a negative term stays a sum.
+    ("x = 3 + -2", 1, ()),
+    # A conclusion that states two values is two claims (it was the first, unflagged).
+    ("answer: 93, no wait 94", 94, ("ambiguous",)),
+    ("therefore 7 x 7\n1x1 convolution layer", 7, ()),   # the next line is not the claim
+    ("the answer is 15 because 3 x 5 = 15", 15, ()),
     # Dangling brackets and operators are still trimmed.
     ("h = 3.5)", 3.5, ()),
     ("the answer is 15.", 15, ()),

@@ -65,12 +65,26 @@ def _selected(sel: Selection | None) -> tuple[Any, str, tuple[str, ...], tuple[A
     return sel.value, sel.evidence, ((Flag.AMBIGUOUS,) if sel.ambiguous else ()), sel.alternatives
 
 
+# A value the answer says it is NOT ("not 94", "x ≠ 3", "!= 0"): the text may name the
+# key only to rule it out, so the value read is no claim a grader can take unseen.
+_NEGATED = re.compile(r"(?:\bnot\b|\bisn'?t\b|≠|!=|\bneq\b)\s*[-+−]?\s*\d", re.IGNORECASE)
+
+
+def _unless_negated(plain: str, parsed: tuple[Any, str, tuple[str, ...], tuple[Any, ...]]):
+    value, evidence, flags, alternatives = parsed
+    if value is not None and _NEGATED.search(plain):
+        flags = (*flags, Flag.AMBIGUOUS) if Flag.AMBIGUOUS not in flags else flags
+    return value, evidence, flags, alternatives
+
+
 def _parse_numeric(spec: QuestionSpec, raw: str, plain: str):
-    return _selected(select(raw, plain, _read_number, _same_number, to_plain, _all_numbers))
+    return _unless_negated(plain, _selected(
+        select(raw, plain, _read_number, _same_number, to_plain, _all_numbers)))
 
 
 def _parse_shape(spec: QuestionSpec, raw: str, plain: str):
-    return _selected(select(raw, plain, _read_shape, lambda a, b: a == b, to_plain, _all_shapes))
+    return _unless_negated(plain, _selected(
+        select(raw, plain, _read_shape, lambda a, b: a == b, to_plain, _all_shapes)))
 
 
 def _parse_matrix(spec: QuestionSpec, raw: str, plain: str):

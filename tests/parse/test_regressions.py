@@ -82,6 +82,11 @@ def numeric(key=94):
     ("answer: 93, no wait 94", 94, ("ambiguous",)),
     ("therefore 7 x 7\n1x1 convolution layer", 7, ()),   # the next line is not the claim
     ("the answer is 15 because 3 x 5 = 15", 15, ()),
+    # A value the answer rules out is no claim (it was full marks for "not 94").
+    ("not 94", 94, ("ambiguous",)),
+    ("it is 95, not 94", 94, ("ambiguous",)),
+    ("x ≠ 94", 94, ("ambiguous",)),
+    ("the answer is 94, nothing else", 94, ()),
     # Dangling brackets and operators are still trimmed.
     ("h = 3.5)", 3.5, ()),
     ("the answer is 15.", 15, ()),

@@ -5,8 +5,10 @@ needs to know the student did not write 15. ``verify`` weighs what the handwriti
 saw (each line's per-frame probabilities, ``grader.handwriting.LinePosterior``) against the
 question's key and decides:
 
-- ``key``: the strings that score full marks are overwhelmingly likely
-  (P(full) >= ``Thresholds.key``), and the reading taken scores full marks;
+- ``key``: the strings that score full marks are overwhelmingly likely among the strings
+  that are answers of the question's kind at all (P(full | an answer) >= ``Thresholds.key``:
+  "6 = 7" for "b = ?" is no answer anyone writes, so a b read half as a 6 does not count
+  against the key), and the reading taken scores full marks;
 - ``not_key``: every written form of the key is very unlikely (P(full) <= ``Thresholds.full``)
   AND the strings that score as the reading taken does (a value of the question's kind, not
   the key) hold most of the mass (P(same) >= ``Thresholds.same``);
@@ -247,6 +249,7 @@ class Grade:
     full: bool          # scores full marks
     score: float
     clean: bool         # parsed without flags that send it to review, every digit used
+    malformed: bool = False   # parses as no answer of the question's kind at all
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
@@ -283,7 +286,7 @@ class _Grader:
             # Every digit written is part of what was read: "094" read as 0, "10 64" as 10
             # are not clean readings of anything.
             clean = _digits(parsed.evidence) == _digits(text)
-        return Grade(full, round(scored.score, 9), clean)
+        return Grade(full, round(scored.score, 9), clean, parsed.value is None)
 
 
 @dataclass(frozen=True)
@@ -338,6 +341,19 @@ class Evidence:
     p_same: float                # P(clean candidates scoring as the reading taken does)
     blocked: str = ""            # why no decision can be made (else "")
     not_key_blocked: str = ""    # why "not the key" cannot be decided (else "")
+    # P(candidates that parse as no answer of the question's kind at all: "6 = 7" for
+    # "b = ?", "2#6" for a shape): strings a student answering the question does not write.
+    p_malformed: float = 0.0
+
+    @property
+    def key_given_answer(self) -> float:
+        """P(full marks | what is written is an answer of the question's kind): ``p_key``
+        with the malformed candidates' mass taken out of the whole (a b read half as a 6 in
+        "b = 7" is no evidence against the key). Still a lower bound: the mass no candidate
+        holds (the beam's rest) stays in the whole, as not the key."""
+        if self.p_malformed >= 1.0:
+            return 0.0
+        return round(min(1.0, self.p_key / (1.0 - self.p_malformed)), 6)
 
 
 def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
@@ -382,9 +398,11 @@ def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
     joint, left_out = _combinations(per_line, limit)
     if kind == Kind.EXPRESSION:         # each costs a SymPy comparison: only those that count
         joint = [(text, p) for text, p in joint if p >= MIN_EXPRESSION_P]
-    p_key = p_full = p_same = 0.0
+    p_key = p_full = p_same = p_malformed = 0.0
     for text, p in joint:
         g = grade(text)
+        if g.malformed:
+            p_malformed += p
         if g.full:
             p_full += p
             if g.clean:
@@ -397,7 +415,8 @@ def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
         if not blocked and any(grade(other).full for other in others if other.strip()):
             blocked = "another reader read the key"
     return Evidence(taken.full, round(min(1.0, p_key), 6), round(min(1.0, p_full + left_out), 6),
-                    round(min(1.0, p_same), 6), not_key_blocked=blocked)
+                    round(min(1.0, p_same), 6), not_key_blocked=blocked,
+                    p_malformed=round(min(1.0, p_malformed), 6))
 
 
 def _as_key(question: QuestionSpec, reading: str) -> QuestionSpec | None:
@@ -414,12 +433,13 @@ def decide(found: Evidence, thresholds: Thresholds) -> Verification:
     if found.blocked:
         return Verification(Decision.UNSURE, 0.0, 0.0, found.blocked)
     if found.reads_as_key:
-        if found.p_key >= thresholds.key:
-            return Verification(Decision.KEY, found.p_key, found.p_key,
-                                f"the key's written forms hold {found.p_key:.4f} of the "
-                                f"recogniser's mass")
-        return Verification(Decision.UNSURE, found.p_key, found.p_key,
-                            f"read as the key, but its forms hold only {found.p_key:.4f}")
+        p_key = found.key_given_answer
+        if p_key >= thresholds.key:
+            return Verification(Decision.KEY, p_key, p_key,
+                                f"the key's written forms hold {p_key:.4f} of the recogniser's "
+                                f"mass on answers of the question's kind")
+        return Verification(Decision.UNSURE, p_key, p_key,
+                            f"read as the key, but its forms hold only {p_key:.4f}")
     if found.not_key_blocked:
         return Verification(Decision.UNSURE, found.p_full, found.p_same, found.not_key_blocked)
     if found.p_full <= thresholds.full and found.p_same >= thresholds.same:

@@ -1,6 +1,8 @@
 """Key-aware verification on hand-made probability matrices: a sure key, a sure other value,
 13 vs 15 in doubt, a decimal point the reader nearly dropped, the key's forms in the reading's
 own layout, and the cases where "not the key" is never decided."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -156,3 +158,23 @@ def test_no_decision_when_the_reader_did_not_see_all_the_ink():
         is Decision.NOT_KEY
     missed = verify(numeric(15), sure_13, "13", unseen=0.3, thresholds=STRICT)
     assert missed.decision is Decision.UNSURE and "no line the reader read" in missed.reason
+
+
+def test_strings_that_are_no_answer_do_not_count_against_the_key():
+    """"h2 = 7" with its h read a third as a 6: "62 = 7" is no answer to "h2 = ?" (it parses
+    as nothing), so the key holds nearly all the mass of what a student answering writes; a
+    7 read a third as a 1 ("h2 = 1" is an answer, another value) still does count."""
+    values = QuestionSpec(label="5", number="5", part=None, kind=Kind.VALUES, points=1.0,
+                          key={"h2": 7}, outputs=("h2",))
+    h_or_6 = [line({"h": 0.66, "6": 0.3399}, "2", "=", "7")]
+    found = evidence(values, h_or_6, "h2=7")
+    assert found.p_key == pytest.approx(0.66, abs=0.01)              # as before: a lower bound
+    assert found.p_malformed == pytest.approx(0.34, abs=0.01)
+    assert found.key_given_answer > 0.99
+    v = decide(found, STRICT)
+    assert v.decision is Decision.KEY and v.key_posterior == found.key_given_answer
+    seven_or_1 = [line("h", "2", "=", {"7": 0.66, "1": 0.3399})]
+    v = verify(values, seven_or_1, "h2=7", thresholds=STRICT)
+    assert v.decision is Decision.UNSURE and v.key_posterior == pytest.approx(0.66, abs=0.01)
+    # Nothing but malformed strings: no evidence for the key at all.
+    assert replace(found, p_key=0.0, p_malformed=1.0).key_given_answer == 0.0

@@ -120,7 +120,8 @@ class LinePosterior:
     def frames(self) -> int:
         return int(self.probs.shape[0])
 
-    def log_probs(self, renormalise: bool = True, spaces_as_blank: bool = False) -> np.ndarray:
+    def log_probs(self, renormalise: bool = True, spaces_as_blank: bool = False,
+                  merged: str = "") -> np.ndarray:
         """Natural-log probabilities per frame; ``renormalise``: over the blank and the kept
         characters only (a student writes no CJK; the mass the model put there is shared
         out), else the model's own (that mass is lost to every candidate string).
@@ -128,15 +129,28 @@ class LinePosterior:
         ``spaces_as_blank``: a space counts as nothing written (its mass joins the blank's),
         so that P(text) is the sum over every way of spacing ``text`` ("8x8x5", "8 x 8 x5",
         ...): exact, since a space separates two characters just as a blank does. The
-        texts weighed must then hold no space."""
-        probs = self.probs.astype(np.float64)
+        texts weighed must then hold no space.
+
+        ``merged``: characters that mean the same here, counted as the first of them (its
+        column holds their summed mass, theirs none): P(text) is then the sum over every way
+        of writing ``text`` with any of them in each such place ("8x8×5", "8×8X5", ...),
+        exact but for two of them in adjacent frames with no blank between (then read as
+        one, where a repeat would be). The texts weighed must then use only the first."""
+        probs = self.probs.astype(np.float64)          # a copy: changed in place below
         if renormalise:
             probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-30)
-        if spaces_as_blank and " " in self.characters:
-            space = self.characters.index(" ")
-            probs = probs.copy()
-            probs[:, 0] += probs[:, space]
-            probs[:, space] = 0.0
+        groups = [("", " ")] if spaces_as_blank else []
+        if merged:
+            groups.append((merged[0], merged[1:]))
+        index = _column_index(self.characters)
+        for into, others in groups:
+            target = 0 if not into else index.get(into)
+            for char in others:
+                column = index.get(char)
+                if target is None or column is None or column == target:
+                    continue
+                probs[:, target] += probs[:, column]
+                probs[:, column] = 0.0
         return np.log(np.maximum(probs, 1e-30))
 
     def labels(self, text: str) -> tuple[int, ...] | None:

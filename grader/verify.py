@@ -296,15 +296,16 @@ class _Line:
 
 
 def _line_candidates(posterior: LinePosterior, extra: Sequence[str], spaceless: bool,
-                     width: int = BEAM_WIDTH) -> _Line:
+                     width: int = BEAM_WIDTH, merged: str = "") -> _Line:
     """The line's most likely strings and the ``extra`` ones, each with P(string | line);
-    ``spaceless``: spaces do not count (every spacing of a string weighed as one)."""
-    log_probs = posterior.log_probs(spaces_as_blank=spaceless)
+    ``spaceless``: spaces do not count (every spacing of a string weighed as one);
+    ``merged``: characters that mean the same, weighed as one (the first of them)."""
+    log_probs = posterior.log_probs(spaces_as_blank=spaceless, merged=merged)
     labels: dict[tuple[int, ...], None] = {}
     for seq, _ in ctc.beam_search(log_probs, width=width):
         labels[seq] = None
     for text in extra:
-        seq = posterior.labels(text.replace(" ", "") if spaceless else text)
+        seq = posterior.labels(_merge(text.replace(" ", "") if spaceless else text, merged))
         if seq is not None:
             labels[seq] = None
     sequences = list(labels)
@@ -312,6 +313,17 @@ def _line_candidates(posterior: LinePosterior, extra: Sequence[str], spaceless: 
     ranked = sorted(zip(sequences, exact), key=lambda kv: -kv[1])
     return _Line(tuple(posterior.text(s) for s, _ in ranked),
                  tuple(float(math.exp(e)) for _, e in ranked))
+
+
+def _merge(text: str, merged: str) -> str:
+    """``text`` with each of ``merged``'s characters written as the first of them."""
+    return text.translate({ord(c): merged[0] for c in merged[1:]}) if merged else text
+
+
+# The signs a shape's sizes are written apart with ("8x8x5", "8×8×5", "8*8*5", "8 X 8 X 5"):
+# for a shape they mean the same, so they are weighed as one ("×", the first) and the beam's
+# width is not spent on their spellings (a line of four sizes has 4³ = 64 of them).
+SHAPE_SEPARATORS = "×xX*"
 
 
 def _combinations(lines: Sequence[_Line], limit: int) -> tuple[list[tuple[str, float]], float]:
@@ -385,6 +397,11 @@ def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
     # Numbers, shapes and named values mean the same however they are spaced (the reading's
     # spaces come from the ink's gaps, not from the recogniser): weighed spacelessly.
     spaceless = kind in (Kind.NUMERIC, Kind.SHAPE, Kind.VALUES)
+    # A shape's separators likewise, when the reading scores the same with them unified
+    # (no "x" written as a letter there).
+    merged = ""
+    if kind == Kind.SHAPE and grade(_merge(reading, SHAPE_SEPARATORS)) == taken:
+        merged = SHAPE_SEPARATORS
     as_read = _as_key(question, reading)
     per_line = []
     for row, line in enumerate(written):
@@ -393,7 +410,7 @@ def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
             extra += key_forms(as_read, line.text)
         if kind == Kind.MATRIX:
             extra += _matrix_line_forms(key, row)
-        per_line.append(_line_candidates(line.posterior, extra, spaceless))
+        per_line.append(_line_candidates(line.posterior, extra, spaceless, merged=merged))
     limit = MAX_EXPRESSION_CANDIDATES if kind == Kind.EXPRESSION else MAX_COMBINATIONS
     joint, left_out = _combinations(per_line, limit)
     if kind == Kind.EXPRESSION:         # each costs a SymPy comparison: only those that count

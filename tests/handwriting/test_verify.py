@@ -178,3 +178,26 @@ def test_strings_that_are_no_answer_do_not_count_against_the_key():
     assert v.decision is Decision.UNSURE and v.key_posterior == pytest.approx(0.66, abs=0.01)
     # Nothing but malformed strings: no evidence for the key at all.
     assert replace(found, p_key=0.0, p_malformed=1.0).key_given_answer == 0.0
+
+
+def test_a_shapes_separators_are_weighed_as_one():
+    """Five sizes whose four separators the reader cannot tell apart (x or ×, evenly): the
+    16 spellings of the key split its mass, which the beam cannot all hold; weighed as one
+    sign, the key holds it all. A size in doubt still counts against it."""
+    shape = QuestionSpec(label="6", number="6", part=None, kind=Kind.SHAPE, points=1.0,
+                         key=[8, 8, 5, 4, 2])
+    either = {"x": 0.4999, "×": 0.4999}
+    lines = [line("8", either, "8", either, "5", either, "4", either, "2", text="8x8×5x4×2")]
+    found = evidence(shape, lines, "8x8×5x4×2")
+    assert found.reads_as_key and found.key_given_answer > 0.99
+    assert verify(shape, lines, "8x8×5x4×2", thresholds=STRICT).decision is Decision.KEY
+    doubt = [line("8", either, "8", either, {"5": 0.6, "3": 0.3998}, either, "4", either, "2",
+                  text="8x8×5x4×2")]
+    found = evidence(shape, doubt, "8x8×5x4×2")
+    assert found.key_given_answer == pytest.approx(0.6, abs=0.01)
+    # Not the key: 8 × 8 × 3 × 4 × 2 is surely not 8 × 8 × 5 × 4 × 2, however it is spelled.
+    other = [line("8", either, "8", either, "3", either, "4", either, "2", text="8x8×3x4×2")]
+    v = verify(shape, other, "8x8×3x4×2", thresholds=STRICT)
+    assert v.decision is Decision.NOT_KEY and v.same_posterior > 0.99
+    from grader.verify import SHAPE_SEPARATORS, _merge
+    assert _merge("8x8X5*4", SHAPE_SEPARATORS) == "8×8×5×4"

@@ -28,7 +28,8 @@ only ever verified as the key; a non-integer key with a tolerance only as the ke
 exactly; a question whose key may be carried forward from an earlier part, never as "not the
 key"; "not the key" needs a single-line reading (a values answer: one line per value), and no
 other reader's text that scores full marks. No decision at all when much of the region's ink
-lies outside the lines the recogniser read (a pen too faint for the line cutter). The
+lies outside the lines the recogniser read (a pen too faint for the line cutter), nor when
+a dot lies where a decimal point goes but outside the line read (a faint point). The
 thresholds are calibrated on the project's handwriting corpus by scan resolution
 (``python -m bench.handwriting --calibrate``; BENCHMARKS.md). Pure: no I/O, inputs never
 mutated.
@@ -387,6 +388,11 @@ def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
     written = [line for line in lines if line.posterior is not None and line.posterior.frames]
     if not written or len(written) != len(lines):
         return Evidence(False, 0.0, 1.0, 0.0, "no recogniser posterior for every line")
+    if kind != Kind.SHAPE and any(line.loose_dots for line in lines):
+        # A dot where a decimal point goes, left out of the line the recogniser read: its
+        # posterior cannot say whether ".426" or "426" is written.
+        return Evidence(False, 0.0, 1.0, 0.0,
+                        "a dot by the line the reader was not given (a decimal point?)")
     exact_key = kind == Kind.NUMERIC and question.tolerance != Tolerance() \
         and is_number(key) and not float(key).is_integer()
     grade = _Grader(question, expression_check, exact_key)

@@ -201,3 +201,16 @@ def test_a_shapes_separators_are_weighed_as_one():
     assert v.decision is Decision.NOT_KEY and v.same_posterior > 0.99
     from grader.verify import SHAPE_SEPARATORS, _merge
     assert _merge("8x8X5*4", SHAPE_SEPARATORS) == "8×8×5×4"
+
+
+def test_no_decision_when_a_dot_lies_by_the_line_unread():
+    """".426" whose point the line cutter left out: the posterior of "426" cannot say
+    whether a point was written, so neither "the key" nor "not the key" is decided."""
+    from dataclasses import replace as changed
+
+    read = line("4", "2", "6")
+    assert verify(numeric(0.426), [read], "426", thresholds=STRICT).decision is Decision.NOT_KEY
+    dotted = changed(read, loose_dots=1)
+    v = verify(numeric(0.426), [dotted], "426", thresholds=STRICT)
+    assert v.decision is Decision.UNSURE and "decimal point" in v.reason
+    assert verify(numeric(426), [dotted], "426", thresholds=STRICT).decision is Decision.UNSURE

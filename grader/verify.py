@@ -126,6 +126,11 @@ MAX_TOLERANCE_FORMS = 11       # integers within a tolerance written out as key 
 # More of the region's ink than this outside the lines read: no decision (95th percentile of
 # the tuning seed's regions; no decision made there had more than 0.05).
 MAX_UNSEEN = 0.08
+# "Not the key" from less: the key may be written in the ink not seen. On tuning seeds 7, 11
+# and 13 (30 pages each) the regions decided with 0.05-0.08 unseen were right at 0.050,
+# 0.054 (not the key) and 0.073 (the key), wrong at 0.077 ("1595" with two faint 5s, read
+# "1", taken as not the key).
+MAX_UNSEEN_NOT_KEY = 0.06
 
 
 # --------------------------------------------------------------------------------------------
@@ -435,6 +440,8 @@ def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
     blocked = ""
     if not taken.full:
         blocked = _not_key_excluded(question, written)
+        if not blocked and unseen > MAX_UNSEEN_NOT_KEY:
+            blocked = f"{unseen:.0%} of the ink lies in no line the reader read"
         if not blocked and any(grade(other).full for other in others if other.strip()):
             blocked = "another reader read the key"
     return Evidence(taken.full, round(min(1.0, p_key), 6), round(min(1.0, p_full + left_out), 6),

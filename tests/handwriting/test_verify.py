@@ -158,6 +158,12 @@ def test_no_decision_when_the_reader_did_not_see_all_the_ink():
         is Decision.NOT_KEY
     missed = verify(numeric(15), sure_13, "13", unseen=0.3, thresholds=STRICT)
     assert missed.decision is Decision.UNSURE and "no line the reader read" in missed.reason
+    # A little unseen ink still lets the key be verified, but not "not the key": the key
+    # may be written in what was not seen ("1595" with faint 5s read "1").
+    some = verify(numeric(15), sure_13, "13", unseen=0.07, thresholds=STRICT)
+    assert some.decision is Decision.UNSURE and "no line the reader read" in some.reason
+    assert verify(numeric(13), sure_13, "13", unseen=0.07, thresholds=STRICT).decision \
+        is Decision.KEY
 
 
 def test_strings_that_are_no_answer_do_not_count_against_the_key():

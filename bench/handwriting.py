@@ -113,7 +113,7 @@ def measure(seed: int, pages: int, quiet: bool = False, ink_dpi: float = 200.0) 
     from grader.expr import compare
     from grader.handwriting import (choose_reading, cut_lines, read_handwritten_region,
                                     read_region_tesseract, recogniser)
-    from grader.verify import decide, evidence, thresholds_for
+    from grader.verify import thresholds_for, weigh
     from tools.handwriting_corpus import keyed_corpus
 
     recogniser()                     # loaded before the clock, as in a worker
@@ -134,9 +134,8 @@ def measure(seed: int, pages: int, quiet: bool = False, ink_dpi: float = 200.0) 
         ts = read_region_tesseract(ink, dpi, lines=cuts)
         t3 = time.perf_counter()
         choice = choose_reading(ts.reading(), hw.reading())
-        found = evidence(spec, hw.lines, choice.text, others=(ts.text,), unseen=hw.unseen,
-                         expression_check=compare)
-        verdict = decide(found, thresholds_for(page.dpi))
+        found, verdict = weigh(spec, hw.lines, choice.text, thresholds_for(page.dpi),
+                               others=(ts.text,), unseen=hw.unseen, expression_check=compare)
         t4 = time.perf_counter()
         outcome, parsed = grade(spec, choice.text, choice.confidence,
                                 verdict.decision == "unsure", deserved)
@@ -160,7 +159,7 @@ def measure(seed: int, pages: int, quiet: bool = False, ink_dpi: float = 200.0) 
                          "p_full": found.p_full, "p_same": found.p_same, "blocked": found.blocked,
                          "not_key_blocked": found.not_key_blocked,
                          "p_malformed": found.p_malformed,
-                         "key_given_answer": found.key_given_answer},
+                         "key_given_answer": found.key_given_answer, "looks": found.looks},
             "decision": str(verdict.decision), "verify_reason": verdict.reason,
             "outcome": outcome, "text_outcome": text_outcome, "parsed": parsed,
             "ms": {"cut": (t1 - t0) * 1e3, "hw": (t2 - t1) * 1e3, "ts": (t3 - t2) * 1e3,

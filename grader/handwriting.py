@@ -42,6 +42,7 @@ import os
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -54,8 +55,8 @@ __all__ = [
     "ALPHABET", "CharRead", "Choice", "Engine", "HandwritingModelMissing", "LineCut",
     "LinePosterior", "LineRead",
     "Reading", "RegionRead", "calibrated", "choose_reading", "cut_lines", "loose_dots",
-    "normalise_reading", "read_handwritten_region", "read_region_tesseract", "recognise_line",
-    "unseen_ink",
+    "normalise_reading", "other_looks", "read_handwritten_region", "read_region_tesseract",
+    "recognise_line", "unseen_ink",
 ]
 
 MODEL_FILE = "PP-OCRv6_rec_small.onnx"
@@ -185,6 +186,10 @@ class LineRead:
     # Dots lying where a decimal point goes that the line's cut left out (``loose_dots``):
     # the posterior cannot say whether one was written.
     loose_dots: int = 0
+    # Other looks at the line's ink (``other_looks``), taken only when asked: the
+    # verification asks when the first look leaves it unsure.
+    looks: Callable[[], tuple[LinePosterior, ...]] | None = field(default=None, repr=False,
+                                                                   compare=False)
 
 
 @dataclass(frozen=True)
@@ -577,19 +582,32 @@ def recogniser() -> _Recogniser:
         return _RECOGNISERS[pid]
 
 
-def _prepare(line: np.ndarray) -> tuple[np.ndarray, list[tuple[float, float, float]]]:
+LINE_PAD = 0.12          # white margin round a line, in line heights, before scaling to 48 px
+# The second looks at a line the verification takes when the first leaves it unsure
+# (``other_looks``), as (margin in line heights, gamma): the characters smaller within the
+# recogniser's 48 px (a wide margin), and smaller still with grey strokes darkened (gamma 2:
+# thin or faint strokes, upscaled digits, weigh more). Chosen on tuning seeds 7, 11 and 13
+# among margins 0.05-0.4, gamma 1-2 and thickened strokes (BENCHMARKS.md).
+SECOND_LOOKS: tuple[tuple[float, float], ...] = ((0.4, 1.0), (0.3, 2.0))
+
+
+def _prepare(line: np.ndarray, pad_frac: float = LINE_PAD, gamma: float = 1.0
+             ) -> tuple[np.ndarray, list[tuple[float, float, float]]]:
     """A line image as the recogniser's input: contrast stretched (darkest ink black, paper
-    white), padded, scaled to 48 px high, 3 channels in [-1, 1], padded right to 320 px with
-    zeros as PaddleOCR trains it. Also returns the blank column runs of the line, as (start,
-    end) in the input's columns and their width in line heights."""
+    white; grey levels then raised to ``gamma``), padded by ``pad_frac`` line heights, scaled
+    to 48 px high, 3 channels in [-1, 1], padded right to 320 px with zeros as PaddleOCR
+    trains it. Also returns the blank column runs of the line, as (start, end) in the input's
+    columns and their width in line heights."""
     from PIL import Image
 
     gray = line.astype(np.float32)
     black = float(np.percentile(gray, 1)) if gray.size else 0.0
     if black < 200:
         gray = np.clip((gray - black) * 255.0 / (255.0 - black), 0, 255)
+    if gamma != 1.0:
+        gray = 255.0 * (gray / 255.0) ** gamma
     h, w = gray.shape
-    pad = max(2, int(round(0.12 * h)))
+    pad = max(2, int(round(pad_frac * h)))
     canvas = np.full((h + 2 * pad, w + 2 * pad), 255.0, dtype=np.float32)
     canvas[pad:pad + h, pad:pad + w] = gray
     ch, cw = canvas.shape
@@ -690,6 +708,18 @@ def _recognise(image: np.ndarray) -> tuple[str, float, tuple[CharRead, ...], Lin
     return text, line_confidence(tuple(chars), blank_floor), tuple(chars), posterior
 
 
+def other_looks(image: np.ndarray) -> tuple[LinePosterior, ...]:
+    """The recogniser's posteriors for one cut line prepared in each of SECOND_LOOKS' ways:
+    other looks at the same ink, for the verification to weigh with the first."""
+    model = recogniser()
+    looks = []
+    for pad_frac, gamma in SECOND_LOOKS:
+        batch, _ = _prepare(image, pad_frac, gamma)
+        probs = model.run(batch)[0]
+        looks.append(LinePosterior(probs[:, model.kept].astype(np.float32), model.kept_characters))
+    return tuple(looks)
+
+
 def read_handwritten_region(ink: np.ndarray, dpi: float, *,
                             lines: tuple[LineCut, ...] | None = None) -> RegionRead:
     """The handwriting recogniser's reading of a region's ink (see the module docstring)."""
@@ -698,7 +728,8 @@ def read_handwritten_region(ink: np.ndarray, dpi: float, *,
     reads = []
     for cut, loose in zip(cuts, dots):
         text, confidence, chars, posterior = _recognise(cut.image)
-        reads.append(LineRead(text, round(confidence, 4), cut.box, chars, posterior, loose))
+        reads.append(LineRead(text, round(confidence, 4), cut.box, chars, posterior, loose,
+                              functools.partial(other_looks, cut.image)))
     return RegionRead(Engine.HANDWRITING, tuple(reads), cuts, unseen)
 
 

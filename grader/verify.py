@@ -56,7 +56,7 @@ from grader.score import ExpressionCheck, score_answer
 from grader.types import INFORMATIONAL_FLAGS, Kind, QuestionSpec, Tolerance
 
 __all__ = ["Decision", "Evidence", "Thresholds", "Verification", "decide", "evidence",
-           "fingerprint", "thresholds_for", "verify"]
+           "fingerprint", "thresholds_for", "verify", "weigh"]
 
 
 class Decision(StrEnum):
@@ -362,6 +362,7 @@ class Evidence:
     # P(candidates that parse as no answer of the question's kind at all: "6 = 7" for
     # "b = ?", "2#6" for a shape): strings a student answering the question does not write.
     p_malformed: float = 0.0
+    looks: int = 1               # how many looks at the lines the probabilities average
 
     @property
     def key_given_answer(self) -> float:
@@ -487,10 +488,45 @@ def verify(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
            expression_check: ExpressionCheck | None = None) -> Verification:
     """Decide whether the handwritten answer in ``lines`` scores full marks, scores as
     ``reading`` does without being the key, or neither surely: ``decide(evidence(...))``
-    with the thresholds of the scan's resolution."""
+    with the thresholds of the scan's resolution, looking again where that is unsure
+    (``weigh``)."""
+    return weigh(question, lines, reading, thresholds or thresholds_for(scan_dpi),
+                 others=others, unseen=unseen, expression_check=expression_check)[1]
+
+
+def weigh(question: QuestionSpec, lines: Sequence[LineRead], reading: str,
+          thresholds: Thresholds, *, others: Sequence[str] = (), unseen: float = 0.0,
+          expression_check: ExpressionCheck | None = None) -> tuple[Evidence, Verification]:
+    """The evidence and the decision it supports. When the first look at the lines leaves
+    the decision unsure (and nothing blocks one) and every line offers other looks at its
+    ink (``LineRead.looks``: the same cut prepared otherwise), those are taken and the
+    evidence of all the looks averaged: each probability is the mean of the looks' (a
+    mixture of the recogniser's readings of the same ink, as an ensemble weighs its models).
+    A mean is never surer than its surest look, and the first look's doubt weighs on it:
+    "the key" at 0.9 from three looks needs the first at 0.7 or more and the others to make
+    up what it lacks; a look that puts mass on the key keeps "not the key" out of reach."""
     found = evidence(question, lines, reading, others=others, unseen=unseen,
                      expression_check=expression_check)
-    return decide(found, thresholds or thresholds_for(scan_dpi))
+    verdict = decide(found, thresholds)
+    if verdict.decision is not Decision.UNSURE or found.blocked or not lines \
+            or any(line.looks is None for line in lines):
+        return found, verdict
+    looks = [line.looks() for line in lines if line.looks is not None]
+    count = min(len(look) for look in looks)
+    if not count:
+        return found, verdict
+    seen = [found]
+    for k in range(count):
+        again = [replace(line, posterior=look[k]) for line, look in zip(lines, looks)]
+        seen.append(evidence(question, again, reading, others=others, unseen=unseen,
+                             expression_check=expression_check))
+    if any(e.blocked for e in seen):
+        return found, verdict
+    mean = replace(found, looks=len(seen), **{
+        name: round(sum(getattr(e, name) for e in seen) / len(seen), 6)
+        for name in ("p_key", "p_full", "p_same", "p_malformed")})
+    again_verdict = decide(mean, thresholds)
+    return mean, replace(again_verdict, reason=f"{len(seen)} looks: {again_verdict.reason}")
 
 
 def _not_key_excluded(question: QuestionSpec, lines: Sequence[LineRead]) -> str:

@@ -217,3 +217,15 @@ def test_a_faint_decimal_point_the_cutter_left_out_is_counted():
             draw.point((x, 82), fill=236)                     # single pixels: noise
     speckled = noisy(written(["426"], extra=specks))
     assert hw.loose_dots(speckled, DPI, cut_lines(speckled, DPI)) == (0,)
+
+
+def test_other_looks_at_a_line_are_taken_when_asked():
+    """Each line read offers other looks at its ink (the cut prepared otherwise): as many
+    posteriors as SECOND_LOOKS, over the same characters, each a distribution per frame."""
+    read = hw.read_handwritten_region(written(["8 x 8 x 5"]), DPI)
+    (line,) = read.lines
+    looks = line.looks()
+    assert len(looks) == len(hw.SECOND_LOOKS) == 2
+    for look in looks:
+        assert look.characters == line.posterior.characters and look.frames > 0
+        assert np.all(look.probs.sum(axis=1) <= 1.0001)

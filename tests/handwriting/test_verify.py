@@ -220,3 +220,43 @@ def test_no_decision_when_a_dot_lies_by_the_line_unread():
     v = verify(numeric(0.426), [dotted], "426", thresholds=STRICT)
     assert v.decision is Decision.UNSURE and "decimal point" in v.reason
     assert verify(numeric(426), [dotted], "426", thresholds=STRICT).decision is Decision.UNSURE
+
+
+def test_other_looks_are_taken_only_when_unsure_and_averaged():
+    """A first look that leaves "15" unsure (0.8) and two other looks at the same ink that
+    are sure of it: the mean (0.93) is "the key" at 0.9. Other looks that doubt as much
+    leave it unsure; a first look that is sure never asks for more."""
+    from dataclasses import replace as changed
+
+    from grader.verify import weigh
+
+    key_at_0_9 = Thresholds(key=0.9, full=1e-3, same=0.9)
+    first = line("1", {"5": 0.8, "3": 0.1999})
+    sure = line("1", {"5": 0.995, "3": 0.0049}).posterior
+    doubt = line("1", {"5": 0.8, "3": 0.1999}).posterior
+    assert verify(numeric(15), [first], "15", thresholds=key_at_0_9).decision is Decision.UNSURE
+    looked = changed(first, looks=lambda: (sure, sure))
+    found, v = weigh(numeric(15), [looked], "15", key_at_0_9)
+    assert found.looks == 3 and found.p_key == pytest.approx((0.8 + 2 * 0.995) / 3, abs=0.01)
+    assert v.decision is Decision.KEY and v.reason.startswith("3 looks")
+    assert verify(numeric(15), [looked], "15", thresholds=key_at_0_9).decision is Decision.KEY
+    doubted = changed(first, looks=lambda: (doubt, doubt))
+    assert verify(numeric(15), [doubted], "15", thresholds=key_at_0_9).decision \
+        is Decision.UNSURE
+
+    def never():
+        raise AssertionError("a sure first look takes no other")
+    sure_first = line("1", "5")
+    assert verify(numeric(15), [changed(sure_first, looks=never)], "15",
+                  thresholds=key_at_0_9).decision is Decision.KEY
+    # "Not the key": two looks sure of 13 bring a first look's 2e-3 on 15 under 1e-3; a
+    # look that puts mass on the key keeps it out of reach.
+    unsure_13 = line("1", {"3": 0.9978, "5": 0.002})
+    on_15 = line("1", {"3": 0.5, "5": 0.4999}).posterior
+    sure_13 = line("1", {"3": 0.99999}).posterior
+    assert verify(numeric(15), [unsure_13], "13", thresholds=key_at_0_9).decision \
+        is Decision.UNSURE
+    assert verify(numeric(15), [changed(unsure_13, looks=lambda: (sure_13, sure_13))], "13",
+                  thresholds=key_at_0_9).decision is Decision.NOT_KEY
+    assert verify(numeric(15), [changed(unsure_13, looks=lambda: (on_15, sure_13))], "13",
+                  thresholds=key_at_0_9).decision is Decision.UNSURE

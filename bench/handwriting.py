@@ -11,7 +11,8 @@ question has (``keyed_corpus``: what is written, or a plausible wrong value). Ea
 ink (registered scan − blank) is resampled to the scan path's resolution (``--ink-dpi``),
 cut into lines once, and the same cuts are read by the PP-OCRv6 recogniser and by Tesseract;
 ``choose_reading`` picks the text; ``grader.verify`` decides about the score against the key
-(key / not_key / unsure, at the thresholds of the page's resolution); the text is parsed as
+(key / not_key / unsure, at the thresholds of the page's resolution; ``weigh``: with other
+looks at the lines where the first leaves it unsure, as ``verify``); the text is parsed as
 the question's kind and scored against the key. An answer is:
 
 - **graded right**: not flagged (verified, and no parser flag) and given the score the

@@ -93,8 +93,8 @@ class Thresholds:
 # "7×64" read "7×69" gave the key P(full) 3.4e-4 (another reader's "7×64" kept it unsure).
 # Rechecked with P(full | an answer) for "the key", shapes' separators weighed as one and
 # second looks, on tuning seeds 7, 11 and 13 (900 regions): the one wrong answer read as the
-# key had 0.10; the lowest P(full) of an answer deserving full marks read as another value
-# was 1.7e-3 (at 100 dpi). Unchanged.
+# key had 0.088; the lowest P(full) of an answer deserving full marks read as another value
+# was 1.3e-3 ("6x7x4" read "E x 7 x 4" at 150 dpi). Unchanged.
 THRESHOLDS: tuple[tuple[float, Thresholds], ...] = (
     (0.0, Thresholds(key=0.95, full=3e-5, same=0.8)),       # below 130 dpi, or unknown
     (130.0, Thresholds(key=0.9, full=1e-4, same=0.7)),

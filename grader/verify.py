@@ -398,7 +398,11 @@ def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
     written = [line for line in lines if line.posterior is not None and line.posterior.frames]
     if not written or len(written) != len(lines):
         return Evidence(False, 0.0, 1.0, 0.0, "no recogniser posterior for every line")
-    if kind != Kind.SHAPE and any(line.loose_dots for line in lines):
+    # One number has one decimal point: a line of a number or a named value read with one
+    # has no other to miss.
+    single = kind in (Kind.NUMERIC, Kind.VALUES)
+    if kind != Kind.SHAPE and any(line.loose_dots and not (single and "." in line.text)
+                                  for line in lines):
         # A dot where a decimal point goes, left out of the line the recogniser read: its
         # posterior cannot say whether ".426" or "426" is written.
         return Evidence(False, 0.0, 1.0, 0.0,

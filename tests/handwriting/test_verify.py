@@ -220,6 +220,10 @@ def test_no_decision_when_a_dot_lies_by_the_line_unread():
     v = verify(numeric(0.426), [dotted], "426", thresholds=STRICT)
     assert v.decision is Decision.UNSURE and "decimal point" in v.reason
     assert verify(numeric(426), [dotted], "426", thresholds=STRICT).decision is Decision.UNSURE
+    # A number read with its point has no other to miss.
+    pointed = changed(line("0", ".", "7", "5"), loose_dots=1)
+    assert verify(numeric(7.5), [pointed], "0.75", thresholds=STRICT).decision \
+        is Decision.NOT_KEY
 
 
 def test_other_looks_are_taken_only_when_unsure_and_averaged():

@@ -31,8 +31,11 @@ other reader's text that scores full marks. No decision at all when much of the 
 lies outside the lines the recogniser read (a pen too faint for the line cutter), nor when
 a dot lies where a decimal point goes but outside the line read (a faint point). The
 thresholds are calibrated on the project's handwriting corpus by scan resolution
-(``python -m bench.handwriting --calibrate``; BENCHMARKS.md). Pure: no I/O, inputs never
-mutated.
+(``python -m bench.handwriting --calibrate``; BENCHMARKS.md). Where the first look at the
+lines leaves the decision unsure, ``verify`` (``weigh``) asks the lines for other looks at
+their ink (``LineRead.looks``: the recogniser on the same cut prepared otherwise) and
+averages the evidence of all the looks: that cost is paid on unsure answers only. Pure: no
+I/O, inputs never mutated.
 """
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ question has (``keyed_corpus``: what is written, or a plausible wrong value). Ea
 ink (registered scan − blank) is resampled to the scan path's resolution (``--ink-dpi``),
 cut into lines once, and the same cuts are read by the PP-OCRv6 recogniser and by Tesseract;
 ``choose_reading`` picks the text; ``grader.verify`` decides about the score against the key
-(key / not_key / unsure, at the thresholds of the page's resolution); the text is parsed as
+(key / not_key / unsure, at the thresholds of the page's resolution; ``weigh``: with other
+looks at the lines where the first leaves it unsure, as ``verify``); the text is parsed as
 the question's kind and scored against the key. An answer is:
 
 - **graded right**: not flagged (verified, and no parser flag) and given the score the
@@ -113,7 +114,7 @@ def measure(seed: int, pages: int, quiet: bool = False, ink_dpi: float = 200.0) 
     from grader.expr import compare
     from grader.handwriting import (choose_reading, cut_lines, read_handwritten_region,
                                     read_region_tesseract, recogniser)
-    from grader.verify import decide, evidence, thresholds_for
+    from grader.verify import thresholds_for, weigh
     from tools.handwriting_corpus import keyed_corpus
 
     recogniser()                     # loaded before the clock, as in a worker
@@ -134,9 +135,8 @@ def measure(seed: int, pages: int, quiet: bool = False, ink_dpi: float = 200.0) 
         ts = read_region_tesseract(ink, dpi, lines=cuts)
         t3 = time.perf_counter()
         choice = choose_reading(ts.reading(), hw.reading())
-        found = evidence(spec, hw.lines, choice.text, others=(ts.text,), unseen=hw.unseen,
-                         expression_check=compare)
-        verdict = decide(found, thresholds_for(page.dpi))
+        found, verdict = weigh(spec, hw.lines, choice.text, thresholds_for(page.dpi),
+                               others=(ts.text,), unseen=hw.unseen, expression_check=compare)
         t4 = time.perf_counter()
         outcome, parsed = grade(spec, choice.text, choice.confidence,
                                 verdict.decision == "unsure", deserved)
@@ -158,7 +158,9 @@ def measure(seed: int, pages: int, quiet: bool = False, ink_dpi: float = 200.0) 
             "unseen": hw.unseen,
             "evidence": {"reads_as_key": found.reads_as_key, "p_key": found.p_key,
                          "p_full": found.p_full, "p_same": found.p_same, "blocked": found.blocked,
-                         "not_key_blocked": found.not_key_blocked},
+                         "not_key_blocked": found.not_key_blocked,
+                         "p_malformed": found.p_malformed,
+                         "key_given_answer": found.key_given_answer, "looks": found.looks},
             "decision": str(verdict.decision), "verify_reason": verdict.reason,
             "outcome": outcome, "text_outcome": text_outcome, "parsed": parsed,
             "ms": {"cut": (t1 - t0) * 1e3, "hw": (t2 - t1) * 1e3, "ts": (t3 - t2) * 1e3,
@@ -283,7 +285,7 @@ def key_reliability(rows: list[dict]) -> list[tuple[str, int, float]]:
 
 def _p_full(r: dict) -> float:
     e = r["evidence"]
-    return e["p_key"] if e["reads_as_key"] else e["p_full"]
+    return e["key_given_answer"] if e["reads_as_key"] else e["p_full"]
 
 
 KEY_GRID = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 0.9999)
@@ -306,7 +308,7 @@ def tune(rows: list[dict]) -> dict:
     from grader.verify import Thresholds
 
     usable = [r for r in rows if not r["evidence"]["blocked"]]
-    wrong_key = [r["evidence"]["p_key"] for r in usable
+    wrong_key = [r["evidence"]["key_given_answer"] for r in usable
                  if r["evidence"]["reads_as_key"] and r["deserved"] < 1 - 1e-9]
     k = next(i for i, t in enumerate(KEY_GRID) if all(p < t for p in wrong_key) or
              i == len(KEY_GRID) - 1)

@@ -42,6 +42,7 @@ import os
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -53,8 +54,9 @@ from grader.levels import median_abs_deviation_u8, percentile_u8
 __all__ = [
     "ALPHABET", "CharRead", "Choice", "Engine", "HandwritingModelMissing", "LineCut",
     "LinePosterior", "LineRead",
-    "Reading", "RegionRead", "calibrated", "choose_reading", "cut_lines", "normalise_reading",
-    "read_handwritten_region", "read_region_tesseract", "recognise_line",
+    "Reading", "RegionRead", "calibrated", "choose_reading", "cut_lines", "loose_dots",
+    "normalise_reading", "other_looks", "read_handwritten_region", "read_region_tesseract",
+    "recognise_line", "unseen_ink",
 ]
 
 MODEL_FILE = "PP-OCRv6_rec_small.onnx"
@@ -120,7 +122,8 @@ class LinePosterior:
     def frames(self) -> int:
         return int(self.probs.shape[0])
 
-    def log_probs(self, renormalise: bool = True, spaces_as_blank: bool = False) -> np.ndarray:
+    def log_probs(self, renormalise: bool = True, spaces_as_blank: bool = False,
+                  merged: str = "") -> np.ndarray:
         """Natural-log probabilities per frame; ``renormalise``: over the blank and the kept
         characters only (a student writes no CJK; the mass the model put there is shared
         out), else the model's own (that mass is lost to every candidate string).
@@ -128,15 +131,28 @@ class LinePosterior:
         ``spaces_as_blank``: a space counts as nothing written (its mass joins the blank's),
         so that P(text) is the sum over every way of spacing ``text`` ("8x8x5", "8 x 8 x5",
         ...): exact, since a space separates two characters just as a blank does. The
-        texts weighed must then hold no space."""
-        probs = self.probs.astype(np.float64)
+        texts weighed must then hold no space.
+
+        ``merged``: characters that mean the same here, counted as the first of them (its
+        column holds their summed mass, theirs none): P(text) is then the sum over every way
+        of writing ``text`` with any of them in each such place ("8x8×5", "8×8X5", ...),
+        exact but for two of them in adjacent frames with no blank between (then read as
+        one, where a repeat would be). The texts weighed must then use only the first."""
+        probs = self.probs.astype(np.float64)          # a copy: changed in place below
         if renormalise:
             probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-30)
-        if spaces_as_blank and " " in self.characters:
-            space = self.characters.index(" ")
-            probs = probs.copy()
-            probs[:, 0] += probs[:, space]
-            probs[:, space] = 0.0
+        groups = [("", " ")] if spaces_as_blank else []
+        if merged:
+            groups.append((merged[0], merged[1:]))
+        index = _column_index(self.characters)
+        for into, others in groups:
+            target = 0 if not into else index.get(into)
+            for char in others:
+                column = index.get(char)
+                if target is None or column is None or column == target:
+                    continue
+                probs[:, target] += probs[:, column]
+                probs[:, column] = 0.0
         return np.log(np.maximum(probs, 1e-30))
 
     def labels(self, text: str) -> tuple[int, ...] | None:
@@ -167,6 +183,13 @@ class LineRead:
     box: tuple[int, int, int, int]
     chars: tuple[CharRead, ...] = ()
     posterior: LinePosterior | None = field(default=None, repr=False, compare=False)
+    # Dots lying where a decimal point goes that the line's cut left out (``loose_dots``):
+    # the posterior cannot say whether one was written.
+    loose_dots: int = 0
+    # Other looks at the line's ink (``other_looks``), taken only when asked: the
+    # verification asks when the first look leaves it unsure.
+    looks: Callable[[], tuple[LinePosterior, ...]] | None = field(default=None, repr=False,
+                                                                   compare=False)
 
 
 @dataclass(frozen=True)
@@ -341,10 +364,36 @@ def unseen_ink(ink: np.ndarray, dpi: float, cuts: tuple[LineCut, ...]) -> float:
     strokes it took for specks or frame residue (brackets left out of a matrix count too).
     Faint ink is what is darker than the paper by four times its noise after a slight blur,
     in traces of at least UNSEEN_MIN_MM2; measured by area. 0 when there is none."""
+    return _unseen_and_dots(ink, dpi, cuts)[0]
+
+
+def loose_dots(ink: np.ndarray, dpi: float, cuts: tuple[LineCut, ...]) -> tuple[int, ...]:
+    """For each cut line, how many dots lie by it that it does not hold: faint traces no
+    wider or taller than DOT_MAX_MM (too small for ``unseen_ink`` to weigh) but no pixel of
+    noise (at least DOT_MIN_PX px, and somewhere darker than the paper by DOT_MIN_DARKNESS),
+    centred in the lower half
+    of the line's rows (or just below) and within half a line height of its ends: where a
+    decimal point is written. The line cutter's mask leaves such a dot out when no pixel of
+    it is clearly ink (".426" read "426")."""
+    return _unseen_and_dots(ink, dpi, cuts)[1]
+
+
+# A dot by a line (``loose_dots``): at least this many px at the region's resolution (the
+# paper's noise traces single pixels; a written point at 200 dpi covers four or more) and
+# somewhere this much darker than the paper (grey levels; noise peaks near 8 on the corpus's
+# scans, a faint point written with a pen near 17).
+DOT_MIN_PX = 4
+DOT_MIN_DARKNESS = 12.0
+DOT_MAX_MM = 1.0           # a point, blurred, is no wider or taller than this
+
+
+def _unseen_and_dots(ink: np.ndarray, dpi: float, cuts: tuple[LineCut, ...]
+                     ) -> tuple[float, tuple[int, ...]]:
+    """``unseen_ink`` and ``loose_dots`` from one tracing of the faint ink."""
     import cv2
 
     if ink.size == 0:
-        return 0.0
+        return 0.0, tuple(0 for _ in cuts)
     smooth = cv2.GaussianBlur(ink.astype(np.float32), (0, 0), UNSEEN_BLUR)
     darkness = _paper_around(smooth, dpi) - smooth
     # The paper's noise, from every other pixel of every other row (the statistics of a
@@ -353,26 +402,56 @@ def unseen_ink(ink: np.ndarray, dpi: float, cuts: tuple[LineCut, ...]) -> float:
     middle = float(np.median(sample))
     spread = float(np.median(np.abs(sample - middle))) * 1.4826
     faint = (darkness > max(6.0, middle + 4.0 * spread)).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(faint, connectivity=8)
     # Traces reaching into the band along the region's edges are the printed frame's
     # residue (or writing crossing it, which the reader is not given either way).
     band = max(2, int(round(EDGE_BAND_MM * dpi / 25.4)))
     height, width = ink.shape
     x, y, w, h = (stats[:, i] for i in range(4))
     inside = (x >= band) & (y >= band) & (x + w <= width - band) & (y + h <= height - band)
-    keep = inside & (stats[:, cv2.CC_STAT_AREA] >= UNSEEN_MIN_MM2 * (dpi / 25.4) ** 2)
+    area = stats[:, cv2.CC_STAT_AREA]
+    big = area >= UNSEEN_MIN_MM2 * (dpi / 25.4) ** 2
+    keep = inside & big
     keep[0] = False
     traced = keep[labels]
     total = int(traced.sum())
-    if not total:
-        return 0.0
-    seen = np.zeros(ink.shape, dtype=np.uint8)
+    own = np.zeros(ink.shape, dtype=np.uint8)
     for cut in cuts:
         left, top, cut_w, cut_h = cut.box
-        seen[top:top + cut_h, left:left + cut_w] |= (cut.image < 255).astype(np.uint8)
+        own[top:top + cut_h, left:left + cut_w] |= (cut.image < 255).astype(np.uint8)
+    most = DOT_MAX_MM * dpi / 25.4
+    dots = _dots_by_lines(cuts, labels, stats, centroids, darkness,
+                          inside & (area >= DOT_MIN_PX) & (w <= most) & (h <= most),
+                          own.astype(bool))
+    if not total:
+        return 0.0, dots
     grow = max(1, int(round(0.25 * dpi / 25.4)))           # a quarter millimetre around strokes
-    seen = cv2.dilate(seen, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
-    return round(float((traced & ~seen).sum()) / total, 4)
+    seen = cv2.dilate(own, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
+    return round(float((traced & ~seen).sum()) / total, 4), dots
+
+
+def _dots_by_lines(cuts: tuple[LineCut, ...], labels: np.ndarray, stats: np.ndarray,
+                   centroids: np.ndarray, darkness: np.ndarray, small: np.ndarray,
+                   own: np.ndarray) -> tuple[int, ...]:
+    """``loose_dots``: per cut, the ``small`` traces placed where a decimal point goes, dark
+    enough somewhere, touching none of the line's own pixels."""
+    candidates = [i for i in np.flatnonzero(small) if i]
+    counts = []
+    for cut in cuts:
+        left, top, w, h = cut.box
+        found = 0
+        for i in candidates:
+            cx, cy = centroids[i]
+            if not (left - 0.5 * h <= cx <= left + w + 0.5 * h and top + 0.5 * h <= cy <= top + 1.2 * h):
+                continue
+            x, y, bw, bh = (int(v) for v in stats[i][:4])
+            mine = labels[y:y + bh, x:x + bw] == i
+            if own[y:y + bh, x:x + bw][mine].any():
+                continue
+            if float(darkness[y:y + bh, x:x + bw][mine].max()) >= DOT_MIN_DARKNESS:
+                found += 1
+        counts.append(found)
+    return tuple(counts)
 
 
 def _bands(profile: np.ndarray, char_h: float) -> list[tuple[int, int]]:
@@ -503,19 +582,34 @@ def recogniser() -> _Recogniser:
         return _RECOGNISERS[pid]
 
 
-def _prepare(line: np.ndarray) -> tuple[np.ndarray, list[tuple[float, float, float]]]:
+LINE_PAD = 0.12          # white margin round a line, in line heights, before scaling to 48 px
+# The second looks at a line the verification takes when the first leaves it unsure
+# (``other_looks``), as (margin in line heights, gamma): the characters smaller within the
+# recogniser's 48 px (a wide margin), and smaller still with grey strokes darkened (gamma 2:
+# thin or faint strokes, upscaled digits, weigh more). Chosen on tuning seeds 7, 11 and 13
+# (30 pages each) among margins 0.05-0.4, gamma 1-2 and strokes thickened by 2-3 px, in
+# pairs and threes: this pair decided 5 more of their unsure regions, none wrongly, the best
+# three no more. As the only look, none of them reads better than LINE_PAD alone.
+SECOND_LOOKS: tuple[tuple[float, float], ...] = ((0.4, 1.0), (0.3, 2.0))
+
+
+def _prepare(line: np.ndarray, pad_frac: float = LINE_PAD, gamma: float = 1.0
+             ) -> tuple[np.ndarray, list[tuple[float, float, float]]]:
     """A line image as the recogniser's input: contrast stretched (darkest ink black, paper
-    white), padded, scaled to 48 px high, 3 channels in [-1, 1], padded right to 320 px with
-    zeros as PaddleOCR trains it. Also returns the blank column runs of the line, as (start,
-    end) in the input's columns and their width in line heights."""
+    white; grey levels then raised to ``gamma``), padded by ``pad_frac`` line heights, scaled
+    to 48 px high, 3 channels in [-1, 1], padded right to 320 px with zeros as PaddleOCR
+    trains it. Also returns the blank column runs of the line, as (start, end) in the input's
+    columns and their width in line heights."""
     from PIL import Image
 
     gray = line.astype(np.float32)
     black = float(np.percentile(gray, 1)) if gray.size else 0.0
     if black < 200:
         gray = np.clip((gray - black) * 255.0 / (255.0 - black), 0, 255)
+    if gamma != 1.0:
+        gray = 255.0 * (gray / 255.0) ** gamma
     h, w = gray.shape
-    pad = max(2, int(round(0.12 * h)))
+    pad = max(2, int(round(pad_frac * h)))
     canvas = np.full((h + 2 * pad, w + 2 * pad), 255.0, dtype=np.float32)
     canvas[pad:pad + h, pad:pad + w] = gray
     ch, cw = canvas.shape
@@ -616,15 +710,29 @@ def _recognise(image: np.ndarray) -> tuple[str, float, tuple[CharRead, ...], Lin
     return text, line_confidence(tuple(chars), blank_floor), tuple(chars), posterior
 
 
+def other_looks(image: np.ndarray) -> tuple[LinePosterior, ...]:
+    """The recogniser's posteriors for one cut line prepared in each of SECOND_LOOKS' ways:
+    other looks at the same ink, for the verification to weigh with the first."""
+    model = recogniser()
+    looks = []
+    for pad_frac, gamma in SECOND_LOOKS:
+        batch, _ = _prepare(image, pad_frac, gamma)
+        probs = model.run(batch)[0]
+        looks.append(LinePosterior(probs[:, model.kept].astype(np.float32), model.kept_characters))
+    return tuple(looks)
+
+
 def read_handwritten_region(ink: np.ndarray, dpi: float, *,
                             lines: tuple[LineCut, ...] | None = None) -> RegionRead:
     """The handwriting recogniser's reading of a region's ink (see the module docstring)."""
     cuts = cut_lines(ink, dpi) if lines is None else lines
+    unseen, dots = _unseen_and_dots(ink, dpi, cuts)
     reads = []
-    for cut in cuts:
+    for cut, loose in zip(cuts, dots):
         text, confidence, chars, posterior = _recognise(cut.image)
-        reads.append(LineRead(text, round(confidence, 4), cut.box, chars, posterior))
-    return RegionRead(Engine.HANDWRITING, tuple(reads), cuts, unseen_ink(ink, dpi, cuts))
+        reads.append(LineRead(text, round(confidence, 4), cut.box, chars, posterior, loose,
+                              functools.partial(other_looks, cut.image)))
+    return RegionRead(Engine.HANDWRITING, tuple(reads), cuts, unseen)
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,8 +5,10 @@ needs to know the student did not write 15. ``verify`` weighs what the handwriti
 saw (each line's per-frame probabilities, ``grader.handwriting.LinePosterior``) against the
 question's key and decides:
 
-- ``key``: the strings that score full marks are overwhelmingly likely
-  (P(full) >= ``Thresholds.key``), and the reading taken scores full marks;
+- ``key``: the strings that score full marks are overwhelmingly likely among the strings
+  that are answers of the question's kind at all (P(full | an answer) >= ``Thresholds.key``:
+  "6 = 7" for "b = ?" is no answer anyone writes, so a b read half as a 6 does not count
+  against the key), and the reading taken scores full marks;
 - ``not_key``: every written form of the key is very unlikely (P(full) <= ``Thresholds.full``)
   AND the strings that score as the reading taken does (a value of the question's kind, not
   the key) hold most of the mass (P(same) >= ``Thresholds.same``);
@@ -26,10 +28,14 @@ only ever verified as the key; a non-integer key with a tolerance only as the ke
 exactly; a question whose key may be carried forward from an earlier part, never as "not the
 key"; "not the key" needs a single-line reading (a values answer: one line per value), and no
 other reader's text that scores full marks. No decision at all when much of the region's ink
-lies outside the lines the recogniser read (a pen too faint for the line cutter). The
+lies outside the lines the recogniser read (a pen too faint for the line cutter), nor when
+a dot lies where a decimal point goes but outside the line read (a faint point). The
 thresholds are calibrated on the project's handwriting corpus by scan resolution
-(``python -m bench.handwriting --calibrate``; BENCHMARKS.md). Pure: no I/O, inputs never
-mutated.
+(``python -m bench.handwriting --calibrate``; BENCHMARKS.md). Where the first look at the
+lines leaves the decision unsure, ``verify`` (``weigh``) asks the lines for other looks at
+their ink (``LineRead.looks``: the recogniser on the same cut prepared otherwise) and
+averages the evidence of all the looks: that cost is paid on unsure answers only. Pure: no
+I/O, inputs never mutated.
 """
 from __future__ import annotations
 
@@ -53,7 +59,7 @@ from grader.score import ExpressionCheck, score_answer
 from grader.types import INFORMATIONAL_FLAGS, Kind, QuestionSpec, Tolerance
 
 __all__ = ["Decision", "Evidence", "Thresholds", "Verification", "decide", "evidence",
-           "fingerprint", "thresholds_for", "verify"]
+           "fingerprint", "thresholds_for", "verify", "weigh"]
 
 
 class Decision(StrEnum):
@@ -88,6 +94,10 @@ class Thresholds:
 # "key" from 0.9 (0.95 below 130 dpi and when the resolution is unknown); P(same) one step
 # (two); P(full) a decade below what the tuning seed allows, 1e-4 (3e-5): on a held-out seed
 # "7×64" read "7×69" gave the key P(full) 3.4e-4 (another reader's "7×64" kept it unsure).
+# Rechecked with P(full | an answer) for "the key", shapes' separators weighed as one and
+# second looks, on tuning seeds 7, 11 and 13 (900 regions): the one wrong answer read as the
+# key had 0.088; the lowest P(full) of an answer deserving full marks read as another value
+# was 1.3e-3 ("6x7x4" read "E x 7 x 4" at 150 dpi). Unchanged.
 THRESHOLDS: tuple[tuple[float, Thresholds], ...] = (
     (0.0, Thresholds(key=0.95, full=3e-5, same=0.8)),       # below 130 dpi, or unknown
     (130.0, Thresholds(key=0.9, full=1e-4, same=0.7)),
@@ -123,6 +133,11 @@ MAX_TOLERANCE_FORMS = 11       # integers within a tolerance written out as key 
 # More of the region's ink than this outside the lines read: no decision (95th percentile of
 # the tuning seed's regions; no decision made there had more than 0.05).
 MAX_UNSEEN = 0.08
+# "Not the key" from less: the key may be written in the ink not seen. On tuning seeds 7, 11
+# and 13 (30 pages each) the regions decided with 0.05-0.08 unseen were right at 0.050,
+# 0.054 (not the key) and 0.073 (the key), wrong at 0.077 ("1595" with two faint 5s, read
+# "1", taken as not the key).
+MAX_UNSEEN_NOT_KEY = 0.06
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,6 +262,7 @@ class Grade:
     full: bool          # scores full marks
     score: float
     clean: bool         # parsed without flags that send it to review, every digit used
+    malformed: bool = False   # parses as no answer of the question's kind at all
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
@@ -283,7 +299,25 @@ class _Grader:
             # Every digit written is part of what was read: "094" read as 0, "10 64" as 10
             # are not clean readings of anything.
             clean = _digits(parsed.evidence) == _digits(text)
-        return Grade(full, round(scored.score, 9), clean)
+        if clean and question.kind == Kind.SHAPE:
+            clean = not _shape_runs_on(text, parsed.evidence)
+        return Grade(full, round(scored.score, 9), clean, parsed.value is None)
+
+
+# A shape's separator between what was parsed and a letter or digit beyond it: the shape
+# runs on into something the parser left out ("E x 7 x 4", a 6 read as E, parses as 7 × 4).
+_RUNS_ON_BEFORE = re.compile(r"[A-Za-z0-9]\s*[x×X*]\s*$")
+_RUNS_ON_AFTER = re.compile(r"^\s*[x×X*]\s*[A-Za-z0-9]")
+
+
+def _shape_runs_on(text: str, parsed: str) -> bool:
+    """Whether the shape parsed from ``text`` (its evidence ``parsed``) is cut from a longer
+    run of sizes, one of them unread."""
+    start = text.find(parsed) if parsed else -1
+    if start < 0:
+        return False
+    return bool(_RUNS_ON_BEFORE.search(text[:start])
+                or _RUNS_ON_AFTER.match(text[start + len(parsed):]))
 
 
 @dataclass(frozen=True)
@@ -293,15 +327,16 @@ class _Line:
 
 
 def _line_candidates(posterior: LinePosterior, extra: Sequence[str], spaceless: bool,
-                     width: int = BEAM_WIDTH) -> _Line:
+                     width: int = BEAM_WIDTH, merged: str = "") -> _Line:
     """The line's most likely strings and the ``extra`` ones, each with P(string | line);
-    ``spaceless``: spaces do not count (every spacing of a string weighed as one)."""
-    log_probs = posterior.log_probs(spaces_as_blank=spaceless)
+    ``spaceless``: spaces do not count (every spacing of a string weighed as one);
+    ``merged``: characters that mean the same, weighed as one (the first of them)."""
+    log_probs = posterior.log_probs(spaces_as_blank=spaceless, merged=merged)
     labels: dict[tuple[int, ...], None] = {}
     for seq, _ in ctc.beam_search(log_probs, width=width):
         labels[seq] = None
     for text in extra:
-        seq = posterior.labels(text.replace(" ", "") if spaceless else text)
+        seq = posterior.labels(_merge(text.replace(" ", "") if spaceless else text, merged))
         if seq is not None:
             labels[seq] = None
     sequences = list(labels)
@@ -309,6 +344,17 @@ def _line_candidates(posterior: LinePosterior, extra: Sequence[str], spaceless: 
     ranked = sorted(zip(sequences, exact), key=lambda kv: -kv[1])
     return _Line(tuple(posterior.text(s) for s, _ in ranked),
                  tuple(float(math.exp(e)) for _, e in ranked))
+
+
+def _merge(text: str, merged: str) -> str:
+    """``text`` with each of ``merged``'s characters written as the first of them."""
+    return text.translate({ord(c): merged[0] for c in merged[1:]}) if merged else text
+
+
+# The signs a shape's sizes are written apart with ("8x8x5", "8×8×5", "8*8*5", "8 X 8 X 5"):
+# for a shape they mean the same, so they are weighed as one ("×", the first) and the beam's
+# width is not spent on their spellings (a line of four sizes has 4³ = 64 of them).
+SHAPE_SEPARATORS = "×xX*"
 
 
 def _combinations(lines: Sequence[_Line], limit: int) -> tuple[list[tuple[str, float]], float]:
@@ -338,6 +384,20 @@ class Evidence:
     p_same: float                # P(clean candidates scoring as the reading taken does)
     blocked: str = ""            # why no decision can be made (else "")
     not_key_blocked: str = ""    # why "not the key" cannot be decided (else "")
+    # P(candidates that parse as no answer of the question's kind at all: "6 = 7" for
+    # "b = ?", "2#6" for a shape): strings a student answering the question does not write.
+    p_malformed: float = 0.0
+    looks: int = 1               # how many looks at the lines the probabilities average
+
+    @property
+    def key_given_answer(self) -> float:
+        """P(full marks | what is written is an answer of the question's kind): ``p_key``
+        with the malformed candidates' mass taken out of the whole (a b read half as a 6 in
+        "b = 7" is no evidence against the key). Still a lower bound: the mass no candidate
+        holds (the beam's rest) stays in the whole, as not the key."""
+        if self.p_malformed >= 1.0:
+            return 0.0
+        return round(min(1.0, self.p_key / (1.0 - self.p_malformed)), 6)
 
 
 def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
@@ -359,6 +419,15 @@ def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
     written = [line for line in lines if line.posterior is not None and line.posterior.frames]
     if not written or len(written) != len(lines):
         return Evidence(False, 0.0, 1.0, 0.0, "no recogniser posterior for every line")
+    # One number has one decimal point: a line of a number or a named value read with one
+    # has no other to miss.
+    single = kind in (Kind.NUMERIC, Kind.VALUES)
+    if kind != Kind.SHAPE and any(line.loose_dots and not (single and "." in line.text)
+                                  for line in lines):
+        # A dot where a decimal point goes, left out of the line the recogniser read: its
+        # posterior cannot say whether ".426" or "426" is written.
+        return Evidence(False, 0.0, 1.0, 0.0,
+                        "a dot by the line the reader was not given (a decimal point?)")
     exact_key = kind == Kind.NUMERIC and question.tolerance != Tolerance() \
         and is_number(key) and not float(key).is_integer()
     grade = _Grader(question, expression_check, exact_key)
@@ -369,6 +438,11 @@ def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
     # Numbers, shapes and named values mean the same however they are spaced (the reading's
     # spaces come from the ink's gaps, not from the recogniser): weighed spacelessly.
     spaceless = kind in (Kind.NUMERIC, Kind.SHAPE, Kind.VALUES)
+    # A shape's separators likewise, when the reading scores the same with them unified
+    # (no "x" written as a letter there).
+    merged = ""
+    if kind == Kind.SHAPE and grade(_merge(reading, SHAPE_SEPARATORS)) == taken:
+        merged = SHAPE_SEPARATORS
     as_read = _as_key(question, reading)
     per_line = []
     for row, line in enumerate(written):
@@ -377,14 +451,16 @@ def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
             extra += key_forms(as_read, line.text)
         if kind == Kind.MATRIX:
             extra += _matrix_line_forms(key, row)
-        per_line.append(_line_candidates(line.posterior, extra, spaceless))
+        per_line.append(_line_candidates(line.posterior, extra, spaceless, merged=merged))
     limit = MAX_EXPRESSION_CANDIDATES if kind == Kind.EXPRESSION else MAX_COMBINATIONS
     joint, left_out = _combinations(per_line, limit)
     if kind == Kind.EXPRESSION:         # each costs a SymPy comparison: only those that count
         joint = [(text, p) for text, p in joint if p >= MIN_EXPRESSION_P]
-    p_key = p_full = p_same = 0.0
+    p_key = p_full = p_same = p_malformed = 0.0
     for text, p in joint:
         g = grade(text)
+        if g.malformed:
+            p_malformed += p
         if g.full:
             p_full += p
             if g.clean:
@@ -394,10 +470,13 @@ def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
     blocked = ""
     if not taken.full:
         blocked = _not_key_excluded(question, written)
+        if not blocked and unseen > MAX_UNSEEN_NOT_KEY:
+            blocked = f"{unseen:.0%} of the ink lies in no line the reader read"
         if not blocked and any(grade(other).full for other in others if other.strip()):
             blocked = "another reader read the key"
     return Evidence(taken.full, round(min(1.0, p_key), 6), round(min(1.0, p_full + left_out), 6),
-                    round(min(1.0, p_same), 6), not_key_blocked=blocked)
+                    round(min(1.0, p_same), 6), not_key_blocked=blocked,
+                    p_malformed=round(min(1.0, p_malformed), 6))
 
 
 def _as_key(question: QuestionSpec, reading: str) -> QuestionSpec | None:
@@ -414,12 +493,13 @@ def decide(found: Evidence, thresholds: Thresholds) -> Verification:
     if found.blocked:
         return Verification(Decision.UNSURE, 0.0, 0.0, found.blocked)
     if found.reads_as_key:
-        if found.p_key >= thresholds.key:
-            return Verification(Decision.KEY, found.p_key, found.p_key,
-                                f"the key's written forms hold {found.p_key:.4f} of the "
-                                f"recogniser's mass")
-        return Verification(Decision.UNSURE, found.p_key, found.p_key,
-                            f"read as the key, but its forms hold only {found.p_key:.4f}")
+        p_key = found.key_given_answer
+        if p_key >= thresholds.key:
+            return Verification(Decision.KEY, p_key, p_key,
+                                f"the key's written forms hold {p_key:.4f} of the recogniser's "
+                                f"mass on answers of the question's kind")
+        return Verification(Decision.UNSURE, p_key, p_key,
+                            f"read as the key, but its forms hold only {p_key:.4f}")
     if found.not_key_blocked:
         return Verification(Decision.UNSURE, found.p_full, found.p_same, found.not_key_blocked)
     if found.p_full <= thresholds.full and found.p_same >= thresholds.same:
@@ -437,10 +517,45 @@ def verify(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
            expression_check: ExpressionCheck | None = None) -> Verification:
     """Decide whether the handwritten answer in ``lines`` scores full marks, scores as
     ``reading`` does without being the key, or neither surely: ``decide(evidence(...))``
-    with the thresholds of the scan's resolution."""
+    with the thresholds of the scan's resolution, looking again where that is unsure
+    (``weigh``)."""
+    return weigh(question, lines, reading, thresholds or thresholds_for(scan_dpi),
+                 others=others, unseen=unseen, expression_check=expression_check)[1]
+
+
+def weigh(question: QuestionSpec, lines: Sequence[LineRead], reading: str,
+          thresholds: Thresholds, *, others: Sequence[str] = (), unseen: float = 0.0,
+          expression_check: ExpressionCheck | None = None) -> tuple[Evidence, Verification]:
+    """The evidence and the decision it supports. When the first look at the lines leaves
+    the decision unsure (and nothing blocks one) and every line offers other looks at its
+    ink (``LineRead.looks``: the same cut prepared otherwise), those are taken and the
+    evidence of all the looks averaged: each probability is the mean of the looks' (a
+    mixture of the recogniser's readings of the same ink, as an ensemble weighs its models).
+    A mean is never surer than its surest look, and the first look's doubt weighs on it:
+    "the key" at 0.9 from three looks needs the first at 0.7 or more and the others to make
+    up what it lacks; a look that puts mass on the key keeps "not the key" out of reach."""
     found = evidence(question, lines, reading, others=others, unseen=unseen,
                      expression_check=expression_check)
-    return decide(found, thresholds or thresholds_for(scan_dpi))
+    verdict = decide(found, thresholds)
+    if verdict.decision is not Decision.UNSURE or found.blocked or not lines \
+            or any(line.looks is None for line in lines):
+        return found, verdict
+    looks = [line.looks() for line in lines if line.looks is not None]
+    count = min(len(look) for look in looks)
+    if not count:
+        return found, verdict
+    seen = [found]
+    for k in range(count):
+        again = [replace(line, posterior=look[k]) for line, look in zip(lines, looks)]
+        seen.append(evidence(question, again, reading, others=others, unseen=unseen,
+                             expression_check=expression_check))
+    if any(e.blocked for e in seen):
+        return found, verdict
+    mean = replace(found, looks=len(seen), **{
+        name: round(sum(getattr(e, name) for e in seen) / len(seen), 6)
+        for name in ("p_key", "p_full", "p_same", "p_malformed")})
+    again_verdict = decide(mean, thresholds)
+    return mean, replace(again_verdict, reason=f"{len(seen)} looks: {again_verdict.reason}")
 
 
 def _not_key_excluded(question: QuestionSpec, lines: Sequence[LineRead]) -> str:

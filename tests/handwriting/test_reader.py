@@ -188,3 +188,44 @@ def test_ink_the_line_cutter_missed_is_measured():
     read = hw.read_handwritten_region(half, DPI)
     assert read.unseen == hw.unseen_ink(half, DPI, read.cuts)
     assert hw.unseen_ink(np.full((200, 400), 250, np.uint8), DPI, ()) == 0.0
+
+
+def test_a_faint_decimal_point_the_cutter_left_out_is_counted():
+    """".426" with its point too faint for the line cutter's mask: the line read is "426",
+    and loose_dots says a dot lies where a decimal point goes (the verification then decides
+    nothing); the same line without the dot, or with noise-sized specks, has none."""
+    rng = np.random.default_rng(3)
+
+    def noisy(ink):
+        return np.clip(ink.astype(np.int16) + rng.integers(-2, 3, ink.shape), 0, 255).astype(np.uint8)
+
+    def point(draw, size):
+        # A faint dot (grey 228 on 250 paper) 6 px across, on the baseline left of the 4.
+        draw.ellipse((68, 79, 74, 85), fill=228)
+
+    dotted = noisy(written(["426"], extra=point))
+    cuts = cut_lines(dotted, DPI)
+    assert len(cuts) == 1 and cuts[0].box[0] > 75           # the dot is not in the cut
+    assert hw.loose_dots(dotted, DPI, cuts) == (1,)
+    read = hw.read_handwritten_region(dotted, DPI)
+    assert [line.loose_dots for line in read.lines] == [1]
+    plain = noisy(written(["426"]))
+    assert hw.loose_dots(plain, DPI, cut_lines(plain, DPI)) == (0,)
+
+    def specks(draw, size):
+        for x in range(100, 400, 37):
+            draw.point((x, 82), fill=236)                     # single pixels: noise
+    speckled = noisy(written(["426"], extra=specks))
+    assert hw.loose_dots(speckled, DPI, cut_lines(speckled, DPI)) == (0,)
+
+
+def test_other_looks_at_a_line_are_taken_when_asked():
+    """Each line read offers other looks at its ink (the cut prepared otherwise): as many
+    posteriors as SECOND_LOOKS, over the same characters, each a distribution per frame."""
+    read = hw.read_handwritten_region(written(["8 x 8 x 5"]), DPI)
+    (line,) = read.lines
+    looks = line.looks()
+    assert len(looks) == len(hw.SECOND_LOOKS) == 2
+    for look in looks:
+        assert look.characters == line.posterior.characters and look.frames > 0
+        assert np.all(look.probs.sum(axis=1) <= 1.0001)

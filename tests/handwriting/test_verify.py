@@ -1,6 +1,8 @@
 """Key-aware verification on hand-made probability matrices: a sure key, a sure other value,
 13 vs 15 in doubt, a decimal point the reader nearly dropped, the key's forms in the reading's
 own layout, and the cases where "not the key" is never decided."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -159,3 +161,124 @@ def test_no_decision_when_the_reader_did_not_see_all_the_ink():
         is Decision.NOT_KEY
     missed = verify(numeric(15), sure_13, "13", unseen=0.3, thresholds=STRICT)
     assert missed.decision is Decision.UNSURE and "no line the reader read" in missed.reason
+    # A little unseen ink still lets the key be verified, but not "not the key": the key
+    # may be written in what was not seen ("1595" with faint 5s read "1").
+    some = verify(numeric(15), sure_13, "13", unseen=0.07, thresholds=STRICT)
+    assert some.decision is Decision.UNSURE and "no line the reader read" in some.reason
+    assert verify(numeric(13), sure_13, "13", unseen=0.07, thresholds=STRICT).decision \
+        is Decision.KEY
+
+
+def test_strings_that_are_no_answer_do_not_count_against_the_key():
+    """"h2 = 7" with its h read a third as a 6: "62 = 7" is no answer to "h2 = ?" (it parses
+    as nothing), so the key holds nearly all the mass of what a student answering writes; a
+    7 read a third as a 1 ("h2 = 1" is an answer, another value) still does count."""
+    values = QuestionSpec(label="5", number="5", part=None, kind=Kind.VALUES, points=1.0,
+                          key={"h2": 7}, outputs=("h2",))
+    h_or_6 = [line({"h": 0.66, "6": 0.3399}, "2", "=", "7")]
+    found = evidence(values, h_or_6, "h2=7")
+    assert found.p_key == pytest.approx(0.66, abs=0.01)              # as before: a lower bound
+    assert found.p_malformed == pytest.approx(0.34, abs=0.01)
+    assert found.key_given_answer > 0.99
+    v = decide(found, STRICT)
+    assert v.decision is Decision.KEY and v.key_posterior == found.key_given_answer
+    seven_or_1 = [line("h", "2", "=", {"7": 0.66, "1": 0.3399})]
+    v = verify(values, seven_or_1, "h2=7", thresholds=STRICT)
+    assert v.decision is Decision.UNSURE and v.key_posterior == pytest.approx(0.66, abs=0.01)
+    # Nothing but malformed strings: no evidence for the key at all.
+    assert replace(found, p_key=0.0, p_malformed=1.0).key_given_answer == 0.0
+
+
+def test_a_shapes_separators_are_weighed_as_one():
+    """Five sizes whose four separators the reader cannot tell apart (x or ×, evenly): the
+    16 spellings of the key split its mass, which the beam cannot all hold; weighed as one
+    sign, the key holds it all. A size in doubt still counts against it."""
+    shape = QuestionSpec(label="6", number="6", part=None, kind=Kind.SHAPE, points=1.0,
+                         key=[8, 8, 5, 4, 2])
+    either = {"x": 0.4999, "×": 0.4999}
+    lines = [line("8", either, "8", either, "5", either, "4", either, "2", text="8x8×5x4×2")]
+    found = evidence(shape, lines, "8x8×5x4×2")
+    assert found.reads_as_key and found.key_given_answer > 0.99
+    assert verify(shape, lines, "8x8×5x4×2", thresholds=STRICT).decision is Decision.KEY
+    doubt = [line("8", either, "8", either, {"5": 0.6, "3": 0.3998}, either, "4", either, "2",
+                  text="8x8×5x4×2")]
+    found = evidence(shape, doubt, "8x8×5x4×2")
+    assert found.key_given_answer == pytest.approx(0.6, abs=0.01)
+    # Not the key: 8 × 8 × 3 × 4 × 2 is surely not 8 × 8 × 5 × 4 × 2, however it is spelled.
+    other = [line("8", either, "8", either, "3", either, "4", either, "2", text="8x8×3x4×2")]
+    v = verify(shape, other, "8x8×3x4×2", thresholds=STRICT)
+    assert v.decision is Decision.NOT_KEY and v.same_posterior > 0.99
+    from grader.verify import SHAPE_SEPARATORS, _merge
+    assert _merge("8x8X5*4", SHAPE_SEPARATORS) == "8×8×5×4"
+
+
+def test_no_decision_when_a_dot_lies_by_the_line_unread():
+    """".426" whose point the line cutter left out: the posterior of "426" cannot say
+    whether a point was written, so neither "the key" nor "not the key" is decided."""
+    from dataclasses import replace as changed
+
+    read = line("4", "2", "6")
+    assert verify(numeric(0.426), [read], "426", thresholds=STRICT).decision is Decision.NOT_KEY
+    dotted = changed(read, loose_dots=1)
+    v = verify(numeric(0.426), [dotted], "426", thresholds=STRICT)
+    assert v.decision is Decision.UNSURE and "decimal point" in v.reason
+    assert verify(numeric(426), [dotted], "426", thresholds=STRICT).decision is Decision.UNSURE
+    # A number read with its point has no other to miss.
+    pointed = changed(line("0", ".", "7", "5"), loose_dots=1)
+    assert verify(numeric(7.5), [pointed], "0.75", thresholds=STRICT).decision \
+        is Decision.NOT_KEY
+
+
+def test_other_looks_are_taken_only_when_unsure_and_averaged():
+    """A first look that leaves "15" unsure (0.8) and two other looks at the same ink that
+    are sure of it: the mean (0.93) is "the key" at 0.9. Other looks that doubt as much
+    leave it unsure; a first look that is sure never asks for more."""
+    from dataclasses import replace as changed
+
+    from grader.verify import weigh
+
+    key_at_0_9 = Thresholds(key=0.9, full=1e-3, same=0.9)
+    first = line("1", {"5": 0.8, "3": 0.1999})
+    sure = line("1", {"5": 0.995, "3": 0.0049}).posterior
+    doubt = line("1", {"5": 0.8, "3": 0.1999}).posterior
+    assert verify(numeric(15), [first], "15", thresholds=key_at_0_9).decision is Decision.UNSURE
+    looked = changed(first, looks=lambda: (sure, sure))
+    found, v = weigh(numeric(15), [looked], "15", key_at_0_9)
+    assert found.looks == 3 and found.p_key == pytest.approx((0.8 + 2 * 0.995) / 3, abs=0.01)
+    assert v.decision is Decision.KEY and v.reason.startswith("3 looks")
+    assert verify(numeric(15), [looked], "15", thresholds=key_at_0_9).decision is Decision.KEY
+    doubted = changed(first, looks=lambda: (doubt, doubt))
+    assert verify(numeric(15), [doubted], "15", thresholds=key_at_0_9).decision \
+        is Decision.UNSURE
+
+    def never():
+        raise AssertionError("a sure first look takes no other")
+    sure_first = line("1", "5")
+    assert verify(numeric(15), [changed(sure_first, looks=never)], "15",
+                  thresholds=key_at_0_9).decision is Decision.KEY
+    # "Not the key": two looks sure of 13 bring a first look's 2e-3 on 15 under 1e-3; a
+    # look that puts mass on the key keeps it out of reach.
+    unsure_13 = line("1", {"3": 0.9978, "5": 0.002})
+    on_15 = line("1", {"3": 0.5, "5": 0.4999}).posterior
+    sure_13 = line("1", {"3": 0.99999}).posterior
+    assert verify(numeric(15), [unsure_13], "13", thresholds=key_at_0_9).decision \
+        is Decision.UNSURE
+    assert verify(numeric(15), [changed(unsure_13, looks=lambda: (sure_13, sure_13))], "13",
+                  thresholds=key_at_0_9).decision is Decision.NOT_KEY
+    assert verify(numeric(15), [changed(unsure_13, looks=lambda: (on_15, sure_13))], "13",
+                  thresholds=key_at_0_9).decision is Decision.UNSURE
+
+
+def test_a_shape_cut_from_a_longer_run_is_no_clean_reading():
+    """"6 x 7 x 4" with its 6 read as an E: the parser takes "7 x 4" and leaves the E out, so
+    the reading is of no shape at all (no decision), and "E x 7 x 4" is no candidate for
+    "not the key"; a shape with words before it ("shape: 7 x 4") is still one."""
+    from grader.verify import _shape_runs_on
+
+    shape = QuestionSpec(label="7", number="7", part=None, kind=Kind.SHAPE, points=1.0,
+                         key=[6, 7, 4])
+    v = verify(shape, [line("F", " ", "x", " ", "7", " ", "x", " ", "4")], "F x 7 x 4",
+               thresholds=STRICT)
+    assert v.decision is Decision.UNSURE and "parse cleanly" in v.reason
+    assert _shape_runs_on("E x 7 x 4", "7 x 4") and _shape_runs_on("7 x 4 ×g", "7 x 4")
+    assert not _shape_runs_on("shape: 7 x 4", "7 x 4") and not _shape_runs_on("7x4", "7x4")

@@ -88,7 +88,7 @@ def _parse_shape(spec: QuestionSpec, raw: str, plain: str):
 
 
 def _parse_matrix(spec: QuestionSpec, raw: str, plain: str):
-    found = matrices.find_matrices(raw)
+    found = [matrices.transposed_if_marked(raw, f) for f in matrices.find_matrices(raw)]
     if not found:
         return None, "", (Flag.UNPARSED,), ()
     last, start, end = found[-1]

@@ -91,6 +91,23 @@ def plain_row_matrices(raw: str) -> list[tuple[Matrix | None, int, int]]:
     return out
 
 
+# A transpose written right after a matrix: "^T", "^{T}", "^\top", "^{\intercal}" (not a
+# MATLAB-style "'": it closes a quote as often).
+_TRANSPOSE = re.compile(r"\s*\^\s*\{?\s*(?:T|\\top|\\intercal|\\mathsf\{T\}|\\mathrm\{T\})\s*\}?")
+
+
+def transposed_if_marked(raw: str, found: tuple[Matrix | None, int, int]
+                         ) -> tuple[Matrix | None, int, int]:
+    """``found`` (a matrix at ``raw[start:end]``) as the student wrote it: transposed when a
+    transpose mark follows it (``[[1, 2], [3, 4]]^T`` is [[1, 3], [2, 4]], not the matrix
+    as printed), with the mark in its span."""
+    rows, start, end = found
+    mark = _TRANSPOSE.match(raw, end)
+    if rows is None or mark is None or not is_rectangular(rows):
+        return found
+    return [list(column) for column in zip(*rows)], start, mark.end()
+
+
 def find_matrices(raw: str) -> list[tuple[Matrix | None, int, int]]:
     found = latex_matrices(raw) or list_matrices(raw)
     return found if found else plain_row_matrices(raw)

@@ -95,3 +95,17 @@ def test_numbers_are_never_cut_down_to_another_value(text, value, flags):
     parsed = parse_answer(numeric(), text)
     assert parsed.value == (pytest.approx(value) if value is not None else None)
     assert tuple(str(f) for f in parsed.flags) == flags
+
+
+@pytest.mark.parametrize("text,value", [
+    # A transpose mark after a matrix is applied (it was ignored: full marks for W^T).
+    ("[[1,2],[3,4]]^T", [[1, 3], [2, 4]]),
+    (r"\begin{pmatrix}1 & 2\\ 3 & 4\end{pmatrix}^{\top}", [[1, 3], [2, 4]]),
+    ("[[1,2,3],[4,5,6]]^T", [[1, 4], [2, 5], [3, 6]]),
+    # ... not a ^T naming what the matrix is, nor a closing quote.
+    ("W^T = [[1,2],[3,4]]", [[1, 2], [3, 4]]),
+    ("'[[1,2],[3,4]]'", [[1, 2], [3, 4]]),
+])
+def test_a_transposed_matrix_is_read_transposed(text, value):
+    spec = QuestionSpec(label="1", number="1", part=None, kind="matrix", points=2, key=[[1, 2], [3, 4]])
+    assert parse_answer(spec, text).value == value

@@ -142,7 +142,8 @@ def grade_in_process(submission: Submission, texts: list[str | None] | None = No
         blank = _blank(submission.exam, exam)
         pages = []
         for number, text in enumerate(layers, start=1):
-            pages.append(read_page(number, text, exam, render, _ocr_options(), blank))
+            pages.append(read_page(number, text, exam, render, _ocr_options(), blank,
+                                   expression_budget_s=settings.GRADER_EXPRESSION_BUDGET_S))
             if text is None:      # scans report progress page by page
                 _count_page(submission)
         return _store(submission, pages, exam)
@@ -160,7 +161,8 @@ def page_read(*, submission_id: int, number: int, text_layer: str | None) -> dic
     def read():
         exam = exam_spec(submission.exam)
         return read_page(number, text_layer, exam, _renderer(submission), _ocr_options(),
-                         _blank(submission.exam, exam))
+                         _blank(submission.exam, exam),
+                         expression_budget_s=settings.GRADER_EXPRESSION_BUDGET_S)
 
     page = _guarded(submission, read, what=f"reading page {number}")
     if page is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import omr
+from grader import limits, omr
 from grader.align import Alignment, BlankPages, align_page, from_box_fit
 from grader.exam import Checkbox, ExamSpec
 from grader.ink import INK_CONTRAST, paper_level, region_ink
@@ -52,16 +52,20 @@ def _render_pdf_page(path: str, number: int, upscale: bool = True) -> PageImage:
 
 
 def read_page(number: int, text_layer: str | None, exam: ExamSpec, render: Render,
-              ocr: OcrOptions = OcrOptions(), blank: BlankPages | None = None) -> PageRead:
+              ocr: OcrOptions = OcrOptions(), blank: BlankPages | None = None, *,
+              expression_budget_s: float = limits.DEFAULT_ANSWER_BUDGET_S) -> PageRead:
     """The page as read: its text layer when it has one, else the scan read (see
-    ``read_scanned``). ``blank``: the blank exam's pages, when the exam has a blank PDF."""
+    ``read_scanned``). ``blank``: the blank exam's pages, when the exam has a blank PDF.
+    ``expression_budget_s``: the symbolic-work budget of one answer (``grader.limits``), which
+    verifying a written answer against its key shares."""
     if text_layer is not None:
         return text_layer_page(number, text_layer)
-    return read_scanned(number, exam, render, ocr, blank)
+    return read_scanned(number, exam, render, ocr, blank, expression_budget_s=expression_budget_s)
 
 
 def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions,
-                 blank: BlankPages | None = None) -> PageRead:
+                 blank: BlankPages | None = None, *,
+                 expression_budget_s: float = limits.DEFAULT_ANSWER_BUDGET_S) -> PageRead:
     """A scanned page: which blank page it is and where it sits (its checkboxes' fit, else
     its printed content), its checkboxes read there, the ink of each answer region on it read;
     and, only where an answer's place is not known from the blank exam, the whole page OCRed
@@ -83,7 +87,7 @@ def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions,
             fit, box_alignment = _fit(image, {page: template[page]}, expected_page=page,
                                     marking=exam.marking)
             alignment = box_alignment or alignment
-    regions = _regions(image, alignment, exam, blank, ocr, number)
+    regions = _regions(image, alignment, exam, blank, ocr, number, expression_budget_s)
     if alignment is not None and not exam.reads_page_text():
         return PageRead(number=number, source=Source.SCAN, text="", confidence=1.0,
                         turned_cw=alignment.upright_turn_cw, fit=fit, alignment=alignment,
@@ -124,7 +128,8 @@ def _ocr(image: PageImage, number: int, rotation: int | None, ocr: OcrOptions) -
 
 
 def _regions(image: PageImage, alignment: Alignment | None, exam: ExamSpec,
-             blank: BlankPages | None, ocr: OcrOptions, number: int) -> tuple[RegionRead, ...]:
+             blank: BlankPages | None, ocr: OcrOptions, number: int,
+             expression_budget_s: float) -> tuple[RegionRead, ...]:
     """The answer regions of the blank page this scan is, each with its ink read."""
     if alignment is None or blank is None or exam.layout is None:
         return ()
@@ -141,7 +146,8 @@ def _regions(image: PageImage, alignment: Alignment | None, exam: ExamSpec,
     for label, region in regions.items():
         ink = region_ink(image, alignment, region, reference, paper)
         try:
-            out.append(read_region(label, ink, ocr, questions.get(label), scan_dpi))
+            out.append(read_region(label, ink, ocr, questions.get(label), scan_dpi,
+                                   expression_budget_s))
         except OcrTimeout:
             out.append(RegionRead(label, ink.ink_mm2, ink.fraction))
         except OcrError as exc:

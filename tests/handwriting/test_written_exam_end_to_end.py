@@ -24,7 +24,8 @@ STUDENTS = ((1, 200, "right"), (2, 150, "wrong"))
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def exam(tmp_path_factory):
+    """(folder, exam spec with template and layout, blank pages) of the written exam."""
     folder = tmp_path_factory.mktemp("written")
     written_exam.generate(folder)
     keyed, _ = check_keys(parse_definition_text((folder / "exam.yaml").read_text()))
@@ -35,6 +36,12 @@ def graded(tmp_path_factory):
     spec = ExamSpec.build(keyed.questions, template, blank_layout(blank, keyed.questions))
     pages = BlankPages(lambda page, dpi: render_pdf_page(blank, page - 1, dpi=dpi), 2,
                        key=("test-written", str(folder)))
+    return folder, spec, pages
+
+
+@pytest.fixture(scope="module")
+def graded(exam):
+    folder, spec, pages = exam
     out = []
     for student, dpi, outcome in STUDENTS:
         truth = written_exam.fill(folder, student, seed=5, dpi=dpi,
@@ -72,3 +79,30 @@ def test_every_written_region_is_verified_against_its_key_and_the_decision_is_st
         stored = json.loads(json.dumps([p.to_json() for p in reads]))
         assert [r["decision"] for p in stored for r in p["regions"]] == \
             [r.decision for p in reads for r in p.regions]
+
+
+def test_verifying_a_written_expression_shares_the_answers_time_budget(exam, graded):
+    """An expression's candidates are weighed by SymPy within the answer's budget
+    (``GRADER_EXPRESSION_BUDGET_S``, passed down to the page read): with none left, a written
+    expression is never verified, whatever it reads; numbers need no SymPy and are unchanged."""
+    from grader import expr
+
+    folder, spec, pages = exam
+    truth, reads, _ = graded[0]
+    render = pdf_renderer(folder / truth["file"])
+    # The comparisons of the reads above are cached (a cached answer costs no time): gone.
+    expr._canonical.cache_clear()
+    expr._compare.cache_clear()
+    starved = [read_page(n, None, spec, render, OcrOptions(timeout_s=60), pages,
+                         expression_budget_s=0.0) for n in (1, 2)]
+    kinds = {q.label: str(q.kind) for q in spec.questions}
+    before = {r.label: r for page in reads for r in page.regions}
+    expressions = 0
+    for page in starved:
+        for region in page.regions:
+            if kinds.get(region.label) == "expression" and region.text.strip():
+                expressions += 1
+                assert region.decision == "unsure", region
+            elif kinds.get(region.label) in ("numeric", "shape"):
+                assert region.decision == before[region.label].decision, region
+    assert expressions >= 1

@@ -29,6 +29,33 @@ def create_submission(env, code: str, path) -> tuple[int, str]:
     return int(pk), status
 
 
+# A trigger that makes the page task's "one more page read" wait, so that the worker can be
+# killed while a page task is surely in the middle of its page; and its removal, with the
+# killed worker's sessions (still waiting in the server) terminated.
+HOLD_PAGE_COUNT = """
+CREATE FUNCTION test_hold_page() RETURNS trigger AS $$
+BEGIN
+  IF NEW.pages_done > OLD.pages_done THEN PERFORM pg_sleep(600); END IF;
+  RETURN NEW;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER test_hold_page BEFORE UPDATE ON exams_submission
+  FOR EACH ROW EXECUTE FUNCTION test_hold_page();
+"""
+RELEASE_PAGE_COUNT = (
+    # First the waiting sessions (they hold the row, and dropping the trigger waits for them).
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+    "AND query ILIKE '%pages_done%' AND state = 'active'",
+    "DROP TRIGGER test_hold_page ON exams_submission",
+    "DROP FUNCTION test_hold_page()",
+)
+
+
+def held_page_tasks(url: str) -> int:
+    with db(url) as conn:
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                            "AND query ILIKE '%pages_done%' AND state = 'active'").fetchone()[0]
+
+
 def status_of(url: str, pk: int) -> tuple:
     with db(url) as conn:
         return conn.execute("SELECT status, error, attempts, score FROM exams_submission WHERE id=%s",
@@ -78,16 +105,23 @@ def test_worker_sigkilled_mid_page_then_completes_exactly_once(tmp_path):
         env = project_env(tmp_path, DATABASE_URL=url, CELERY_BROKER_URL=redis_url(db=15))
         manage(env, "migrate", "--noinput")
         manage(env, "load_exam", str(TUM / "exam.yaml"))
+        # Hold every page task inside its page (a page is read in ~0.1 s, faster than a
+        # test can watch for it): the database makes counting a page wait.
+        with db(url) as conn:
+            conn.execute(HOLD_PAGE_COUNT)
         first_log = tmp_path / "worker1.log"
         with celery_workers(env, concurrency=2, log=first_log) as proc:
             wait_ready(proc, first_log)
             pk, _ = create_submission(env, "IN2346-ENDTERM", TUM / truth["file"])
-            # A page task has been handed to a pool process: kill the whole worker (main
+            # A page task is in a pool process, mid-page: kill the whole worker (main
             # process, pool children and their tesseract) like a machine that loses power.
-            wait_for(lambda: "exams.read_page[" in first_log.read_text(), 60,
-                     "a page task to start")
+            wait_for(lambda: held_page_tasks(url), 60, "a page task to be held mid-page")
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        with db(url) as conn:
+            # The killed worker's database sessions end (as a lost connection ends them).
+            for statement in RELEASE_PAGE_COUNT:
+                conn.execute(statement)
         status, _, attempts, _ = status_of(url, pk)
         assert status == "processing" and attempts == 1, (status, attempts)
         assert answer_rows(url, pk) == []

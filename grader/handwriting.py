@@ -53,7 +53,7 @@ from grader.levels import median_abs_deviation_u8, percentile_u8
 
 __all__ = [
     "ALPHABET", "CharRead", "Choice", "Engine", "HandwritingModelMissing", "LineCut",
-    "LinePosterior", "LineRead",
+    "LinePosterior", "LineRead", "SECOND_LOOKS",
     "Reading", "RegionRead", "calibrated", "choose_reading", "cut_lines", "loose_dots",
     "normalise_reading", "other_looks", "read_handwritten_region", "read_region_tesseract",
     "recognise_line", "unseen_ink",

@@ -52,7 +52,7 @@ import numpy as np
 
 from grader import ctc
 from grader.compare import is_number
-from grader.handwriting import LinePosterior, LineRead
+from grader.handwriting import SECOND_LOOKS, LinePosterior, LineRead
 from grader.parse import parse_answer
 from grader.parse.numbers import arithmetic_runs, shapes_in
 from grader.score import ExpressionCheck, score_answer
@@ -538,10 +538,11 @@ def weigh(question: QuestionSpec, lines: Sequence[LineRead], reading: str,
                      expression_check=expression_check)
     verdict = decide(found, thresholds)
     if verdict.decision is not Decision.UNSURE or found.blocked or not lines \
-            or any(line.looks is None for line in lines):
+            or any(line.looks is None for line in lines) \
+            or not _within_reach(found, thresholds, len(SECOND_LOOKS)):
         return found, verdict
     looks = [line.looks() for line in lines if line.looks is not None]
-    count = min(len(look) for look in looks)
+    count = min(min(len(look) for look in looks), len(SECOND_LOOKS))
     if not count:
         return found, verdict
     seen = [found]
@@ -556,6 +557,21 @@ def weigh(question: QuestionSpec, lines: Sequence[LineRead], reading: str,
         for name in ("p_key", "p_full", "p_same", "p_malformed")})
     again_verdict = decide(mean, thresholds)
     return mean, replace(again_verdict, reason=f"{len(seen)} looks: {again_verdict.reason}")
+
+
+def _within_reach(first: Evidence, thresholds: Thresholds, others: int) -> bool:
+    """Whether the mean of ``first`` and ``others`` more looks could decide at all, were the
+    other looks as sure as a look can be: where it cannot, no look is taken (each costs the
+    recogniser once more per line). "The key" (P(full | an answer) = mean P(key) / (1 - mean
+    P(malformed)), largest with the others all on the key): (p_key + k) / (k + 1 - p_malformed).
+    "Not the key": mean P(full) no less than p_full / (k + 1), mean P(same) no more than
+    (p_same + k) / (k + 1), and never where something else rules it out."""
+    k = others
+    if first.reads_as_key:
+        return (first.p_key + k) / max(k + 1 - first.p_malformed, 1e-12) >= thresholds.key
+    if first.not_key_blocked:
+        return False
+    return first.p_full / (k + 1) <= thresholds.full and (first.p_same + k) / (k + 1) >= thresholds.same
 
 
 def _not_key_excluded(question: QuestionSpec, lines: Sequence[LineRead]) -> str:

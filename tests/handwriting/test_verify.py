@@ -269,6 +269,33 @@ def test_other_looks_are_taken_only_when_unsure_and_averaged():
                   thresholds=key_at_0_9).decision is Decision.UNSURE
 
 
+def test_no_other_look_is_taken_where_none_could_decide():
+    """Other looks cost the recogniser once more per line: none is taken where even two
+    looks as sure as can be could not bring the mean to a decision (read as the key at 0.5:
+    (0.5 + 2) / 3 < 0.9; read as 13 with 0.4 on 15: P(full) >= 0.4 / 3; "not the key" ruled
+    out for the question), and they are still taken where they could."""
+    from dataclasses import replace as changed
+
+    key_at_0_9 = Thresholds(key=0.9, full=1e-3, same=0.9)
+
+    def never():
+        raise AssertionError("no look can decide here: none is taken")
+    half = line("1", {"5": 0.5, "3": 0.4999})
+    assert verify(numeric(15), [changed(half, looks=never)], "15",
+                  thresholds=key_at_0_9).decision is Decision.UNSURE
+    assert verify(numeric(15), [changed(half, looks=never)], "13",
+                  thresholds=key_at_0_9).decision is Decision.UNSURE
+    two_lines = [changed(line("1", {"3": 0.99, "5": 0.0099}), looks=never), changed(line("4"), looks=never)]
+    assert verify(numeric(15), two_lines, "13\n4", thresholds=key_at_0_9).decision \
+        is Decision.UNSURE              # "the answer spans several lines": never "not the key"
+    taken = []
+    sure = line("1", {"5": 0.995, "3": 0.0049}).posterior
+    reachable = changed(line("1", {"5": 0.75, "3": 0.2499}),
+                        looks=lambda: taken.append(1) or (sure, sure))
+    assert verify(numeric(15), [reachable], "15", thresholds=key_at_0_9).decision is Decision.KEY
+    assert taken == [1]
+
+
 def test_a_shape_cut_from_a_longer_run_is_no_clean_reading():
     """"6 x 7 x 4" with its 6 read as an E: the parser takes "7 x 4" and leaves the E out, so
     the reading is of no shape at all (no decision), and "E x 7 x 4" is no candidate for

@@ -9,7 +9,9 @@ import signal
 
 import pytest
 
-from tests.hardening.workers import db, wait_for, wait_ready
+from tests.hardening.workers import (
+    db, held_page_tasks, hold_page_count, release_page_count, wait_for, wait_ready,
+)
 from tests.integration.realservices import (
     ROOT, celery_workers, manage, postgres_database, project_env, redis_url,
 )
@@ -27,33 +29,6 @@ def create_submission(env, code: str, path) -> tuple[int, str]:
     out = manage(env, "shell", "-c", CREATE.format(code=code, path=str(path))).stdout
     pk, status = out.strip().splitlines()[-1].split()
     return int(pk), status
-
-
-# A trigger that makes the page task's "one more page read" wait, so that the worker can be
-# killed while a page task is surely in the middle of its page; and its removal, with the
-# killed worker's sessions (still waiting in the server) terminated.
-HOLD_PAGE_COUNT = """
-CREATE FUNCTION test_hold_page() RETURNS trigger AS $$
-BEGIN
-  IF NEW.pages_done > OLD.pages_done THEN PERFORM pg_sleep(600); END IF;
-  RETURN NEW;
-END $$ LANGUAGE plpgsql;
-CREATE TRIGGER test_hold_page BEFORE UPDATE ON exams_submission
-  FOR EACH ROW EXECUTE FUNCTION test_hold_page();
-"""
-RELEASE_PAGE_COUNT = (
-    # First the waiting sessions (they hold the row, and dropping the trigger waits for them).
-    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-    "AND query ILIKE '%pages_done%' AND state = 'active'",
-    "DROP TRIGGER test_hold_page ON exams_submission",
-    "DROP FUNCTION test_hold_page()",
-)
-
-
-def held_page_tasks(url: str) -> int:
-    with db(url) as conn:
-        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-                            "AND query ILIKE '%pages_done%' AND state = 'active'").fetchone()[0]
 
 
 def status_of(url: str, pk: int) -> tuple:
@@ -107,8 +82,7 @@ def test_worker_sigkilled_mid_page_then_completes_exactly_once(tmp_path):
         manage(env, "load_exam", str(TUM / "exam.yaml"))
         # Hold every page task inside its page (a page is read in ~0.1 s, faster than a
         # test can watch for it): the database makes counting a page wait.
-        with db(url) as conn:
-            conn.execute(HOLD_PAGE_COUNT)
+        hold_page_count(url, seconds=600)
         first_log = tmp_path / "worker1.log"
         with celery_workers(env, concurrency=2, log=first_log) as proc:
             wait_ready(proc, first_log)
@@ -118,10 +92,8 @@ def test_worker_sigkilled_mid_page_then_completes_exactly_once(tmp_path):
             wait_for(lambda: held_page_tasks(url), 60, "a page task to be held mid-page")
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-        with db(url) as conn:
-            # The killed worker's database sessions end (as a lost connection ends them).
-            for statement in RELEASE_PAGE_COUNT:
-                conn.execute(statement)
+        # The killed worker's database sessions end (as a lost connection ends them).
+        release_page_count(url)
         status, _, attempts, _ = status_of(url, pk)
         assert status == "processing" and attempts == 1, (status, attempts)
         assert answer_rows(url, pk) == []

@@ -16,7 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from exams import grading, services
 from exams.models import Submission
 from exams.tasks import grade_submission, pages_failed, retry_delay
-from tests.hardening.workers import db, wait_for, wait_ready
+from tests.hardening.workers import db, held_page_tasks, hold_page_count, wait_for, wait_ready
 from tests.integration.realservices import (
     PG_HOST, PG_PORT, ROOT, celery_workers, manage, postgres_database, project_env, redis_url,
 )
@@ -142,6 +142,9 @@ def test_a_database_outage_during_a_scan_ends_graded(tmp_path):
                           GRADER_RETRY_BACKOFF_MAX_S="4")
         manage(env, "migrate", "--noinput")
         manage(env, "load_exam", str(TUM / "exam.yaml"))
+        # Each page task waits 3 s in the database when it counts its page, so that the cut
+        # surely comes while page tasks are running (a page of this scan is read in ~0.1 s).
+        hold_page_count(url, seconds=3)
         log = tmp_path / "worker.log"
         with celery_workers(env, concurrency=2, log=log) as proc:
             wait_ready(proc, log)
@@ -150,10 +153,8 @@ def test_a_database_outage_during_a_scan_ends_graded(tmp_path):
                     "exam=Exam.objects.get(code='IN2346-ENDTERM'), student='s1', "
                     f"content=Path({str(TUM / truth['file'])!r}).read_bytes()); print(s.pk)")
             pk = int(manage(env, "shell", "-c", code).stdout.split()[-1])
-            # The scan's page tasks have been handed out: the database goes away while they
-            # run or, if they are quicker than the cut (a page of this scan takes ~0.1 s), while
-            # the join stores the result.
-            wait_for(lambda: "exams.read_page[" in log.read_text(), 180, "the page tasks")
+            # A page task is in the middle of its page: the database goes away.
+            wait_for(lambda: held_page_tasks(url), 180, "a page task in the middle of its page")
             _cut_database(url.rsplit("/", 1)[1], seconds=12)
 
             def finished():

@@ -92,3 +92,40 @@ def wait_ready(proc, log: Path, timeout: float = 60) -> None:
         return log.exists() and " ready." in log.read_text()
 
     wait_for(ready, timeout, "the worker to start")
+
+
+# A test-only trigger that makes a page task's "one more page read" (the UPDATE of
+# exams_submission.pages_done) wait ``seconds`` in the database, so that a test can act while
+# a page task is surely in the middle of its page: a page of the sample scans is read in
+# ~0.1 s, faster than a test can watch a log for it.
+_HOLD = """
+CREATE OR REPLACE FUNCTION test_hold_page() RETURNS trigger AS $$
+BEGIN
+  IF NEW.pages_done > OLD.pages_done THEN PERFORM pg_sleep({seconds}); END IF;
+  RETURN NEW;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER test_hold_page BEFORE UPDATE ON exams_submission
+  FOR EACH ROW EXECUTE FUNCTION test_hold_page();
+"""
+_HELD = ("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+         "AND datname = current_database() AND query ILIKE '%pages_done%' AND state = 'active'")
+
+
+def hold_page_count(url: str, seconds: float) -> None:
+    with db(url) as conn:
+        conn.execute(_HOLD.format(seconds=float(seconds)))
+
+
+def held_page_tasks(url: str) -> int:
+    """How many page tasks are waiting in the hold now."""
+    with db(url) as conn:
+        return conn.execute(_HELD).fetchone()[0]
+
+
+def release_page_count(url: str) -> None:
+    """The hold removed; the sessions waiting in it (a killed worker's) ended first, since
+    dropping the trigger waits for them."""
+    with db(url) as conn:
+        conn.execute(_HELD.replace("count(*)", "pg_terminate_backend(pid)"))
+        conn.execute("DROP TRIGGER test_hold_page ON exams_submission")
+        conn.execute("DROP FUNCTION test_hold_page()")

@@ -34,6 +34,8 @@ FLAG_REASONS: dict[str, str] = {
                    "not be proven: confirm it.",
     Flag.TOO_COMPLEX: "The expression took too long to compare with the key (time budget): check "
                       "it by hand.",
+    Flag.PERCENT: "Written as a percentage that is the key only as a fraction (50% for 0.5): "
+                  "decide whether that counts.",
 }
 # About the whole submission rather than one answer.
 DOCUMENT_FLAG_REASONS: dict[str, str] = {
@@ -65,6 +67,8 @@ STUDENT_SENTENCES: dict[str, str] = {
                      "undefined or very large there); a marker checks it.",
     Flag.UNPROVEN: "Your expression matched the key numerically; a marker confirms it.",
     Flag.TOO_COMPLEX: "Your expression was too complex to check automatically; a marker checks it.",
+    Flag.PERCENT: "Your answer was given in per cent; a marker checks it against the "
+                  "expected fraction.",
 }
 UNKNOWN_FLAG_SENTENCE = "A marker takes a closer look at this answer."
 

@@ -33,6 +33,23 @@ def score_numeric(value: Any, key: Any, spec: QuestionSpec) -> Scored:
                   detail="" if ok else f"expected {key}, read {value}")
 
 
+def score_percentage(parsed: Parsed, key: Any, spec: QuestionSpec) -> Scored:
+    """A number written with a percent sign ("50%"): the number as written is the key (the
+    question asked for a percentage) → full marks; only its fraction is (0.5) → full marks
+    suggested, flagged ``percent`` for a TA (the question may have asked for a fraction);
+    neither → 0 (wrong either way)."""
+    others = tuple(f for f in parsed.flags if f != Flag.PERCENT)
+    as_written = score_numeric(parsed.value, key, spec)
+    if as_written.score == spec.points or not parsed.alternatives:
+        return Scored(as_written.score, spec.points, others, as_written.detail)
+    fraction = parsed.alternatives[0]
+    if score_numeric(fraction, key, spec).score == spec.points:
+        return Scored(spec.points, spec.points, (*others, Flag.PERCENT),
+                      f"read {parsed.value}%: as a fraction ({fraction:g}) it is the key")
+    return Scored(0.0, spec.points, others, f"expected {key}, read {parsed.value}% "
+                  f"(as a fraction {fraction:g})")
+
+
 def score_shape(value: Any, key: Sequence[int], spec: QuestionSpec) -> Scored:
     if not isinstance(value, list):
         return Scored(0.0, spec.points, (Flag.UNPARSED,), "no shape read")
@@ -152,6 +169,8 @@ def score_answer(spec: QuestionSpec, parsed: Parsed, key: Any,
         base = Scored(0.0, spec.points, (Flag.NO_KEY,), "this question has no key")
     elif parsed.value is None:
         base = Scored(0.0, spec.points, (Flag.UNPARSED,), "no value of the expected kind read")
+    elif spec.kind == Kind.NUMERIC and Flag.PERCENT in parsed.flags:
+        return score_percentage(parsed, key, spec)
     elif spec.kind == Kind.NUMERIC:
         base = score_numeric(parsed.value, key, spec)
     elif spec.kind == Kind.SHAPE:

@@ -45,6 +45,8 @@ class Flag(StrEnum):
     NOT_FINITE = "not_finite"
     UNPROVEN = "unproven"           # equal to the key at sample points, SymPy could not prove it
     TOO_COMPLEX = "too_complex"     # the per-answer time budget for symbolic work ran out
+    # A number written as a percentage ("50%") that is the key only as a fraction (0.5).
+    PERCENT = "percent"
 
 
 class DocumentFlag(StrEnum):

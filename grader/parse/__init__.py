@@ -77,9 +77,19 @@ def _unless_negated(plain: str, parsed: tuple[Any, str, tuple[str, ...], tuple[A
     return value, evidence, flags, alternatives
 
 
+def _as_percentage(plain: str, parsed: tuple[Any, str, tuple[str, ...], tuple[Any, ...]]):
+    """A single value written with a percent sign ("50%", "50 %"): its fraction (0.5) kept as
+    the other reading, and ``percent`` said, for the scorer to weigh against the key."""
+    value, evidence, flags, alternatives = parsed
+    if value is None or flags or alternatives or not evidence.strip() or isinstance(value, bool) \
+            or not re.search(r"(?<![\d.])" + re.escape(evidence.strip()) + r"\s*%", plain):
+        return parsed
+    return value, evidence, (Flag.PERCENT,), (value / 100,)
+
+
 def _parse_numeric(spec: QuestionSpec, raw: str, plain: str):
-    return _unless_negated(plain, _selected(
-        select(raw, plain, _read_number, _same_number, to_plain, _all_numbers)))
+    return _unless_negated(plain, _as_percentage(plain, _selected(
+        select(raw, plain, _read_number, _same_number, to_plain, _all_numbers))))
 
 
 def _parse_shape(spec: QuestionSpec, raw: str, plain: str):

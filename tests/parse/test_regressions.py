@@ -109,3 +109,22 @@ def test_numbers_are_never_cut_down_to_another_value(text, value, flags):
 def test_a_transposed_matrix_is_read_transposed(text, value):
     spec = QuestionSpec(label="1", number="1", part=None, kind="matrix", points=2, key=[[1, 2], [3, 4]])
     assert parse_answer(spec, text).value == value
+
+
+@pytest.mark.parametrize("key,text,score,flags", [
+    # A percentage is the key as written: full marks, nothing to review.
+    (50, "50%", 2, ()),
+    (50, "accuracy: 50 %", 2, ()),
+    # The key only as a fraction (it was 0, unflagged): full marks suggested, a TA decides.
+    (0.5, "50%", 2, ("percent",)),
+    # Neither: wrong either way, no review.
+    (0.3, "50%", 0, ()),
+    # Without a percent sign nothing changes.
+    (0.5, "50", 0, ()),
+])
+def test_a_percentage_is_weighed_as_written_and_as_a_fraction(key, text, score, flags):
+    from grader.score import score_answer
+
+    spec = numeric(key)
+    scored = score_answer(spec, parse_answer(spec, text), key)
+    assert (scored.score, tuple(str(f) for f in scored.flags)) == (score, flags)

@@ -55,7 +55,12 @@ def score_shape(value: Any, key: Sequence[int], spec: QuestionSpec) -> Scored:
         return Scored(0.0, spec.points, (Flag.UNPARSED,), "no shape read")
     if list(value) == list(key):
         return Scored(spec.points, spec.points)
-    if len(value) == len(key) and sorted(value) == sorted(key):
+    if len(value) != len(key):
+        # Another number of dimensions ("8x8, 5 channels" read as 8×8; a batch size added):
+        # the rest may be said in words around it. A TA decides.
+        return Scored(0.0, spec.points, (Flag.SHAPE_MISMATCH,),
+                      f"expected {len(key)} dimensions {tuple(key)}, read {len(value)}: {tuple(value)}")
+    if sorted(value) == sorted(key):
         # Right numbers in another layout convention: a TA decides whether that counts.
         return Scored(0.0, spec.points, (Flag.LAYOUT_DIFFERS,),
                       f"expected {tuple(key)}, read {tuple(value)} (same numbers, other order)")

@@ -128,3 +128,19 @@ def test_a_percentage_is_weighed_as_written_and_as_a_fraction(key, text, score, 
     spec = numeric(key)
     scored = score_answer(spec, parse_answer(spec, text), key)
     assert (scored.score, tuple(str(f) for f in scored.flags)) == (score, flags)
+
+
+@pytest.mark.parametrize("text,score,flags", [
+    ("8 x 8 x 5", 2, ()),
+    ("8 x 8 x 6", 0, ()),                         # wrong, and surely so
+    ("5 x 8 x 8", 0, ("layout_differs",)),
+    # Another number of dimensions: the rest may be in words (it was 0, unflagged).
+    ("output: 8x8, 5 channels", 0, ("shape_mismatch",)),
+    ("8 x 8 x 5 x 1", 0, ("shape_mismatch",)),
+])
+def test_a_shape_with_another_number_of_dimensions_is_flagged(text, score, flags):
+    from grader.score import score_answer
+
+    spec = QuestionSpec(label="1", number="1", part=None, kind="shape", points=2, key=[8, 8, 5])
+    scored = score_answer(spec, parse_answer(spec, text), spec.key)
+    assert (scored.score, tuple(str(f) for f in scored.flags)) == (score, flags)

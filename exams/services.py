@@ -468,10 +468,13 @@ def submission_store_results(*, submission: Submission, pages: Sequence[PageRead
 
 
 def _detail(result: AnswerResult) -> str:
+    detail = result.scored.detail
     if result.parsed.alternatives:
         alternatives = " and ".join(str(a) for a in result.parsed.alternatives)
-        return f"several final answers: {alternatives}. {result.scored.detail}".strip()
-    return result.scored.detail
+        detail = f"several final answers: {alternatives}. {detail}".strip()
+    if result.verified:
+        detail = f"{detail.rstrip('. ')}. {result.verified}" if detail else result.verified
+    return detail
 
 
 def submission_confirm_document(*, submission: Submission) -> Submission:

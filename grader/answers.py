@@ -113,7 +113,21 @@ def from_region(label: str, reads: Sequence[tuple[int, RegionRead]],
                               0.0, (Flag.UNREADABLE, *flags)), (number,), read.fraction,
                        read.readings)
     return Segment(label, read.text, 0, len(read.text), (number,), read.confidence, flags,
-                   ink=read.fraction, reader=read.engine, readings=read.readings)
+                   ink=read.fraction, reader=read.engine, readings=read.readings,
+                   verified=_verified(read, question))
+
+
+_DECISIONS = {Decision.KEY: "the key", Decision.NOT_KEY: "not the key", Decision.UNSURE: "unsure"}
+
+
+def _verified(read: RegionRead, question: QuestionSpec | None) -> str:
+    """The verification of the reading against the key, as the TA reads it: what was decided
+    and how much of the recogniser's mass lies on full marks."""
+    if not read.decision or question is None or read.verified_for != fingerprint(question):
+        return ""
+    decided = _DECISIONS.get(read.decision, read.decision)
+    weight = "" if read.key_posterior is None else f", P(full marks) = {read.key_posterior:.3g}"
+    return f"handwriting verified against the key: {decided}{weight}"
 
 
 def _unsure(read: RegionRead, question: QuestionSpec | None) -> bool:

@@ -114,7 +114,7 @@ def grade_pages(
     for spec in questions:
         segment = segments.get(spec.label)
         spans: tuple = ()
-        ink, reader, readings = None, "", ()
+        ink, reader, readings, verified = None, "", (), ""
         with limits.answer_budget(expression_budget_s) as budget:
             if spec.kind == Kind.MULTIPLE_CHOICE and spec.label in box_answers:
                 parsed, raw, pages_used, confidence = box_answers[spec.label], "", (), None
@@ -131,6 +131,7 @@ def grade_pages(
                                 tuple(dict.fromkeys(segment.flags + parsed.flags)), parsed.alternatives)
                 raw, pages_used, confidence = segment.text, segment.pages, segment.confidence
                 ink, reader, readings = segment.ink, segment.reader, segment.readings
+                verified = segment.verified
             scored = score_answer(spec, parsed, spec.key, expression_check=check)
             scored = _carry_forward(spec, parsed, scored, results, recompute, check)
         if budget.exceeded:
@@ -140,7 +141,8 @@ def grade_pages(
         results[spec.label] = AnswerResult(
             label=spec.label, kind=spec.kind, raw_text=raw, parsed=parsed, scored=scored,
             expected=spec.key, confidence=min(parsed.confidence, confidence or 1.0),
-            pages=pages_used, spans=spans, ink=ink, reader=reader, readings=readings)
+            pages=pages_used, spans=spans, ink=ink, reader=reader, readings=readings,
+            verified=verified)
     return [results[q.label] for q in questions]
 
 

@@ -200,6 +200,7 @@ class Segment:
     ink: float | None = None        # read from an answer region: the share of it inked
     reader: str = ""                # the engine whose reading of the region was taken
     readings: tuple[Reading, ...] = ()   # every engine's reading of the region
+    verified: str = ""              # the score verified against the key, in words (regions)
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,7 @@ class AnswerResult:
     ink: float | None = None        # the share of its answer region inked (regions only)
     reader: str = ""                # which engine's reading was taken (handwritten regions)
     readings: tuple[Reading, ...] = ()   # every engine's reading, shown to the TA
+    verified: str = ""              # the score verified against the key, in words (regions)
 
     @property
     def status(self) -> str:

@@ -37,6 +37,14 @@ def test_the_handwritten_sample_is_graded_right_or_flagged(media_root):
             if answer["status"] != "flagged":
                 assert answer["score"] == part["score"], (truth["file"], answer, part)
                 written_auto += part["kind"] != "multiple_choice" and part["outcome"] != "empty"
+        # The TA reads what the verification decided beside each handwritten answer.
+        details = {a.question.label: a.detail for a in submission.answers.select_related("question")}
+        for answer in result["answers"]:
+            part = truth["parts"][answer["question"]]
+            if part["kind"] != "multiple_choice" and part["outcome"] != "empty":
+                verdict = "unsure" if answer["status"] == "flagged" else ("the key" if answer["score"] else "not the key")
+                assert f"verified against the key: {verdict}, P(full marks) = " in details[answer["question"]], \
+                    (answer, details[answer["question"]])
         expected = json.loads((FOLDER / "expected" / f"{pdf.stem}.json").read_text())
         assert (result["status"], result["score"]) == (expected["status"], expected["score"])
         assert essentials(result) == essentials(expected), pdf.name

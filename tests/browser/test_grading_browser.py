@@ -12,8 +12,13 @@ N = 20
 
 def test_grading_a_question_by_keyboard_then_changing_an_item(browser, live_server, settings,
                                                               media_root):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
+
+    def wait(timeout: float) -> WebDriverWait:
+        # The page is replaced after each key: an element found just before may be gone.
+        return WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException,))
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast login
     exam = make_exam("EX-R")
@@ -46,7 +51,7 @@ def test_grading_a_question_by_keyboard_then_changing_an_item(browser, live_serv
     assert "Added item +1" in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
 
     for n, student in enumerate(students):
-        WebDriverWait(browser, 20).until(
+        wait(20).until(
             lambda d: d.find_element(By.ID, "student").text == student)
         boxes = browser.find_elements(By.CSS_SELECTOR, "#rubric-items input[type=checkbox]")
         suggested = [b.is_selected() for b in boxes]
@@ -60,8 +65,8 @@ def test_grading_a_question_by_keyboard_then_changing_an_item(browser, live_serv
             body.send_keys("2")                         # item 2 on
         assert browser.find_element(By.ID, "score-now").text == ("2" if n % 2 else "1")
         body.send_keys("\n")                            # save and next
-    WebDriverWait(browser, 20).until(lambda d: "/grade/" in d.current_url
-                                     and d.find_elements(By.ID, "grade-questions"))
+    wait(20).until(lambda d: "/grade/" in d.current_url
+                   and d.find_elements(By.ID, "grade-questions"))
     assert "every answer is graded" in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
     row = browser.find_element(By.CSS_SELECTOR, "tr.grade-question[data-question='2']")
     assert (row.find_element(By.CSS_SELECTOR, "td.to-do").text,

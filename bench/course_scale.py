@@ -11,9 +11,8 @@ operation (best of 3) and prints the query count of the per-request ones.
 from __future__ import annotations
 
 import argparse
-import os
+import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -21,18 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-
-def setup_django(folder: Path) -> None:
-    os.environ["DATABASE_URL"] = f"sqlite:///{folder / 'bench.sqlite3'}"
-    os.environ["MEDIA_ROOT"] = str(folder / "media")
-    os.environ.pop("CELERY_BROKER_URL", None)
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+from bench.embedded import setup_embedded_django  # noqa: E402 - needs ROOT on sys.path
 
 
 def build(students: int, resubmissions: int, questions: int):
@@ -40,11 +28,16 @@ def build(students: int, resubmissions: int, questions: int):
     from django.db import transaction
 
     from exams.models import Answer, Enrollment, Exam, Question, StudentProfile, Submission
+    from grader.types import Kind, QuestionSpec
 
     exam = Exam.objects.create(code="BIG-1", title="Large course", published=True)
-    qs = Question.objects.bulk_create([
-        Question(exam=exam, label=str(i + 1), number=str(i + 1), kind="numeric", points=2.0,
-                 order=i, key=1) for i in range(questions)])
+    qs = []
+    for i in range(questions):
+        question = Question(exam=exam)
+        question.set_spec(QuestionSpec(label=str(i + 1), number=str(i + 1), part=None,
+                                       kind=Kind.NUMERIC, points=2.0, key=1), order=i)
+        qs.append(question)
+    qs = Question.objects.bulk_create(qs)
     User = get_user_model()
     with transaction.atomic():
         users = User.objects.bulk_create([User(username=f"u{i:05d}") for i in range(students)])
@@ -92,8 +85,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--resubmissions", type=int, default=3)
     parser.add_argument("--questions", type=int, default=20)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as folder:
-        setup_django(Path(folder))
+    folder = setup_embedded_django("grader-course-scale-")
+    try:
         from exams import courses, policies
         from exams.feedback import submission_feedback
         from exams.results import gradebook_csv, results_csv
@@ -120,6 +113,8 @@ def main(argv: list[str] | None = None) -> dict:
             extra = f"  ({row['queries']} queries)" if "queries" in row else ""
             print(f"  {name:<28} {row['seconds'] * 1000:8.1f} ms{extra}")
         return {"size": size, "ops": rows}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -138,7 +138,8 @@ def measure(seed: int, pages: int, quiet: bool = False, ink_dpi: float = 200.0) 
         found, verdict = weigh(spec, hw.lines, choice.text, thresholds_for(page.dpi),
                                others=(ts.text,), unseen=hw.unseen, expression_check=compare)
         t4 = time.perf_counter()
-        outcome, parsed = grade(spec, choice.text, choice.confidence,
+        taken = verdict.reading or choice.text     # repaired by the verification, or as chosen
+        outcome, parsed = grade(spec, taken, choice.confidence,
                                 verdict.decision == "unsure", deserved)
         t5 = time.perf_counter()
         cpu = (time.process_time() - c0) * 1e3
@@ -162,6 +163,7 @@ def measure(seed: int, pages: int, quiet: bool = False, ink_dpi: float = 200.0) 
                          "p_malformed": found.p_malformed,
                          "key_given_answer": found.key_given_answer, "looks": found.looks},
             "decision": str(verdict.decision), "verify_reason": verdict.reason,
+            "repaired": verdict.reading,
             "outcome": outcome, "text_outcome": text_outcome, "parsed": parsed,
             "ms": {"cut": (t1 - t0) * 1e3, "hw": (t2 - t1) * 1e3, "ts": (t3 - t2) * 1e3,
                    "verify": (t4 - t3) * 1e3, "parse": (t5 - t4) * 1e3,

@@ -37,6 +37,7 @@ def read_region(label: str, ink: RegionInk, ocr: OcrOptions, question: QuestionS
     choice = choose_reading(tesseract.reading(), handwriting.reading())
     readings = tuple(Reading(str(r.engine), r.text, round(r.confidence, 4))
                      for r in (choice.handwriting, choice.tesseract))
+    text, engine = choice.text, str(choice.engine or "")
     decision, posterior, verified_for = "", None, ""
     if question is not None and choice.text.strip():
         check = _expression_check() if question.kind == Kind.EXPRESSION else None
@@ -47,9 +48,12 @@ def read_region(label: str, ink: RegionInk, ocr: OcrOptions, question: QuestionS
                              unseen=handwriting.unseen, scan_dpi=scan_dpi, expression_check=check)
         decision = str(Decision.UNSURE if budget.exceeded else verdict.decision)
         posterior, verified_for = verdict.key_posterior, fingerprint(question)
-    return RegionRead(label, ink.ink_mm2, ink.fraction, choice.text, round(choice.confidence, 4),
-                      str(choice.engine or ""), readings, choice.low_confidence, decision,
-                      posterior, verified_for)
+        if verdict.reading and decision != Decision.UNSURE:
+            # The reading taken did not parse; the recogniser's most likely answer that does
+            # was decided: that is what is graded (both readers' texts stay for the TA).
+            text, engine = verdict.reading, str(choice.handwriting.engine)
+    return RegionRead(label, ink.ink_mm2, ink.fraction, text, round(choice.confidence, 4),
+                      engine, readings, choice.low_confidence, decision, posterior, verified_for)
 
 
 def _expression_check():

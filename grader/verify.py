@@ -59,7 +59,7 @@ from grader.score import ExpressionCheck, score_answer
 from grader.types import INFORMATIONAL_FLAGS, Kind, QuestionSpec, Tolerance
 
 __all__ = ["Decision", "Evidence", "Thresholds", "Verification", "decide", "evidence",
-           "fingerprint", "thresholds_for", "verify", "weigh"]
+           "fingerprint", "repaired", "thresholds_for", "verify", "weigh"]
 
 
 class Decision(StrEnum):
@@ -74,10 +74,15 @@ class Verification:
     key_posterior: float         # P(what is written scores full marks), the recogniser's
     same_posterior: float        # P(what is written scores as the reading taken does)
     reason: str
+    # The reading the decision is about when it is not the one taken: the reading taken did
+    # not parse cleanly as an answer of the question's kind, and the recogniser's most likely
+    # string that does was decided (``repaired``). "" when it is the reading taken.
+    reading: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {"decision": str(self.decision), "key_posterior": self.key_posterior,
-                "same_posterior": self.same_posterior, "reason": self.reason}
+                "same_posterior": self.same_posterior, "reason": self.reason,
+                "reading": self.reading}
 
 
 @dataclass(frozen=True)
@@ -428,13 +433,10 @@ def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
         # posterior cannot say whether ".426" or "426" is written.
         return Evidence(False, 0.0, 1.0, 0.0,
                         "a dot by the line the reader was not given (a decimal point?)")
-    exact_key = kind == Kind.NUMERIC and question.tolerance != Tolerance() \
-        and is_number(key) and not float(key).is_integer()
-    grade = _Grader(question, expression_check, exact_key)
+    grade = _Grader(question, expression_check, _exact_key(question))
     taken = grade(reading)
     if not taken.clean:
-        return Evidence(taken.full, 0.0, 1.0, 0.0,
-                        "the reading taken does not parse cleanly as the question's kind")
+        return Evidence(taken.full, 0.0, 1.0, 0.0, NOT_CLEAN)
     # Numbers, shapes and named values mean the same however they are spaced (the reading's
     # spaces come from the ink's gaps, not from the recogniser): weighed spacelessly.
     spaceless = kind in (Kind.NUMERIC, Kind.SHAPE, Kind.VALUES)
@@ -477,6 +479,48 @@ def evidence(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
     return Evidence(taken.full, round(min(1.0, p_key), 6), round(min(1.0, p_full + left_out), 6),
                     round(min(1.0, p_same), 6), not_key_blocked=blocked,
                     p_malformed=round(min(1.0, p_malformed), 6))
+
+
+NOT_CLEAN = "the reading taken does not parse cleanly as the question's kind"
+# A repaired reading is taken as the key only where most of the recogniser's mass lies on
+# answers of the question's kind: an "S" read surely where an 8 may be written is no 8. ("Not
+# the key" needs P(same score) >= Thresholds.same of clean answers anyway.)
+MIN_ANSWER_MASS_TO_REPAIR = 0.5
+
+
+def _exact_key(question: QuestionSpec) -> bool:
+    return question.kind == Kind.NUMERIC and question.tolerance != Tolerance() \
+        and is_number(question.key) and not float(question.key).is_integer()
+
+
+def repaired(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
+             others: Sequence[str] = ()) -> str | None:
+    """The recogniser's most likely string that parses cleanly as an answer of the question's
+    kind, when ``reading`` does not ("$x 32" taken from Tesseract where the recogniser reads
+    "4 x 32"; "0.0 98" with a gap in the ink): None when the reading is clean, the kind is
+    not a number, shape or named values, or no candidate is clean. Candidates: each line's
+    most likely strings (spacelessly: spacing is the ink's gaps), its own text, the other
+    readers' line of the same place and the key's written forms, all weighed by the
+    recogniser. The decision about the string returned is then made as for any reading
+    (``weigh``), thresholds unchanged; "the key" only where answers of the kind hold most of
+    the mass."""
+    if question.kind not in (Kind.NUMERIC, Kind.SHAPE, Kind.VALUES) or question.key is None:
+        return None
+    written = [line for line in lines if line.posterior is not None and line.posterior.frames]
+    if not written or len(written) != len(lines):
+        return None
+    grade = _Grader(question, None, _exact_key(question))
+    if grade(reading).clean:
+        return None
+    split = [other.split("\n") for other in others if other.strip()]
+    per_line = []
+    for row, line in enumerate(written):
+        extra = [line.text, *key_forms(question, line.text)]
+        extra += [texts[row] for texts in split if len(texts) == len(written)]
+        per_line.append(_line_candidates(line.posterior, extra, True))
+    joint, _ = _combinations(per_line, MAX_COMBINATIONS)
+    best = max(((p, text) for text, p in joint if grade(text).clean), default=None)
+    return None if best is None or best[1] == reading else best[1]
 
 
 def _as_key(question: QuestionSpec, reading: str) -> QuestionSpec | None:
@@ -537,6 +581,20 @@ def weigh(question: QuestionSpec, lines: Sequence[LineRead], reading: str,
     found = evidence(question, lines, reading, others=others, unseen=unseen,
                      expression_check=expression_check)
     verdict = decide(found, thresholds)
+    if found.blocked == NOT_CLEAN:
+        other = repaired(question, lines, reading, others=others)
+        if other is not None:
+            again, again_verdict = weigh(question, lines, other, thresholds, others=others,
+                                         unseen=unseen, expression_check=expression_check)
+            # "The key" weighs the key among answers of the kind only: after a repair, those
+            # must also hold most of the mass (an "S" read surely is no 8).
+            if again_verdict.decision is Decision.NOT_KEY or (
+                    again_verdict.decision is Decision.KEY
+                    and again.p_malformed <= 1.0 - MIN_ANSWER_MASS_TO_REPAIR):
+                return again, replace(again_verdict, reading=other, reason=(
+                    f"{reading!r} does not parse cleanly as a {question.kind} answer; the "
+                    f"recogniser's most likely one that does, {other!r}: {again_verdict.reason}"))
+        return found, verdict
     if verdict.decision is not Decision.UNSURE or found.blocked or not lines \
             or any(line.looks is None for line in lines) \
             or not _within_reach(found, thresholds, len(SECOND_LOOKS)):

@@ -67,3 +67,37 @@ def test_the_decision_travels_with_the_page_read():
     for key in ("decision", "key_posterior", "verified_for"):
         del old["regions"][0][key]                   # a page read stored before verification
     assert PageRead.from_json(old).regions[0].decision == ""
+
+
+def test_a_region_whose_reading_taken_does_not_parse_is_graded_as_the_recogniser_reads_it(
+        monkeypatch):
+    """Tesseract, surer of its text, read "$x 32" (no shape); the recogniser surely reads
+    4 x 32: the region's text is the recogniser's, decided not the key, graded 0 without a
+    TA; both readers' texts are kept."""
+    import numpy as np
+
+    from grader import handwriting, regions
+    from grader.handwriting import Engine, LinePosterior, LineRead
+    from grader.ink import RegionInk
+    from grader.ocr import OcrOptions
+
+    chars = ("", *"0123456789", " ", "x", "$")
+    written = "4 x 32"
+    probs = np.full((2 * len(written) + 1, len(chars)), 1e-6, dtype=np.float32)
+    probs[0::2, 0] = 0.9999
+    for t, c in enumerate(written):
+        probs[2 * t + 1, chars.index(c)] = 0.9999
+    line = LineRead(written, 0.6, (0, 0, 100, 20),
+                    posterior=LinePosterior(probs, chars))
+    monkeypatch.setattr(regions, "read_handwritten_region", lambda image, dpi: handwriting.RegionRead(
+        Engine.HANDWRITING, (line,)))
+    monkeypatch.setattr(regions, "read_region_tesseract", lambda image, dpi, **kw: handwriting.RegionRead(
+        Engine.TESSERACT, (LineRead("$x 32", 0.99, (0, 0, 100, 20)),)))
+    shape = QuestionSpec(label="1", number="1", part=None, kind=Kind.SHAPE, points=2.0, key=[6, 32])
+    ink = RegionInk(np.full((40, 200), 255, np.uint8), 30.0, 0.02)
+    read = regions.read_region("1", ink, OcrOptions(), shape, scan_dpi=300)
+    assert read.decision == "not_key" and read.text == "4x32" and read.engine == "pp-ocrv6"
+    assert {r.text for r in read.readings} == {"4 x 32", "$x 32"}
+    exam = ExamSpec.build([shape], None, EXAM.layout)
+    answer = graded(read, exam)
+    assert answer.status == "auto" and answer.scored.score == 0.0

@@ -309,3 +309,31 @@ def test_a_shape_cut_from_a_longer_run_is_no_clean_reading():
     assert v.decision is Decision.UNSURE and "parse cleanly" in v.reason
     assert _shape_runs_on("E x 7 x 4", "7 x 4") and _shape_runs_on("7 x 4 ×g", "7 x 4")
     assert not _shape_runs_on("shape: 7 x 4", "7 x 4") and not _shape_runs_on("7x4", "7x4")
+
+
+def test_a_reading_that_does_not_parse_is_repaired_by_the_recognisers_own_answer():
+    """Tesseract's "$x 32" was taken (it parses as no shape) where the recogniser surely reads
+    4 x 32: the decision is made about the recogniser's most likely string that parses, and
+    says which. Its "not the key" and "the key" hold as for any reading; a reading whose mass
+    lies mostly on no answer at all ("S" where an 8 may be written) is never taken as the key."""
+    shape = QuestionSpec(label="2", number="2", part=None, kind=Kind.SHAPE, points=1.0, key=[6, 32])
+    four = [line("4", " ", "x", " ", "3", "2")]
+    v = verify(shape, four, "$x 32", others=("$x 32",), thresholds=STRICT)
+    assert v.decision is Decision.NOT_KEY and v.reading == "4x32"
+    assert "'$x 32' does not parse cleanly" in v.reason
+    as_key = verify(replace(shape, key=[4, 32]), four, "$x 32", thresholds=STRICT)
+    assert as_key.decision is Decision.KEY and as_key.reading == "4x32"
+    # A clean reading is never repaired; a repair that is not sure stays unsure, unrepaired.
+    assert verify(shape, four, "4 x 32", thresholds=STRICT).reading == ""
+    doubt = [line("4", " ", "x", " ", {"3": 0.5, "2": 0.4998}, "2")]
+    v = verify(replace(shape, key=[4, 22]), doubt, "$x 32", thresholds=STRICT)
+    assert v.decision is Decision.UNSURE and v.reading == ""
+    # "S" read at 0.9 where an 8 holds 0.1: among answers 8 holds nearly all, but answers
+    # hold a tenth of the mass: not the key.
+    chars = CHARACTERS + ("S",)
+    probs = np.full((3, len(chars)), 1e-6, dtype=np.float32)
+    probs[0, 0] = probs[2, 0] = SURE
+    probs[1, chars.index("S")], probs[1, chars.index("8")] = 0.9, 0.0998
+    s_or_8 = [LineRead("S", 0.5, (0, 0, 10, 10), posterior=LinePosterior(probs, chars))]
+    v = verify(numeric(8), s_or_8, "S", thresholds=STRICT)
+    assert v.decision is Decision.UNSURE and v.reading == ""

@@ -304,25 +304,7 @@ class _Grader:
             # Every digit written is part of what was read: "094" read as 0, "10 64" as 10
             # are not clean readings of anything.
             clean = _digits(parsed.evidence) == _digits(text)
-        if clean and question.kind == Kind.SHAPE:
-            clean = not _shape_runs_on(text, parsed.evidence)
         return Grade(full, round(scored.score, 9), clean, parsed.value is None)
-
-
-# A shape's separator between what was parsed and a letter or digit beyond it: the shape
-# runs on into something the parser left out ("E x 7 x 4", a 6 read as E, parses as 7 × 4).
-_RUNS_ON_BEFORE = re.compile(r"[A-Za-z0-9]\s*[x×X*]\s*$")
-_RUNS_ON_AFTER = re.compile(r"^\s*[x×X*]\s*[A-Za-z0-9]")
-
-
-def _shape_runs_on(text: str, parsed: str) -> bool:
-    """Whether the shape parsed from ``text`` (its evidence ``parsed``) is cut from a longer
-    run of sizes, one of them unread."""
-    start = text.find(parsed) if parsed else -1
-    if start < 0:
-        return False
-    return bool(_RUNS_ON_BEFORE.search(text[:start])
-                or _RUNS_ON_AFTER.match(text[start + len(parsed):]))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from grader.parse.numbers import arithmetic_runs, shapes_in
 from grader.parse.ocrfix import fix_numeric_tokens, join_split_numbers
 from grader.types import Flag, Kind, Parsed, QuestionSpec
 
-__all__ = ["parse_answer", "LOW_CONFIDENCE", "OCR_FIX_PENALTY"]
+__all__ = ["parse_answer", "shape_incomplete", "LOW_CONFIDENCE", "OCR_FIX_PENALTY"]
 
 LOW_CONFIDENCE = 0.6      # below this the answer goes to a TA
 OCR_FIX_PENALTY = 0.85    # confidence factor per corrected character (each one is a guess)
@@ -87,14 +87,42 @@ def _as_percentage(plain: str, parsed: tuple[Any, str, tuple[str, ...], tuple[An
     return value, evidence, (Flag.PERCENT,), (value / 100,)
 
 
+# "0x5E": a hexadecimal literal (94), which arithmetic would read as 0 × 5.
+_HEX = re.compile(r"(?<![\w.])0[xX][0-9A-Fa-f]+\b")
+
+
+def _ambiguous_if(condition: bool, parsed: tuple[Any, str, tuple[str, ...], tuple[Any, ...]]):
+    value, evidence, flags, alternatives = parsed
+    if condition and value is not None and Flag.AMBIGUOUS not in flags:
+        flags = (*flags, Flag.AMBIGUOUS)
+    return value, evidence, flags, alternatives
+
+
 def _parse_numeric(spec: QuestionSpec, raw: str, plain: str):
-    return _unless_negated(plain, _as_percentage(plain, _selected(
-        select(raw, plain, _read_number, _same_number, to_plain, _all_numbers))))
+    return _ambiguous_if(bool(_HEX.search(plain)), _unless_negated(plain, _as_percentage(
+        plain, _selected(select(raw, plain, _read_number, _same_number, to_plain, _all_numbers)))))
+
+
+# A shape's separator with no size after it ("8x8x", "8 x 8 x ?"), or a separator between
+# the shape and a letter or digit it does not include ("E x 7 x 4"): a size is missing.
+_DANGLING_AFTER = re.compile(r"\s*[x×X*]\s*(?!\s*\d)")
+_RUNS_ON_BEFORE = re.compile(r"[A-Za-z0-9]\s*[x×X*]\s*$")
+
+
+def shape_incomplete(text: str, evidence: str) -> bool:
+    """Whether the shape read from ``text`` (its ``evidence``) has a separator beside it with
+    no size of its own: a size missing or unread."""
+    start = text.find(evidence) if evidence else -1
+    if start < 0:
+        return False
+    return bool(_RUNS_ON_BEFORE.search(text[:start])
+                or _DANGLING_AFTER.match(text, start + len(evidence)))
 
 
 def _parse_shape(spec: QuestionSpec, raw: str, plain: str):
-    return _unless_negated(plain, _selected(
+    parsed = _unless_negated(plain, _selected(
         select(raw, plain, _read_shape, lambda a, b: a == b, to_plain, _all_shapes)))
+    return _ambiguous_if(shape_incomplete(plain, parsed[1]), parsed)
 
 
 def _parse_matrix(spec: QuestionSpec, raw: str, plain: str):
@@ -104,6 +132,11 @@ def _parse_matrix(spec: QuestionSpec, raw: str, plain: str):
     last, start, end = found[-1]
     if last is None or not matrices.is_rectangular(last):
         return None, raw[start:end], (Flag.UNPARSED,), ()
+    offered = [f for f, g in zip(found, found[1:])
+               if f[0] is not None and f[0] != g[0] and _OR.search(raw[f[2]:g[1]])]
+    if offered:
+        # "[[1,2],[3,4]] or [[5,6],[7,8]]": two matrices offered as the answer, not work.
+        return last, raw[start:end], (Flag.AMBIGUOUS,), (*(f[0] for f in offered), last)
     key_shape = matrices.shape_of(spec.key)
     if key_shape and matrices.shape_of(last) != key_shape:
         # The question fixes the shape; an earlier matrix of that shape may be the intended
@@ -112,6 +145,9 @@ def _parse_matrix(spec: QuestionSpec, raw: str, plain: str):
         if fitting:
             return fitting[-1][0], raw[fitting[-1][1]:fitting[-1][2]], (Flag.AMBIGUOUS,), (fitting[-1][0], last)
     return last, raw[start:end], (), ()
+
+
+_OR = re.compile(r"\bor\b|\beither\b|\bmaybe\b|/", re.IGNORECASE)
 
 
 def _parse_values(spec: QuestionSpec, raw: str, plain: str):

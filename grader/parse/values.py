@@ -30,6 +30,9 @@ def _value_of(part: str) -> tuple[int | float, str] | None:
     return None
 
 
+_BARE = re.compile(r"\s*[-+−]?\s*(?:\d+(?:\.\d*)?|\.\d+)\s*[.,;]?\s*")
+
+
 def _name_at_end(lhs: str, names: dict[str, str]) -> str | None:
     compact = norm_name(lhs)
     for n, original in sorted(names.items(), key=lambda kv: -len(kv[0])):
@@ -64,7 +67,9 @@ def read_values(plain: str, outputs: Sequence[str]) -> tuple[dict[str, int | flo
             continue
         # Searched only for statements that assign a value (most do not): a case-insensitive
         # scan per statement was ~1 ms of the i2dl sample submission under the profiler.
-        concluded = bool(CONCLUSION.search(text))
+        # A bare "name = number" is a claim, as a conclusion is: "a = 3, a = 4" states two
+        # values for a, not work that a later step supersedes ("a = 3 + 1 = 4").
+        concluded = bool(CONCLUSION.search(text)) or (len(parts) == 2 and _BARE.fullmatch(parts[1]))
         targets = [_name_at_end(parts[0], names)] + [
             names.get(norm_name(p)) or _exact_ci(norm_name(p), names) for p in parts[1:-1]]
         for t in filter(None, targets):

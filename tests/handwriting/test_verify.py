@@ -300,15 +300,17 @@ def test_a_shape_cut_from_a_longer_run_is_no_clean_reading():
     """"6 x 7 x 4" with its 6 read as an E: the parser takes "7 x 4" and leaves the E out, so
     the reading is of no shape at all (no decision), and "E x 7 x 4" is no candidate for
     "not the key"; a shape with words before it ("shape: 7 x 4") is still one."""
-    from grader.verify import _shape_runs_on
+    from grader.parse import shape_incomplete
 
     shape = QuestionSpec(label="7", number="7", part=None, kind=Kind.SHAPE, points=1.0,
                          key=[6, 7, 4])
     v = verify(shape, [line("F", " ", "x", " ", "7", " ", "x", " ", "4")], "F x 7 x 4",
                thresholds=STRICT)
     assert v.decision is Decision.UNSURE and "parse cleanly" in v.reason
-    assert _shape_runs_on("E x 7 x 4", "7 x 4") and _shape_runs_on("7 x 4 ×g", "7 x 4")
-    assert not _shape_runs_on("shape: 7 x 4", "7 x 4") and not _shape_runs_on("7x4", "7x4")
+    assert shape_incomplete("E x 7 x 4", "7 x 4") and shape_incomplete("7 x 4 ×g", "7 x 4")
+    assert shape_incomplete("7 x 4 x", "7 x 4") and shape_incomplete("7x4x ?", "7x4")
+    assert not shape_incomplete("shape: 7 x 4", "7 x 4") and not shape_incomplete("7x4", "7x4")
+    assert not shape_incomplete("7 x 4 channels", "7 x 4")
 
 
 def test_a_reading_that_does_not_parse_is_repaired_by_the_recognisers_own_answer():

@@ -144,3 +144,33 @@ def test_a_shape_with_another_number_of_dimensions_is_flagged(text, score, flags
     spec = QuestionSpec(label="1", number="1", part=None, kind="shape", points=2, key=[8, 8, 5])
     scored = score_answer(spec, parse_answer(spec, text), spec.key)
     assert (scored.score, tuple(str(f) for f in scored.flags)) == (score, flags)
+
+
+@pytest.mark.parametrize("kind,key,text,value,flags", [
+    # A number said to equal another number is two claims (it was the last, unflagged) ...
+    ("numeric", 3, "x = 3 = 4", 4, ("ambiguous",)),
+    ("numeric", 3, "x = 3 = 3.0", 3, ()),
+    # ... while a chain of work still ends where it ends.
+    ("numeric", 7.5, "x = 15/2 = 7.5", 7.5, ()),
+    ("numeric", 15, "x = 3 * 5 = 15", 15, ()),
+    # A hexadecimal literal is no product 0 × 5 (it was 0, unflagged).
+    ("numeric", 94, "0x5E", 0, ("ambiguous",)),
+    # One name given two bare values is two claims (the last was taken, unflagged) ...
+    ("values", {"a": 3}, "a = 3, a = 4", {"a": 4}, ("ambiguous",)),
+    ("values", {"a": 3}, "a = 3\na = 4", {"a": 4}, ("ambiguous",)),
+    # ... while work that updates it is superseded by its later step.
+    ("values", {"a": 4}, "a = 3\na = 3 + 1 = 4", {"a": 4}, ()),
+    # Two matrices offered as the answer (the last was taken, unflagged); work is not.
+    ("matrix", [[5, 6], [7, 8]], "[[1,2],[3,4]] or [[5,6],[7,8]]", [[5, 6], [7, 8]], ("ambiguous",)),
+    ("matrix", [[5, 6], [7, 8]], "A = [[1,2],[3,4]], so A + 4 = [[5,6],[7,8]]", [[5, 6], [7, 8]], ()),
+    # A shape's separator with no size after it: a size is missing (it was full marks).
+    ("shape", [8, 8], "8x8x", [8, 8], ("ambiguous",)),
+    ("shape", [8, 8], "8 x 8 x ?", [8, 8], ("ambiguous",)),
+    ("shape", [8, 8], "8 x 8 channels", [8, 8], ()),
+])
+def test_two_claims_are_never_resolved_silently(kind, key, text, value, flags):
+    spec = QuestionSpec(label="1", number="1", part=None, kind=kind, points=2, key=key,
+                        outputs=tuple(key) if isinstance(key, dict) else ())
+    parsed = parse_answer(spec, text)
+    assert parsed.value == (pytest.approx(value) if not isinstance(value, list) else value)
+    assert tuple(str(f) for f in parsed.flags) == flags

@@ -87,8 +87,9 @@ def _as_percentage(plain: str, parsed: tuple[Any, str, tuple[str, ...], tuple[An
     return value, evidence, (Flag.PERCENT,), (value / 100,)
 
 
-# "0x5E": a hexadecimal literal (94), which arithmetic would read as 0 × 5.
-_HEX = re.compile(r"(?<![\w.])0[xX][0-9A-Fa-f]+\b")
+# "0x5E": a hexadecimal literal (94), which arithmetic would read as 0 × 5; "5!": a factorial
+# (120), which the reader would take as 5.
+_UNREAD_NOTATION = re.compile(r"(?<![\w.])0[xX][0-9A-Fa-f]+\b|\d\s*!(?!=)")
 
 
 def _ambiguous_if(condition: bool, parsed: tuple[Any, str, tuple[str, ...], tuple[Any, ...]]):
@@ -99,7 +100,7 @@ def _ambiguous_if(condition: bool, parsed: tuple[Any, str, tuple[str, ...], tupl
 
 
 def _parse_numeric(spec: QuestionSpec, raw: str, plain: str):
-    return _ambiguous_if(bool(_HEX.search(plain)), _unless_negated(plain, _as_percentage(
+    return _ambiguous_if(bool(_UNREAD_NOTATION.search(plain)), _unless_negated(plain, _as_percentage(
         plain, _selected(select(raw, plain, _read_number, _same_number, to_plain, _all_numbers)))))
 
 
@@ -132,6 +133,10 @@ def _parse_matrix(spec: QuestionSpec, raw: str, plain: str):
     last, start, end = found[-1]
     if last is None or not matrices.is_rectangular(last):
         return None, raw[start:end], (Flag.UNPARSED,), ()
+    if _OPERATED_BEFORE.search(raw, 0, start) or _OPERATED_AFTER.match(raw, end):
+        # "2*[[1,2],[3,4]]", "-[[…]]", "[[…]]^-1", "[[…]] + 1", "not [[…]]": the answer is an
+        # operation on the matrix read, which is not evaluated: no claim a grader can take unseen.
+        return last, raw[start:end], (Flag.AMBIGUOUS,), ()
     offered = [f for f, g in zip(found, found[1:])
                if f[0] is not None and f[0] != g[0] and _OR.search(raw[f[2]:g[1]])]
     if offered:
@@ -148,6 +153,8 @@ def _parse_matrix(spec: QuestionSpec, raw: str, plain: str):
 
 
 _OR = re.compile(r"\bor\b|\beither\b|\bmaybe\b|/", re.IGNORECASE)
+_OPERATED_BEFORE = re.compile(r"(?:[-+*/·×@^]|\d|\\cdot|\\times|\bnot\b|≠|!=|\\neq)\s*$")
+_OPERATED_AFTER = re.compile(r"\s*(?:\^|\*\*|[-+*/·×@]\s*[\w\[(\\])")
 
 
 def _parse_values(spec: QuestionSpec, raw: str, plain: str):

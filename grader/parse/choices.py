@@ -23,6 +23,12 @@ _CHECK = re.compile(r"^\s*[-*•]?\s*([\[{(|]\s*[xX✓✔vV*]?\s*[\]})|]|☐|☒
 _CHECKED = re.compile(r"[\[{(|]\s*[xX✓✔vV*]\s*[\]})|]|☒|☑|■|✓|✔|✗|✘")
 
 
+# What follows a list of options and says it is not the answer ("choice B is wrong").
+_NEGATED = re.compile(r"\s*(?:(?:is|are)\s+)?(?:not\b|n't\b|wrong\b|incorrect\b|false\b)",
+                      re.IGNORECASE)
+_OR = re.compile(r"\bor\b|/", re.IGNORECASE)
+
+
 def _items(text: str, n_options: int) -> list[int] | None:
     out = []
     for tok in re.findall(r"\d{1,2}|(?<![A-Za-z])[A-Ja-j](?![A-Za-z])", text):
@@ -63,14 +69,20 @@ def read_choices(text: str, options: Sequence[str]) -> tuple[list[int] | None, s
     for rx in (_LEAD, _TRAIL):
         for m in rx.finditer(text):
             items = _items(m.group(1), n)
-            if items is not None:
-                stated.append((m.start(), items, m.group(0).strip()))
+            if items is None or _NEGATED.match(text, m.end()):
+                continue      # "choice B is wrong" states no selection
+            if _OR.search(m.group(1)):
+                # "choices A or B": either, not both: two selections for a TA to weigh.
+                stated += [(m.start(), [k], m.group(0).strip()) for k in items]
+            stated.append((m.start(), items, m.group(0).strip()))
     for m in _NONE.finditer(text):
         stated.append((m.start(), [], m.group(0)))
     if not stated:
         first = text.strip().split("\n")[0]
         m = _BARE.match(first)
         if m and (items := _items(m.group(1), n)) is not None:
+            if _OR.search(m.group(1)):
+                return items, m.group(0).strip(), [[k] for k in items]
             return items, m.group(0).strip(), [items]
         quoted = _quoted_options(text, options) if options else None
         return quoted, text.strip() if quoted else "", [quoted] if quoted else []

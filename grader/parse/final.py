@@ -124,9 +124,9 @@ def candidates(raw: str, plain: str, to_plain: Callable[[str], str]) -> list[Can
         if len(parts) >= 2:
             rhs = parts[-1]
             cands.append(Candidate(rhs, start + len(text) - len(rhs), _chain_tier(parts)))
-            if len(parts) >= 3 and _LITERAL.fullmatch(parts[-2]) and _LITERAL.fullmatch(rhs):
-                # "x = 3 = 4": a number said to equal another number is two claims, not a
-                # step of work ("= 15/2 = 7.5" is one); the one before counts as a claim too.
+            if _LITERAL.fullmatch(parts[-2]) and _LITERAL.fullmatch(rhs):
+                # "x = 3 = 4", "5 = 6": a number said to equal another number is two claims,
+                # not a step of work ("= 15/2 = 7.5" is one); the one before is a claim too.
                 before = parts[-2]
                 cands.append(Candidate(before, start + len(text) - len(rhs) - 1 - len(before),
                                        TIER_CONCLUSION))

@@ -151,11 +151,13 @@ def arithmetic_runs(text: str) -> list[Found]:
     for m in _RUN.finditer(spaced):
         if not re.search(r"\d", m.group(0)):
             continue
+        # A run opens with no closing bracket: in "5 (wrong) 6" the 6 follows a word's
+        # bracket, it is no argument of the word.
+        first = m.start() + len(m.group(0)) - len(m.group(0).lstrip(" \t)}"))
         # Part of an identifier or a function argument (h_2, x1, ReLU(-51), 10^{...}): not a value.
-        first = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
         if first > 0 and re.match(r"[\w^\\]", text[first - 1]) and not text[first - 1].isdigit():
             continue
-        for lo, hi in _pieces(spaced, m.start(), m.end()):
+        for lo, hi in _pieces(spaced, first, m.end()):
             value = _evaluated(spaced[lo:hi], lo)
             if value is not None:
                 found.append(value)

@@ -72,9 +72,14 @@ def read_values(plain: str, outputs: Sequence[str]) -> tuple[dict[str, int | flo
         concluded = bool(CONCLUSION.search(text)) or (len(parts) == 2 and _BARE.fullmatch(parts[1]))
         targets = [_name_at_end(parts[0], names)] + [
             names.get(norm_name(p)) or _exact_ci(norm_name(p), names) for p in parts[1:-1]]
+        # "a = 3 = 5": a number said to equal another number is two claims.
+        before = _value_of(parts[-2]) if len(parts) >= 3 and _BARE.fullmatch(parts[-2]) \
+            and _BARE.fullmatch(parts[-1]) else None
         for t in filter(None, targets):
             found[t] = value[0]
-            if concluded:
+            if before is not None:
+                claims.setdefault(t, []).append(before[0])
+            if concluded or before is not None:
                 claims.setdefault(t, []).append(value[0])
             evidence.append(text.strip())
     return found, claims, evidence

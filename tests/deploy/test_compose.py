@@ -88,3 +88,12 @@ def test_image_installs_the_runtime_only_and_collects_static_files_for_deploymen
     collect = next(line for line in dockerfile.splitlines()
                    if line.startswith("RUN") and "collectstatic" in line)
     assert "DEBUG=0" in collect and "GRADER_EMBEDDED=0" in collect
+
+
+def test_third_party_images_are_pinned_to_a_release():
+    """A moving tag (``latest``, or none) pulls another server on the next deploy."""
+    for name, service in SERVICES.items():
+        image = service.get("image", "")
+        if not image or image.startswith("exam-grader:"):
+            continue                                   # built here
+        assert ":" in image and not image.endswith(":latest"), (name, image)

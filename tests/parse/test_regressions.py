@@ -167,10 +167,51 @@ def test_a_shape_with_another_number_of_dimensions_is_flagged(text, score, flags
     ("shape", [8, 8], "8x8x", [8, 8], ("ambiguous",)),
     ("shape", [8, 8], "8 x 8 x ?", [8, 8], ("ambiguous",)),
     ("shape", [8, 8], "8 x 8 channels", [8, 8], ()),
+    # Two numbers said equal: two claims, whichever side holds the key.
+    ("numeric", 5, "5 = 6", 6, ("ambiguous",)),
+    ("numeric", 5, "6 = 5", 5, ("ambiguous",)),
+    ("values", {"a": 3, "b": 4}, "a = 3 = 5, b = 4", {"a": 5, "b": 4}, ("ambiguous",)),
+    # A number after a word's closing bracket is a value (it was dropped: 5, unflagged).
+    ("numeric", 5, "5 (wrong) 6", 6, ("ambiguous",)),
+    ("numeric", 5, "ReLU(-5) = 0", 0, ()),
+    # A factorial is not its number (it was 5, unflagged).
+    ("numeric", 120, "5!", 5, ("ambiguous",)),
+    ("numeric", 5, "x != 4, x = 5", 5, ("ambiguous",)),
+    # An operation on the matrix read is not evaluated (it was the bare matrix, unflagged).
+    ("matrix", [[1, 2], [3, 4]], "2*[[1,2],[3,4]]", [[1, 2], [3, 4]], ("ambiguous",)),
+    ("matrix", [[1, 2], [3, 4]], "-[[1,2],[3,4]]", [[1, 2], [3, 4]], ("ambiguous",)),
+    ("matrix", [[1, 2], [3, 4]], "[[1,2],[3,4]]^-1", [[1, 2], [3, 4]], ("ambiguous",)),
+    ("matrix", [[1, 2], [3, 4]], "[[1,2],[3,4]] + 1", [[1, 2], [3, 4]], ("ambiguous",)),
+    ("matrix", [[1, 2], [3, 4]], "[[1,2],[3,4]] (not [[1,2],[3,5]])", [[1, 2], [3, 5]],
+     ("ambiguous",)),
+    ("matrix", [[1, 3], [2, 4]], "Y = [[1,2],[3,4]]^T", [[1, 3], [2, 4]], ()),
 ])
 def test_two_claims_are_never_resolved_silently(kind, key, text, value, flags):
     spec = QuestionSpec(label="1", number="1", part=None, kind=kind, points=2, key=key,
                         outputs=tuple(key) if isinstance(key, dict) else ())
     parsed = parse_answer(spec, text)
     assert parsed.value == (pytest.approx(value) if not isinstance(value, list) else value)
+    assert tuple(str(f) for f in parsed.flags) == flags
+
+
+MC = QuestionSpec(label="1", number="1", part=None, kind="multiple_choice", points=1, key=[2],
+                  options=("ReLU is differentiable everywhere", "Sigmoid saturates",
+                           "Tanh is zero-centred", "Softmax sums to one"))
+
+
+@pytest.mark.parametrize("text,value,flags", [
+    ("B", [2], ()),
+    ("choice B is correct", [2], ()),
+    # A statement that an option is wrong selects nothing (it was full marks for B).
+    ("choice B is wrong", None, ("unparsed",)),
+    ("option 2 is not correct", None, ("unparsed",)),
+    ("choice A is wrong, choice B is correct", [2], ()),
+    # Options offered as alternatives are two selections for a TA (it was [1, 2], unflagged).
+    ("A or B", [1, 2], ("ambiguous",)),
+    ("choices A or B", [1, 2], ("ambiguous",)),
+    ("A, C", [1, 3], ()),
+])
+def test_a_choice_is_what_the_answer_selects(text, value, flags):
+    parsed = parse_answer(MC, text)
+    assert parsed.value == value
     assert tuple(str(f) for f in parsed.flags) == flags

@@ -36,6 +36,8 @@ FLAG_REASONS: dict[str, str] = {
                       "it by hand.",
     Flag.PERCENT: "Written as a percentage that is the key only as a fraction (50% for 0.5): "
                   "decide whether that counts.",
+    Flag.ROUNDED: "A decimal that is the key rounded or cut to the places written (0.429 for "
+                  "3/7), outside the question's tolerance: decide whether that precision counts.",
 }
 # About the whole submission rather than one answer.
 DOCUMENT_FLAG_REASONS: dict[str, str] = {
@@ -69,6 +71,8 @@ STUDENT_SENTENCES: dict[str, str] = {
     Flag.TOO_COMPLEX: "Your expression was too complex to check automatically; a marker checks it.",
     Flag.PERCENT: "Your answer was given in per cent; a marker checks it against the "
                   "expected fraction.",
+    Flag.ROUNDED: "Your answer has fewer decimal places than the expected value; a marker "
+                  "decides whether that precision counts.",
 }
 UNKNOWN_FLAG_SENTENCE = "A marker takes a closer look at this answer."
 

@@ -8,7 +8,9 @@ Each tolerance policy is a named function, as PrairieLearn's grading utilities n
 - ``within``: ``|value - key| <= max(abs, rel * |key|)``, the key being the reference;
 - ``numbers_match``: NaN matches nothing, an infinity only the same infinity, an integer key is
   compared ``exact``ly unless the question sets a tolerance, anything else ``within`` the
-  question's tolerance.
+  question's tolerance;
+- ``rounding``: a decimal outside the tolerance that is the key rounded (or cut) to the
+  places written, which the scorer flags rather than scores 0 unseen.
 
 Pure functions of their arguments; no Django, no NumPy at import.
 """
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
@@ -96,3 +100,35 @@ def numbers_match(value: Any, key: Any, tol: Tolerance) -> bool:
         # Counts, shapes and receptive fields: exact unless the exam set a tolerance.
         return exact(value, key)
     return within(value, key, tol)
+
+
+class Rounding(StrEnum):
+    """How a decimal outside the tolerance stands to the key (``rounding``)."""
+
+    NONE = "none"              # not the key to the places written (or not a decimal at all)
+    ROUNDED = "rounded"        # the key rounded to the places written: 0.429 for 3/7
+    CUT = "cut"                # the key cut off there (one unit short): 0.666 for 2/3
+
+
+MIN_ROUNDED_DIGITS = 2         # "0.4" for 3/7 is no claim to the key's precision
+
+
+def rounding(value: Any, key: Any) -> Rounding:
+    """Whether ``value``, a decimal with d places (as its shortest repr writes it) and at least
+    ``MIN_ROUNDED_DIGITS`` significant digits, is a non-integer ``key`` rounded to d places
+    (within half a unit of the last place) or cut there (within one unit). Integer keys are
+    counts: never rounded. Pure; non-finite values are never rounded."""
+    if not (is_number(value) and is_number(key)) or isinstance(key, int) \
+            or float(key).is_integer() or _non_finite(value) or _non_finite(key) \
+            or isinstance(value, bool):
+        return Rounding.NONE
+    written = Decimal(repr(float(value)))
+    places = -written.as_tuple().exponent
+    if not 1 <= places <= 15 or len(written.as_tuple().digits) < MIN_ROUNDED_DIGITS:
+        return Rounding.NONE
+    unit = Fraction(1, 10 ** places)
+    off = abs(Fraction(written) - Fraction(float(key)))
+    if off <= unit / 2:
+        return Rounding.ROUNDED
+    return Rounding.CUT if off < unit and abs(Fraction(written)) < abs(Fraction(float(key))) \
+        else Rounding.NONE

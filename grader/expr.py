@@ -16,7 +16,9 @@ Safety, in this order, before SymPy evaluates anything a student wrote:
 
 Comparison (``compare``) is symbolic first: ``simplify(a - b) == 0`` proves equivalence.
 Otherwise both sides are evaluated at random positive points: a difference there is
-``DIFFERENT``; equality everywhere is only ``NUMERIC_ONLY`` (flagged for a TA, never
+``DIFFERENT`` (but an answer written with decimals that stays within ``APPROXIMATE_REL`` of
+the key at every point is ``APPROXIMATE``, flagged: ``1.732/sqrt(n)`` for ``sqrt(3/n)``);
+equality everywhere is only ``NUMERIC_ONLY`` (flagged for a TA, never
 automatic credit), so the numeric check can never contradict the symbolic one; an
 infinite, undefined or huge value (above ``MAX_MAGNITUDE``) is ``NOT_FINITE``: not equal,
 flagged.
@@ -49,6 +51,8 @@ MAX_DEPTH = 24            # nesting of the generated code (a call and its argume
 MAX_DIGITS = 12           # integer literals
 MAX_LITERAL = 1e12        # decimal literals: 0 or between 1/MAX_LITERAL and MAX_LITERAL
 MAX_MAGNITUDE = 1e100     # a larger value at a sample point cannot be compared to 1e-8
+APPROXIMATE_REL = 5e-3    # an answer with decimals this close everywhere is APPROXIMATE
+_DECIMAL = re.compile(r"\d\.\d|(?<!\d)\.\d")
 _FUNCTIONS = {"sqrt": sympy.sqrt, "log": sympy.log, "ln": sympy.log, "exp": sympy.exp,
               "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan, "tanh": sympy.tanh,
               "pi": sympy.pi, "E": sympy.E}
@@ -364,6 +368,9 @@ def _numeric(ea: sympy.Expr, eb: sympy.Expr, shown: str, trials: int = 6) -> Com
     symbols = sorted(ea.free_symbols | eb.free_symbols, key=str)
     rng = random.Random(12345)
     checked = 0
+    # Decimals written for exact values ("1.732/sqrt(n)" for sqrt(3/n)) make the answer
+    # differ from the key by little: close everywhere, it is for a TA, not a silent 0.
+    decimals, approximate = bool(_DECIMAL.search(shown)), False
     for _ in range(trials * 3):
         point = {s: sympy.Float(rng.uniform(0.5, 10.0)) for s in symbols}
         try:
@@ -379,12 +386,19 @@ def _numeric(ea: sympy.Expr, eb: sympy.Expr, shown: str, trials: int = 6) -> Com
                                   f"{where}; such values cannot be compared, so it does not match "
                                   f"the key automatically")
         if abs(va - vb) > 1e-8 * max(1.0, abs(va), abs(vb)):
-            return Comparison(Equivalence.DIFFERENT, f"differs from the key at {where}")
+            if not (decimals and abs(va - vb) <= APPROXIMATE_REL * max(abs(va), abs(vb))):
+                return Comparison(Equivalence.DIFFERENT, f"differs from the key at {where}")
+            approximate = True
         checked += 1
         if checked >= trials:
             break
     if checked == 0:
         return Comparison(Equivalence.UNREADABLE, f"{shown} could not be evaluated")
+    if approximate:
+        return Comparison(Equivalence.APPROXIMATE,
+                          f"{shown} is within {APPROXIMATE_REL:.1%} of the key at {checked} "
+                          f"random points but not equal to it: decimals for exact values? "
+                          f"award the points if that precision counts")
     return Comparison(Equivalence.NUMERIC_ONLY,
                       f"{shown} equals the key at {checked} random points, but SymPy could not "
                       f"prove they are the same expression; award the points if it is")

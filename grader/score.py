@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from grader.compare import is_number, numbers_match
+from grader.compare import Rounding, is_number, numbers_match, rounding
 from grader.types import Comparison, Equivalence, Flag, Kind, Parsed, QuestionSpec, Scored
 
 # Equivalence of expressions is injected (SymPy lives in grader.expr) so this module stays light.
@@ -29,8 +29,23 @@ def as_matrix(value: Any) -> list[list[Any]] | None:
 
 def score_numeric(value: Any, key: Any, spec: QuestionSpec) -> Scored:
     ok = numbers_match(value, key, spec.tolerance)
-    return Scored(spec.points if ok else 0.0, spec.points,
-                  detail="" if ok else f"expected {key}, read {value}")
+    if ok:
+        return Scored(spec.points, spec.points)
+    near = rounding(value, key)
+    if near is Rounding.NONE:
+        return Scored(0.0, spec.points, detail=f"expected {key}, read {value}")
+    return _rounded(spec, [(str(spec.label), value, key, near)], spec.points)
+
+
+def _rounded(spec: QuestionSpec, near: list[tuple[str, Any, Any, Rounding]], full: float
+             ) -> Scored:
+    """Decimals that are the key to the places written, outside the tolerance: flagged
+    ``rounded`` for a TA, with ``full`` suggested when every one is rounded right (0.429 for
+    3/7) and 0 when one is cut short (0.666 for 2/3)."""
+    said = "; ".join(f"{name}: read {value}, the key {key:.10g} {how} to the places written"
+                     for name, value, key, how in near)
+    suggested = full if all(how is Rounding.ROUNDED for *_, how in near) else 0.0
+    return Scored(suggested, spec.points, (Flag.ROUNDED,), said)
 
 
 def score_percentage(parsed: Parsed, key: Any, spec: QuestionSpec) -> Scored:
@@ -82,6 +97,10 @@ def score_matrix(value: Any, key: Any, spec: QuestionSpec) -> Scored:
     detail = "" if not wrong else "differs at " + ", ".join(f"({i},{j})" for i, j in wrong[:10])
     if not wrong:
         return Scored(spec.points, spec.points)
+    near = [(f"({i},{j})", got[i - 1][j - 1], want[i - 1][j - 1],
+             rounding(got[i - 1][j - 1], want[i - 1][j - 1])) for i, j in wrong]
+    if all(how is not Rounding.NONE for *_, how in near):
+        return _rounded(spec, near, spec.points)
     if spec.partial == "per_entry":
         return Scored(spec.points * (total - len(wrong)) / total, spec.points, detail=detail)
     return Scored(0.0, spec.points, detail=detail)
@@ -96,6 +115,9 @@ def score_values(value: Any, key: dict[str, Any], spec: QuestionSpec) -> Scored:
     bad = missing + wrong
     if not bad:
         return Scored(spec.points, spec.points)
+    near = [(n, value[n], key[n], rounding(value[n], key[n])) for n in wrong]
+    if not missing and all(how is not Rounding.NONE for *_, how in near):
+        return _rounded(spec, near, spec.points)
     detail = "; ".join([f"{n} missing" for n in missing] +
                        [f"{n}: expected {key[n]}, read {value[n]}" for n in wrong])
     flags = (Flag.UNPARSED,) if len(missing) == len(key) else ()
@@ -107,6 +129,7 @@ def score_values(value: Any, key: dict[str, Any], spec: QuestionSpec) -> Scored:
 # An expression check that is not sure sends the answer to a TA, with no points suggested.
 _EXPRESSION_REVIEW = {
     Equivalence.NUMERIC_ONLY: Flag.UNPROVEN,
+    Equivalence.APPROXIMATE: Flag.ROUNDED,
     Equivalence.NOT_FINITE: Flag.NOT_FINITE,
     Equivalence.TOO_COMPLEX: Flag.TOO_COMPLEX,
     Equivalence.UNREADABLE: Flag.UNPARSED,

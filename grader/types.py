@@ -47,6 +47,9 @@ class Flag(StrEnum):
     TOO_COMPLEX = "too_complex"     # the per-answer time budget for symbolic work ran out
     # A number written as a percentage ("50%") that is the key only as a fraction (0.5).
     PERCENT = "percent"
+    # A decimal that is the key rounded (0.429 for 3/7) or cut (0.666 for 2/3) to the places
+    # written, outside the question's tolerance.
+    ROUNDED = "rounded"
 
 
 class DocumentFlag(StrEnum):
@@ -96,6 +99,7 @@ class Equivalence(StrEnum):
     EQUIVALENT = "equivalent"      # SymPy simplified the difference to 0
     DIFFERENT = "different"        # differs at a sample point
     NUMERIC_ONLY = "numeric_only"  # equal at every sample point, not proven
+    APPROXIMATE = "approximate"    # written with decimals, close to the key at every point
     NOT_FINITE = "not_finite"      # infinite / undefined / too large: never equal by itself
     UNREADABLE = "unreadable"      # not a formula we accept (syntax, names, sizes)
     TOO_COMPLEX = "too_complex"    # the answer's time budget ran out

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from grader.compare import exact, numbers_match, read_number, within
+from grader.compare import Rounding, exact, numbers_match, read_number, rounding, within
 from grader.score import score_numeric
 from grader.types import Kind, QuestionSpec, Tolerance
 from rubrics.definition import parse_definition_text
@@ -100,3 +100,42 @@ def test_key_check_and_grading_agree_on_every_number(computed, literal, tol):
                         tolerance=tol)
     graded_full = score_numeric(literal, computed, spec).score == 1.0
     assert compare_key(computed, literal, abs_tol=tol.abs, rel_tol=tol.rel).ok is graded_full
+
+
+@pytest.mark.parametrize("value,key,expected", [
+    (0.429, 3 / 7, Rounding.ROUNDED),        # rounded to 3 places
+    (0.43, 3 / 7, Rounding.ROUNDED),
+    (0.4286, 3 / 7, Rounding.ROUNDED),
+    (-1.41, -2 ** 0.5, Rounding.ROUNDED),
+    (0.666, 2 / 3, Rounding.CUT),            # cut short: one unit below
+    (0.668, 2 / 3, Rounding.NONE),           # one unit above is no cut
+    (0.4, 3 / 7, Rounding.NONE),             # one significant digit claims no precision
+    (0.44, 3 / 7, Rounding.NONE),
+    (4, 3.5, Rounding.NONE),                 # no decimal written
+    (15.0, 15, Rounding.NONE),               # integer keys are counts
+    (0.25, 0.25, Rounding.ROUNDED),          # (the scorer asks only outside the tolerance)
+    (math.nan, 0.5, Rounding.NONE),
+    (0.5, math.inf, Rounding.NONE),
+])
+def test_a_decimal_is_the_key_rounded_or_cut_to_its_places(value, key, expected):
+    assert rounding(value, key) is expected
+
+
+@pytest.mark.parametrize("kind,key,text,score,flags", [
+    ("numeric", 3 / 7, "0.429", 2.0, ("rounded",)),   # was 0, unflagged
+    ("numeric", 2 / 3, "0.666", 0.0, ("rounded",)),
+    ("numeric", 3 / 7, "3/7", 2.0, ()),
+    ("numeric", 3 / 7, "0.5", 0.0, ()),
+    ("values", {"a": 1 / 3, "b": 2}, "a = 0.333, b = 2", 2.0, ("rounded",)),
+    ("values", {"a": 1 / 3, "b": 2}, "a = 0.333, b = 3", 0.0, ()),
+    ("matrix", [[1 / 3, 1]], "[[0.33, 1]]", 2.0, ("rounded",)),
+])
+def test_a_rounded_decimal_is_flagged_with_full_marks_suggested(kind, key, text, score, flags):
+    from grader.parse import parse_answer
+    from grader.score import score_answer
+    from grader.types import QuestionSpec
+
+    spec = QuestionSpec(label="1", number="1", part=None, kind=kind, points=2.0, key=key,
+                        outputs=tuple(key) if isinstance(key, dict) else ())
+    scored = score_answer(spec, parse_answer(spec, text), key)
+    assert (scored.score, tuple(str(f) for f in scored.flags)) == (score, flags)

@@ -86,6 +86,28 @@ def test_numeric_check_agrees_with_symbolic():
     assert expr.compare("n", KEY, ["n"]).outcome is Equivalence.DIFFERENT
 
 
+@pytest.mark.parametrize("text,outcome", [
+    # Decimals for exact values: close to the key everywhere, for a TA (was a silent 0).
+    ("1.732/sqrt(n)", Equivalence.APPROXIMATE),
+    ("0.577*3/sqrt(n)", Equivalence.APPROXIMATE),
+    # Not close enough, or no decimal written: different.
+    ("1.7/sqrt(n)", Equivalence.DIFFERENT),
+    ("2/sqrt(n)", Equivalence.DIFFERENT),
+    ("sqrt(3/n) + n/1000", Equivalence.DIFFERENT),
+])
+def test_decimals_close_to_the_key_are_approximate_and_flagged(text, outcome):
+    from grader.score import score_answer
+    from grader.types import Flag, Kind, Parsed, QuestionSpec
+
+    assert expr.compare(text, KEY, ["n"]).outcome is outcome
+    spec = QuestionSpec(label="1", number="1", part=None, kind=Kind.EXPRESSION, points=2.0,
+                        key=KEY, variables=("n",))
+    scored = score_answer(spec, Parsed(text), KEY, expression_check=expr.compare)
+    assert scored.score == 0.0
+    assert scored.needs_review is (outcome is Equivalence.APPROXIMATE)
+    assert (Flag.ROUNDED in scored.flags) is (outcome is Equivalence.APPROXIMATE)
+
+
 # ---------------------------------------------------------------------------- the budget
 
 def _spin_swallowing(seconds: float) -> str:

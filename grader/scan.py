@@ -75,8 +75,9 @@ def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions,
     # Pages that will not be OCRed whole are read at the scan's own resolution.
     image = _render(render, number, upscale=exam.reads_page_text())
     template = exam.template_pages()
-    fit, alignment = _fit(image, template, expected_page=number, marking=exam.marking) \
-        if number in template else (None, None)
+    found: dict = {}      # the boxes found on this page, searched for once
+    fit, alignment = _fit(image, template, expected_page=number, marking=exam.marking,
+                          found=found) if number in template else (None, None)
     if alignment is None and blank is not None and exam.layout is not None:
         alignment = align_page(image, blank, range(1, len(exam.layout.page_sizes) + 1),
                                expected_page=number)
@@ -85,7 +86,7 @@ def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions,
             # Found by its print at another position: read its boxes as that page's.
             page = alignment.template_page
             fit, box_alignment = _fit(image, {page: template[page]}, expected_page=page,
-                                    marking=exam.marking)
+                                      marking=exam.marking, found=found)
             alignment = box_alignment or alignment
     regions = _regions(image, alignment, exam, blank, ocr, number, expression_budget_s)
     if alignment is not None and not exam.reads_page_text():
@@ -231,14 +232,15 @@ def _marks(scanned: ScannedRead, number: int, dpi: float, marking: Marking,
 
 
 def _fit(image: PageImage, template: Mapping[int, Sequence[Checkbox]],
-         expected_page: int | None, marking: Marking
+         expected_page: int | None, marking: Marking, found: dict | None = None
          ) -> tuple[TemplateFit | None, Alignment | None]:
     """The page's checkboxes read against the blank page it fits (its own first; see
     ``omr.read_matching_template_page``), with the fit as an Alignment when it holds; (None,
-    None) when there is no page to try."""
+    None) when there is no page to try. ``found``: the boxes already found on this image
+    (filled in for the next call)."""
     boxes = {page: [c.box for c in checkboxes] for page, checkboxes in template.items()}
     match = omr.read_matching_template_page(image.array, image.dpi, boxes, expected_page,
-                                            marking=marking)
+                                            marking=marking, found_boxes=found)
     if match is None:
         return None, None
     page, registration, readings = match

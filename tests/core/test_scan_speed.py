@@ -69,3 +69,40 @@ def test_sparse_ink_equals_the_dense_computation(seed, margin, noise, shade):
     image, ink_mm2 = _dense_ink_of(scan, blank, region, 200.0, paper, margin)
     assert got.ink_mm2 == round(ink_mm2, 3) and got.ink_mm2 > 5
     assert np.array_equal(got.image, image)
+
+
+def test_boxes_found_on_a_page_are_searched_for_once(monkeypatch):
+    """A page read against one template page and then against another (its print placed it
+    elsewhere) reuses the boxes found on it, the turned page's too: the same readings as
+    searching again."""
+    from pathlib import Path
+
+    from grader.omr import boxes as boxes_module
+    from grader.omr import register, template_from_pdf
+    from grader.render import render_pdf_page
+
+    samples = Path(__file__).resolve().parents[2] / "samples" / "tum_endterm"
+    template = template_from_pdf(samples / "blank.pdf")
+    pages = {p: [b for b in template if b.page == p] for p in sorted({b.page for b in template})}
+    scan = render_pdf_page(samples / "student_01.pdf", 1, dpi=150).array   # its page 2
+    turned = np.ascontiguousarray(np.rot90(scan))
+    calls = []
+
+    def counted(gray, dpi):
+        calls.append(gray.shape)
+        return boxes_module.find_boxes(gray, dpi)
+
+    monkeypatch.setattr(register, "find_boxes", counted)
+    # Turned a quarter and expected as page 1: page 1, the other pages, then the turn.
+    plain = register.read_matching_template_page(turned, 150, {1: pages[1]}, 1)
+    assert len(calls) == 2 and not plain[1].ok
+    found: dict = {}
+    first = register.read_matching_template_page(turned, 150, {1: pages[1]}, 1, found_boxes=found)
+    assert len(calls) == 4 and set(found) == {0, 1}
+    again = register.read_matching_template_page(turned, 150, {2: pages[2]}, 2, found_boxes=found)
+    assert len(calls) == 4                        # nothing searched again
+    fresh = register.read_matching_template_page(turned, 150, {2: pages[2]}, 2)
+    assert again[0] == fresh[0] == 2 and again[1] == fresh[1] and again[1].ok
+    assert again[1].quarter_turns == 1
+    assert [r.checked for r in again[2]] == [r.checked for r in fresh[2]]
+    assert first[1] == plain[1]

@@ -106,3 +106,138 @@ def test_boxes_found_on_a_page_are_searched_for_once(monkeypatch):
     assert again[1].quarter_turns == 1
     assert [r.checked for r in again[2]] == [r.checked for r in fresh[2]]
     assert first[1] == plain[1]
+
+
+# --------------------------------------------------------------------------------------------
+# Pages out of order placed by a thumbnail of their print before their features are matched
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    from rubrics.definition import parse_definition_text
+    from rubrics.keys import check_keys
+    from tools import written_exam
+
+    folder = tmp_path_factory.mktemp("written-speed")
+    written_exam.generate(folder)
+    keyed, _ = check_keys(parse_definition_text((folder / "exam.yaml").read_text()))
+    return folder, keyed
+
+
+def _blank(folder):
+    from grader.align import BlankPages
+    from grader.render import render_pdf_page
+
+    return BlankPages(lambda page, dpi: render_pdf_page(folder / "blank.pdf", page - 1, dpi=dpi),
+                      2, key=("speed-test", str(folder)))
+
+
+def _scan(folder, page, **kw):
+    from grader.render import render_pdf_page
+    from tests.core.test_regions import _scanned
+
+    return _scanned(render_pdf_page(folder / "blank.pdf", page - 1, dpi=300), **kw)
+
+
+@pytest.mark.parametrize("dpi, turn, angle, scale", [
+    (300, 0, 0.0, 1.0), (150, 0, 2.5, 0.94), (100, 0, -1.5, 1.0), (200, 180, 1.0, 0.97),
+    (200, 90, 0.5, 1.0), (150, 270, -0.7, 0.96),
+])
+def test_a_thumbnail_names_the_blank_page_a_scan_is(written, dpi, turn, angle, scale):
+    """Any quarter turn, a skew, shrink-to-fit, 100-300 dpi: each page's thumbnail names it."""
+    from grader.align import guess_page
+
+    folder, _ = written
+    blank = _blank(folder)
+    for page in (1, 2):
+        scan = _scan(folder, page, dpi=dpi, turn=turn, angle=angle, scale=scale, seed=page)
+        assert guess_page(scan, blank, [1, 2]) == page
+
+
+def test_a_white_page_or_another_exams_page_is_named_by_no_guess_that_holds(written):
+    """A white page is named by no thumbnail; whatever a page of another exam is taken for,
+    the match does not confirm it and no page fits it."""
+    from PIL import Image
+
+    from grader.align import align_page, confirm_page, guess_page
+    from grader.render import PageImage, render_pdf_page
+    from tools.scansim_layout import exam_layout, write_blank_pdf
+
+    folder, _ = written
+    blank = _blank(folder)
+    white = PageImage(1, Image.new("L", (1654, 2339), 250), 200)
+    assert guess_page(white, blank, [1, 2]) is None
+    write_blank_pdf(exam_layout(), folder / "other.pdf")
+    other = render_pdf_page(folder / "other.pdf", 0, dpi=200)
+    hint = guess_page(other, blank, [1, 2])
+    if hint is not None:
+        assert confirm_page(other, blank, hint) is None
+    assert align_page(other, blank, [1, 2], expected_page=1, hint=hint) is None
+
+
+def test_the_guessed_page_is_matched_first_and_alone(written, monkeypatch):
+    """A page out of order with a guess: one match of its features, the same fit as trying
+    the expected page first; a wrong guess costs a match and changes nothing."""
+    from grader import align
+
+    folder, _ = written
+    blank = _blank(folder)
+    scan = _scan(folder, 2, dpi=200, turn=180, angle=1.0, scale=0.97)
+    unguided = align.align_page(scan, blank, [1, 2], expected_page=1)
+    matched = []
+    plain_fit = align._fit
+
+    def counted(features, blank_features, page):
+        matched.append(page)
+        return plain_fit(features, blank_features, page)
+
+    monkeypatch.setattr(align, "_fit", counted)
+    guided = align.align_page(scan, blank, [1, 2], expected_page=1, hint=2)
+    assert matched == [2] and guided == unguided and guided.template_page == 2
+    matched.clear()
+    fits: dict = {}
+    wrong = align.align_page(scan, blank, [1, 2], expected_page=2, hint=1, fits=fits)
+    assert wrong == unguided and sorted(matched) == [1, 2] and set(fits) == {1, 2}
+    matched.clear()     # the fits made are not made again
+    assert align.align_page(scan, blank, [1, 2], expected_page=1, fits=fits) == unguided
+    assert matched == []
+
+
+def test_a_written_page_at_a_position_with_checkboxes_is_not_searched_for_boxes(written,
+                                                                               monkeypatch):
+    """Page 1 of the written exam (no checkboxes) arriving second, where page 2's boxes are
+    expected: its thumbnail places it, its print confirms it, its regions are read, and no
+    box is searched for; page 2 arriving first is read with its boxes, one match made."""
+    from grader import align, scan as scan_module
+    from grader.exam import ExamSpec
+    from grader.layout import blank_layout
+    from grader.ocr import OcrOptions
+    from grader.omr import assign_options, register, template_from_pdf
+
+    folder, keyed = written
+    choices = [(q.label, len(q.options)) for q in keyed.questions if q.options]
+    template = {label: [[b.page, b.x, b.y, b.w, b.h] for b in boxes] for label, boxes in
+                assign_options(template_from_pdf(folder / "blank.pdf"), choices).items()}
+    spec = ExamSpec.build(keyed.questions, template, blank_layout(folder / "blank.pdf",
+                                                                  keyed.questions))
+    assert set(spec.template_pages()) == {2}
+    blank = _blank(folder)
+    pages = {1: _scan(folder, 1, dpi=200, turn=0, angle=1.2, scale=0.99),
+             2: _scan(folder, 2, dpi=200, turn=180, angle=-0.8, scale=1.01)}
+    searched, matched = [], []
+    plain_find, plain_fit = register.find_boxes, align._fit
+    monkeypatch.setattr(register, "find_boxes",
+                        lambda gray, dpi: searched.append(1) or plain_find(gray, dpi))
+    monkeypatch.setattr(align, "_fit", lambda *a: matched.append(a[2]) or plain_fit(*a))
+
+    def read(page, at):
+        return scan_module.read_scanned(at, spec, lambda number, upscale=True: pages[page],
+                                        OcrOptions(), blank)
+
+    second = read(1, 2)
+    assert searched == [] and matched == [1]
+    assert second.fit is None and second.alignment.template_page == 1
+    assert {r.label for r in second.regions} == set(spec.layout.regions_on(1))
+    first = read(2, 1)
+    assert matched == [1, 2] and len(searched) == 1
+    assert first.fit.ok and first.fit.template_page == 2 and first.alignment.method == "boxes"

@@ -73,6 +73,7 @@ def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions,
     (turned upright by the fit when there is one). Every checkbox on the page is also read
     without a template when the exam has multiple-choice questions the template does not
     place."""
+    _one_thread_per_process()
     # Pages that will not be OCRed whole are read at the scan's own resolution.
     image = _render(render, number, upscale=exam.reads_page_text())
     template = exam.template_pages()
@@ -128,6 +129,16 @@ def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions,
         turned_cw=scanned.turned_cw, fit=fit, marks=marks, alignment=alignment,
         regions=regions,
         unread_ink=() if exam.layout is not None else unread_ink(scanned, image.dpi))
+
+
+def _one_thread_per_process() -> None:
+    """OpenCV on one thread, as Tesseract (OMP_THREAD_LIMIT=1) and the recogniser are: pages
+    are read in parallel by processes, and OpenCV's own threads only added work (measured on
+    the written bench pages: 331-337 -> 300-307 ms of CPU per page, a page as fast alone)."""
+    import cv2
+
+    if cv2.getNumThreads() != 1:
+        cv2.setNumThreads(1)
 
 
 def _guess_before_boxes(exam: ExamSpec, template: Mapping[int, Sequence[Checkbox]]) -> bool:

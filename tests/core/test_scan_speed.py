@@ -241,3 +241,25 @@ def test_a_written_page_at_a_position_with_checkboxes_is_not_searched_for_boxes(
     first = read(2, 1)
     assert matched == [1, 2] and len(searched) == 1
     assert first.fit.ok and first.fit.template_page == 2 and first.alignment.method == "boxes"
+
+
+def test_a_page_is_read_with_opencv_on_one_thread(written):
+    """Pages are read in parallel by processes: OpenCV's own threads are not used."""
+    import cv2
+
+    from grader import scan as scan_module
+    from grader.exam import ExamSpec
+    from grader.layout import blank_layout
+    from grader.ocr import OcrOptions
+
+    folder, keyed = written
+    spec = ExamSpec.build(keyed.questions, {}, blank_layout(folder / "blank.pdf", keyed.questions))
+    page = _scan(folder, 1, dpi=100, turn=0, angle=0.5, scale=1.0)
+    before = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(2)
+        read = scan_module.read_scanned(1, spec, lambda number, upscale=True: page, OcrOptions(),
+                                        _blank(folder))
+        assert read.alignment.template_page == 1 and cv2.getNumThreads() == 1
+    finally:
+        cv2.setNumThreads(before)

@@ -263,3 +263,43 @@ def test_a_page_is_read_with_opencv_on_one_thread(written):
         assert read.alignment.template_page == 1 and cv2.getNumThreads() == 1
     finally:
         cv2.setNumThreads(before)
+
+
+@pytest.mark.parametrize("shape", [(3508, 2481), (3509, 2480), (1171, 829), (40, 37), (2339, 1654),
+                                   (97, 3), (1, 1)])
+def test_box_reduction_is_pillows_bit_for_bit(shape):
+    """Pillow's BOX resize, computed in NumPy: the same pixels for 2:1 reductions (a 300 dpi
+    scan to the box finder's 150 dpi: one column of three among pairs), other factors and
+    sizes, on noise and on a rendered page."""
+    from PIL import Image
+
+    from grader.omr._reduce import box_reduce
+    from grader.omr.boxes import reduce_to_work_dpi
+
+    rng = np.random.default_rng(shape[0])
+    gray = rng.integers(0, 256, shape, dtype=np.uint8)
+    h, w = shape
+    for size in {(max(1, round(w / 2.0008)), max(1, round(h / 2.0008))),
+                 (max(1, round(w / 1.3336)), max(1, round(h / 1.3336))),
+                 (max(1, w // 3), max(1, h // 2)), (w, max(1, h // 4)), (w, h)}:
+        expected = np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.BOX))
+        assert np.array_equal(box_reduce(gray, size), expected), size
+    if shape == (3508, 2481):
+        work, factor = reduce_to_work_dpi(gray, 300)
+        size = (work.shape[1], work.shape[0])
+        assert np.array_equal(work, np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.BOX)))
+
+
+def test_a_rendered_page_is_reduced_as_pillow_reduces_it():
+    from pathlib import Path
+
+    from PIL import Image
+
+    from grader.omr.boxes import reduce_to_work_dpi
+    from grader.render import render_pdf_page
+
+    samples = Path(__file__).resolve().parents[2] / "samples" / "tum_endterm"
+    page = render_pdf_page(samples / "student_02.pdf", 0, dpi=300)
+    work, _ = reduce_to_work_dpi(page.array, 300)
+    expected = page.image.resize((work.shape[1], work.shape[0]), Image.Resampling.BOX)
+    assert np.array_equal(work, np.asarray(expected))

@@ -109,31 +109,42 @@ def ink_of(crop: np.ndarray, blank: np.ndarray, region: Region, dpi: float = INK
     # The paper's noise, from every other pixel of every other row (a region's statistics at
     # a quarter of the counting).
     noise = 1.4826 * _median_abs_deviation(darker[::2, ::2])
-    weak = darker > max(WEAK_MIN, WEAK_NOISE * noise)
-    strong = (darker > max(STRONG_MIN, STRONG_NOISE * noise)) \
-        & (crop < INK_CONTRAST * np.maximum(background, 64.0))
     grow = max(1, int(round(PRINT_GROWTH_MM * px)))
     printed = cv2.dilate((blank < 200).astype(np.uint8),
                          cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-    unprinted = printed == 0
-    weak &= unprinted
-    strong &= unprinted
-    # What the readers get: the scan on even paper (its shading divided out).
-    even = np.clip(crop.astype(np.float32) * (255.0 / background), 0, 255).astype(np.uint8)
     if margin:
         inner = (slice(margin, -margin), slice(margin, -margin))
-        even, printed, weak, strong = even[inner], printed[inner], weak[inner], strong[inner]
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(weak.astype(np.uint8), connectivity=8)
+        crop, background, darker, printed = crop[inner], background[inner], darker[inner], \
+            printed[inner]
+    unprinted = printed == 0
+    weak = darker > max(WEAK_MIN, WEAK_NOISE * noise)
+    weak &= unprinted
+    # Every strong pixel is a weak one (STRONG_* > WEAK_*), and ink is a few per cent of a
+    # region: the rest is decided at the weak pixels only, the same arithmetic on fewer of
+    # them (a 68 x 64 mm region without a frame: 53 -> ~20 ms, the same ink bit for bit).
+    at = np.flatnonzero(weak)
+    flat_crop, flat_background = crop.reshape(-1), background.reshape(-1)
+    strong = (darker.reshape(-1)[at] > max(STRONG_MIN, STRONG_NOISE * noise)) \
+        & (flat_crop[at] < INK_CONTRAST * np.maximum(flat_background[at], 64.0))
+    # Labels only (no statistics: ~10x cheaper); areas counted at the weak pixels.
+    count, labels = cv2.connectedComponents(weak.astype(np.uint8), connectivity=8)
+    at_labels = labels.reshape(-1)[at]
     keep = np.zeros(count, dtype=bool)
-    keep[np.unique(labels[strong])] = True
+    keep[at_labels[strong]] = True
     keep[0] = False
-    keep &= stats[:, cv2.CC_STAT_AREA] >= MIN_SPECK_MM2 * px * px
-    ink = keep[labels]
-    ink_mm2 = float(ink.sum()) / (px * px)
+    keep &= np.bincount(at_labels, minlength=count) >= MIN_SPECK_MM2 * px * px
+    inked = at[keep[at_labels]]
+    ink = np.zeros(crop.shape, dtype=np.uint8)
+    ink.reshape(-1)[inked] = 1
+    ink_mm2 = float(inked.size) / (px * px)
     # The readers get the strokes with their soft edges: the ink grown by a pixel, in the
-    # scan's grey levels, on white.
-    shown = cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    image = np.where(shown & (printed == 0), even, 255).astype(np.uint8)
+    # scan's grey levels on even paper (its shading divided out), on white.
+    shown = np.flatnonzero(cv2.dilate(ink, np.ones((3, 3), np.uint8)).reshape(-1)
+                           & unprinted.reshape(-1))
+    image = np.full(crop.shape, 255, dtype=np.uint8)
+    image.reshape(-1)[shown] = np.clip(
+        flat_crop[shown].astype(np.float32) * (255.0 / flat_background[shown]), 0, 255
+    ).astype(np.uint8)
     return RegionInk(image, round(ink_mm2, 3), round(ink_mm2 / max(region.w * region.h, 1e-9), 6))
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from grader import limits, omr
-from grader.align import Alignment, BlankPages, align_page, from_box_fit
+from grader.align import (Alignment, BlankPages, ScanPrint, align_page, confirm_page,
+                          from_box_fit, guess_page)
 from grader.exam import Checkbox, ExamSpec
 from grader.ink import INK_CONTRAST, paper_level, region_ink
 from grader.levels import percentile_u8
@@ -72,20 +73,38 @@ def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions,
     (turned upright by the fit when there is one). Every checkbox on the page is also read
     without a template when the exam has multiple-choice questions the template does not
     place."""
+    _one_thread_per_process()
     # Pages that will not be OCRed whole are read at the scan's own resolution.
     image = _render(render, number, upscale=exam.reads_page_text())
     template = exam.template_pages()
-    fit, alignment = _fit(image, template, expected_page=number, marking=exam.marking) \
-        if number in template else (None, None)
+    found: dict = {}      # the boxes found on this page, searched for once
+    fit = alignment = hint = scan_print = None
+    fits: dict = {}       # its print's fits to blank pages, each made once
+    if blank is not None and exam.layout is not None:
+        pages = range(1, len(exam.layout.page_sizes) + 1)
+        # Which blank page this is, from a thumbnail of its print (~2 ms), where that can
+        # save work: a box search on a page that has no boxes, a match of its features
+        # against a page it is not (pages out of order). Only a page the match confirms is
+        # taken on the guess's word; else the page is read as if no guess had been made.
+        if number in template and _guess_before_boxes(exam, template) \
+                or number not in template and len(pages) > 1:
+            scan_print = ScanPrint.of(image)
+            hint = guess_page(scan_print, blank, pages)
+        if hint is not None and hint != number and hint not in template:
+            alignment = confirm_page(scan_print, blank, hint, fits)
+    if alignment is None and number in template:
+        fit, alignment = _fit(image, template, expected_page=number, marking=exam.marking,
+                              found=found)
     if alignment is None and blank is not None and exam.layout is not None:
-        alignment = align_page(image, blank, range(1, len(exam.layout.page_sizes) + 1),
-                               expected_page=number)
+        alignment = align_page(scan_print or image, blank,
+                               range(1, len(exam.layout.page_sizes) + 1), expected_page=number,
+                               hint=hint, fits=fits)
         if alignment is not None and alignment.template_page in template \
                 and (fit is None or not fit.ok):
             # Found by its print at another position: read its boxes as that page's.
             page = alignment.template_page
             fit, box_alignment = _fit(image, {page: template[page]}, expected_page=page,
-                                    marking=exam.marking)
+                                      marking=exam.marking, found=found)
             alignment = box_alignment or alignment
     regions = _regions(image, alignment, exam, blank, ocr, number, expression_budget_s)
     if alignment is not None and not exam.reads_page_text():
@@ -110,6 +129,26 @@ def read_scanned(number: int, exam: ExamSpec, render: Render, ocr: OcrOptions,
         turned_cw=scanned.turned_cw, fit=fit, marks=marks, alignment=alignment,
         regions=regions,
         unread_ink=() if exam.layout is not None else unread_ink(scanned, image.dpi))
+
+
+def _one_thread_per_process() -> None:
+    """OpenCV on one thread, as Tesseract (OMP_THREAD_LIMIT=1) and the recogniser are: pages
+    are read in parallel by processes, and OpenCV's own threads only added work (measured on
+    the written bench pages: 331-337 -> 300-307 ms of CPU per page, a page as fast alone)."""
+    import cv2
+
+    if cv2.getNumThreads() != 1:
+        cv2.setNumThreads(1)
+
+
+def _guess_before_boxes(exam: ExamSpec, template: Mapping[int, Sequence[Checkbox]]) -> bool:
+    """Whether a page at a position with checkboxes is worth placing by its print before its
+    boxes are searched for: when the exam has pages without boxes whose written answers
+    need the page placed (a sheet of only checkboxes is read by its boxes alone)."""
+    layout = exam.layout
+    return layout is not None and any(
+        page not in template and layout.regions_on(page)
+        for page in range(1, len(layout.page_sizes) + 1))
 
 
 def _ocr(image: PageImage, number: int, rotation: int | None, ocr: OcrOptions) -> ScannedRead:
@@ -231,14 +270,15 @@ def _marks(scanned: ScannedRead, number: int, dpi: float, marking: Marking,
 
 
 def _fit(image: PageImage, template: Mapping[int, Sequence[Checkbox]],
-         expected_page: int | None, marking: Marking
+         expected_page: int | None, marking: Marking, found: dict | None = None
          ) -> tuple[TemplateFit | None, Alignment | None]:
     """The page's checkboxes read against the blank page it fits (its own first; see
     ``omr.read_matching_template_page``), with the fit as an Alignment when it holds; (None,
-    None) when there is no page to try."""
+    None) when there is no page to try. ``found``: the boxes already found on this image
+    (filled in for the next call)."""
     boxes = {page: [c.box for c in checkboxes] for page, checkboxes in template.items()}
     match = omr.read_matching_template_page(image.array, image.dpi, boxes, expected_page,
-                                            marking=marking)
+                                            marking=marking, found_boxes=found)
     if match is None:
         return None, None
     page, registration, readings = match

@@ -340,6 +340,7 @@ def read_matching_template_page(scan_gray: np.ndarray, scan_dpi: float,
                                 template_pages: Mapping[int, Sequence[TemplateBox]],
                                 expected_page: int | None,
                                 marking: Marking = Marking.CROSS,
+                                found_boxes: dict[int, list[Box]] | None = None,
                                 ) -> tuple[int, Registration, list[BoxReading]] | None:
     """Read a scanned page against the page of the blank exam it fits (its boxes read under
     the exam's ``marking`` convention).
@@ -353,16 +354,24 @@ def read_matching_template_page(scan_gray: np.ndarray, scan_dpi: float,
     fed sideways; the fit itself covers the other half turn), and ``quarter_turns`` records it.
     Returns (template page, registration, readings); the expected page's failed fit when
     nothing fits; None when there is no expected page and nothing fits.
+    ``found_boxes``: the boxes found on this same image, by quarter turns (0, 1), kept there
+    for the next call (a page read against another template page after its print placed it
+    is not searched for boxes again).
     """
-    found = find_boxes(scan_gray, scan_dpi)
+    cache = {} if found_boxes is None else found_boxes
+    if 0 not in cache:
+        cache[0] = find_boxes(scan_gray, scan_dpi)
+    found = cache[0]
     match = _matching_page(scan_gray, scan_dpi, found, template_pages, expected_page, marking)
     if match is not None and match[1].ok:
         return match
     if len(found) < MIN_MATCHED:    # a quarter turn finds the same boxes: too few either way
         return match
     turned = np.ascontiguousarray(np.rot90(scan_gray))
-    turned_match = _matching_page(turned, scan_dpi, find_boxes(turned, scan_dpi),
-                                  template_pages, expected_page, marking)
+    if 1 not in cache:
+        cache[1] = find_boxes(turned, scan_dpi)
+    turned_match = _matching_page(turned, scan_dpi, cache[1], template_pages, expected_page,
+                                  marking)
     if turned_match is None or not turned_match[1].ok:
         return match
     page, reg, readings = turned_match

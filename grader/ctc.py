@@ -101,36 +101,43 @@ def beam_search(log_probs: np.ndarray, width: int = 12, prune: float = 1e-4,
     prefixes are missing; recompute with ``log_likelihoods`` for the exact value).
 
     At each frame only the classes with probability at least ``prune`` (at most
-    ``per_frame`` of them, the most likely) extend a prefix."""
+    ``per_frame`` of them, the most likely) extend a prefix. (Plain floats in the loop: each
+    frame's classes are ranked for all frames at once, and a frame no class passes only
+    lengthens the beams' paths, so their order stands.)"""
     log_probs = np.asarray(log_probs, dtype=np.float64)
     log_prune = math.log(prune)
+    ranked_classes = np.argsort(log_probs, axis=1)[:, ::-1][:, :per_frame + 1].tolist()
+    frames = log_probs.tolist()
+    add = _add
     # prefix -> (log P(prefix, path ends in a blank), log P(prefix, path ends in its last char))
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -math.inf)}
-    for frame in log_probs:
-        order = np.argsort(frame)[::-1][:per_frame + 1]
-        classes = [int(c) for c in order if c != BLANK and frame[c] >= log_prune][:per_frame]
-        blank = float(frame[BLANK])
+    for frame, order in zip(frames, ranked_classes):
+        classes = [c for c in order if c != BLANK and frame[c] >= log_prune][:per_frame]
+        blank = frame[BLANK]
+        if not classes:
+            # Every prefix only stays (a blank, or its last character repeated): one entry
+            # each, no two merged, so the beam keeps its members (ranked again).
+            stays = [(prefix, (add(p_blank, p_char) + blank,
+                               p_char + frame[prefix[-1]] if prefix else -math.inf))
+                     for prefix, (p_blank, p_char) in beams.items()]
+            beams = dict(sorted(stays, key=lambda kv: add(*kv[1]), reverse=True))
+            continue
         grown: dict[tuple[int, ...], list[float]] = {}
-
-        def add(prefix: tuple[int, ...], in_blank: float, in_char: float) -> None:
-            entry = grown.setdefault(prefix, [-math.inf, -math.inf])
-            entry[0] = _add(entry[0], in_blank)
-            entry[1] = _add(entry[1], in_char)
-
         for prefix, (p_blank, p_char) in beams.items():
-            total = _add(p_blank, p_char)
-            add(prefix, total + blank, -math.inf)             # a blank: the prefix stays
-            if prefix:                                        # its last char repeated: merged
-                add(prefix, -math.inf, p_char + float(frame[prefix[-1]]))
+            total = add(p_blank, p_char)
+            entry = grown.setdefault(prefix, [-math.inf, -math.inf])
+            entry[0] = add(entry[0], total + blank)            # a blank: the prefix stays
+            if prefix:                                         # its last char repeated: merged
+                entry[1] = add(entry[1], p_char + frame[prefix[-1]])
+            last = prefix[-1] if prefix else -1
             for c in classes:
-                p = float(frame[c])
-                if prefix and prefix[-1] == c:                # the same char again needs a blank
-                    add(prefix + (c,), -math.inf, p_blank + p)
-                else:
-                    add(prefix + (c,), -math.inf, total + p)
-        ranked = sorted(((prefix, scores) for prefix, scores in grown.items()
-                         if _add(*scores) > -math.inf), key=lambda kv: _add(*kv[1]),
-                        reverse=True)[:width]
-        beams = {prefix: (b, c) for prefix, (b, c) in ranked}
+                longer = prefix + (c,)
+                into = grown.setdefault(longer, [-math.inf, -math.inf])
+                # The same char again needs a blank between.
+                into[1] = add(into[1], (p_blank if c == last else total) + frame[c])
+        kept = sorted(((prefix, scores) for prefix, scores in grown.items()
+                       if add(*scores) > -math.inf), key=lambda kv: add(*kv[1]),
+                      reverse=True)[:width]
+        beams = {prefix: (b, c) for prefix, (b, c) in kept}
     return [(prefix, _add(*scores)) for prefix, scores in
             sorted(beams.items(), key=lambda kv: _add(*kv[1]), reverse=True)]

@@ -730,8 +730,9 @@ def read_handwritten_region(ink: np.ndarray, dpi: float, *,
     reads = []
     for cut, loose in zip(cuts, dots):
         text, confidence, chars, posterior = _recognise(cut.image)
+        # Other looks are taken at most once per line, however often the verification asks.
         reads.append(LineRead(text, round(confidence, 4), cut.box, chars, posterior, loose,
-                              functools.partial(other_looks, cut.image)))
+                              functools.cache(functools.partial(other_looks, cut.image))))
     return RegionRead(Engine.HANDWRITING, tuple(reads), cuts, unseen)
 
 

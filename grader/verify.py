@@ -505,6 +505,71 @@ def repaired(question: QuestionSpec, lines: Sequence[LineRead], reading: str, *,
     return None if best is None or best[1] == reading else best[1]
 
 
+# The "=" of a named value is taken as where its value starts only when the recogniser is
+# this sure of it at its frames.
+MIN_EQUALS_P = 0.9
+
+
+def value_part(posterior: LinePosterior) -> LinePosterior | None:
+    """The frames after the one "=" of a line ("h2 = 6" → the frames of " 6"), when the
+    recogniser's most likely frame-by-frame reading holds exactly one "=" and puts at least
+    ``MIN_EQUALS_P`` on it: P(value | line) is then P(value | those frames), whatever the name
+    before the "=" is read as ("12 = 6", "#2 = 6" for h2). None otherwise."""
+    equals = posterior.labels("=")
+    if equals is None or not posterior.frames:
+        return None
+    column = equals[0]
+    best = np.argmax(posterior.probs, axis=1)
+    frames = np.flatnonzero(best == column)
+    if frames.size == 0 or frames[-1] - frames[0] + 1 != frames.size:
+        return None                    # no "=", or two of them
+    if float(posterior.probs[frames, column].max()) < MIN_EQUALS_P:
+        return None
+    after = posterior.probs[frames[-1] + 1:]
+    if not after.shape[0]:
+        return None
+    return LinePosterior(after, posterior.characters)
+
+
+def _named_value(question: QuestionSpec, lines: Sequence[LineRead], others: Sequence[str],
+                 ) -> tuple[str, QuestionSpec, list[LineRead], tuple[str, ...]] | None:
+    """A one-output named-value question read on one line with a sure "=": (the output's
+    name, the question as a number with that output's key, the line cut to its value part,
+    the other readers' texts after their "="), to verify the value whatever the name is read
+    as. None when that does not apply."""
+    key = question.key
+    if question.kind != Kind.VALUES or len(question.outputs) != 1 or len(lines) != 1 \
+            or not isinstance(key, dict) or len(key) != 1 or lines[0].posterior is None:
+        return None
+    part = value_part(lines[0].posterior)
+    if part is None:
+        return None
+    name, value = next(iter(key.items()))
+    text = part.text(tuple(int(k) for k in _greedy(part)))
+    looks = lines[0].looks
+
+    def cut_looks() -> tuple[LinePosterior, ...]:
+        cut = tuple(value_part(look) for look in looks()) if looks is not None else ()
+        return cut if all(c is not None for c in cut) else ()
+
+    line = replace(lines[0], text=text.strip(), posterior=part,
+                   looks=cut_looks if looks is not None else None)
+    number = replace(question, kind=Kind.NUMERIC, key=value, outputs=())
+    rest = tuple(other.split("=")[-1].strip() for other in others if other.count("=") == 1)
+    return str(name), number, [line], rest
+
+
+def _greedy(posterior: LinePosterior) -> list[int]:
+    """The best path's labels (repeats merged, blanks dropped)."""
+    best = np.argmax(posterior.probs, axis=1)
+    out, last = [], 0
+    for k in best:
+        if k and k != last:
+            out.append(int(k))
+        last = int(k)
+    return out
+
+
 def _as_key(question: QuestionSpec, reading: str) -> QuestionSpec | None:
     """The question with the value ``reading`` states as its key (to write that value's
     forms), for numbers, shapes and named values."""
@@ -563,6 +628,18 @@ def weigh(question: QuestionSpec, lines: Sequence[LineRead], reading: str,
     found = evidence(question, lines, reading, others=others, unseen=unseen,
                      expression_check=expression_check)
     verdict = decide(found, thresholds)
+    if verdict.decision is Decision.UNSURE:
+        named = _named_value(question, lines, others)
+        if named is not None:
+            name, number, value_lines, rest = named
+            again, again_verdict = weigh(number, value_lines, value_lines[0].text, thresholds,
+                                         others=rest, unseen=unseen,
+                                         expression_check=expression_check)
+            taken = again_verdict.reading or value_lines[0].text
+            if again_verdict.decision is not Decision.UNSURE and taken:
+                return again, replace(again_verdict, reading=f"{name} = {taken}", reason=(
+                    f"the value after the '=' ({taken!r}), whatever the name before it is read "
+                    f"as: {again_verdict.reason}"))
     if found.blocked == NOT_CLEAN:
         other = repaired(question, lines, reading, others=others)
         if other is not None:

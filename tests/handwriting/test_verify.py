@@ -339,3 +339,30 @@ def test_a_reading_that_does_not_parse_is_repaired_by_the_recognisers_own_answer
     s_or_8 = [LineRead("S", 0.5, (0, 0, 10, 10), posterior=LinePosterior(probs, chars))]
     v = verify(numeric(8), s_or_8, "S", thresholds=STRICT)
     assert v.decision is Decision.UNSURE and v.reading == ""
+
+
+def test_a_named_value_is_verified_whatever_its_name_is_read_as():
+    """"h2 = 6" with its h read as an R: the name is no answer's, but a one-output question
+    asks for one value, and the recogniser is sure of the "=": the value after it is decided
+    (the key, or surely not), and graded as the output's. Not with two outputs, an unsure
+    "=", or two of them."""
+    from grader.verify import value_part
+
+    values = QuestionSpec(label="5", number="5", part=None, kind=Kind.VALUES, points=1.0,
+                          key={"h2": 6}, outputs=("h2",))
+    misnamed = [line("R", "2", "=", "6")]
+    assert evidence(values, misnamed, "R2=6").blocked        # the whole line decides nothing
+    v = verify(values, misnamed, "R2=6", thresholds=STRICT)
+    assert v.decision is Decision.KEY and v.reading == "h2 = 6" and "name" in v.reason
+    v = verify(values, [line("R", "2", "=", "7")], "R2=7", thresholds=STRICT)
+    assert v.decision is Decision.NOT_KEY and v.reading == "h2 = 7"
+    # The value in doubt stays unsure.
+    v = verify(values, [line("R", "2", "=", {"6": 0.6, "8": 0.3998})], "R2=6", thresholds=STRICT)
+    assert v.decision is Decision.UNSURE and v.reading == ""
+    # An "=" the recogniser is not sure of, or two of them: no value part.
+    assert value_part(line("R", "2", {"=": 0.6, "-": 0.3998}, "6").posterior) is None
+    assert value_part(line("R", "=", "2", "=", "6").posterior) is None
+    assert value_part(line("R", "2", "6").posterior) is None
+    # Two outputs: each line must name its value.
+    two = replace(values, key={"h2": 6, "h3": 1}, outputs=("h2", "h3"))
+    assert verify(two, misnamed, "R2=6", thresholds=STRICT).decision is Decision.UNSURE

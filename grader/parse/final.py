@@ -124,7 +124,8 @@ def candidates(raw: str, plain: str, to_plain: Callable[[str], str]) -> list[Can
         if len(parts) >= 2:
             rhs = parts[-1]
             cands.append(Candidate(rhs, start + len(text) - len(rhs), _chain_tier(parts)))
-            if _LITERAL.fullmatch(parts[-2]) and _LITERAL.fullmatch(rhs):
+            if _LITERAL.fullmatch(parts[-2]) and _LITERAL.fullmatch(rhs) \
+                    and _literal(parts[-2]) != _literal(rhs):
                 # "x = 3 = 4", "5 = 6": a number said to equal another number is two claims,
                 # not a step of work ("= 15/2 = 7.5" is one); the one before is a claim too.
                 before = parts[-2]
@@ -135,6 +136,10 @@ def candidates(raw: str, plain: str, to_plain: Callable[[str], str]) -> list[Can
 
 
 _LITERAL = re.compile(r"\s*[-+−]?\s*(?:\d+(?:\.\d*)?|\.\d+)\s*")
+
+
+def _literal(text: str) -> float:
+    return float(re.sub(r"\s+", "", text).replace("−", "-"))
 
 
 def select(raw: str, plain: str, reader: Reader, same: Same, to_plain: Callable[[str], str],

@@ -150,6 +150,7 @@ def test_a_shape_with_another_number_of_dimensions_is_flagged(text, score, flags
     # A number said to equal another number is two claims (it was the last, unflagged) ...
     ("numeric", 3, "x = 3 = 4", 4, ("ambiguous",)),
     ("numeric", 3, "x = 3 = 3.0", 3, ()),
+    ("numeric", 7, "x = 5 = 5\nthe answer is 7", 7, ()),      # a restatement claims nothing
     # ... while a chain of work still ends where it ends.
     ("numeric", 7.5, "x = 15/2 = 7.5", 7.5, ()),
     ("numeric", 15, "x = 3 * 5 = 15", 15, ()),

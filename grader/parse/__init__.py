@@ -88,8 +88,8 @@ def _as_percentage(plain: str, parsed: tuple[Any, str, tuple[str, ...], tuple[An
 
 
 # "0x5E": a hexadecimal literal (94), which arithmetic would read as 0 × 5; "5!": a factorial
-# (120), which the reader would take as 5.
-_UNREAD_NOTATION = re.compile(r"(?<![\w.])0[xX][0-9A-Fa-f]+\b|\d\s*!(?!=)")
+# (120), which the reader would take as 5; "|-5|": an absolute value, read as -5.
+_UNREAD_NOTATION = re.compile(r"(?<![\w.])0[xX][0-9A-Fa-f]+\b|\d\s*!(?!=)|\|\s*[-+−]?[\d.]+\s*\|")
 
 
 def _ambiguous_if(condition: bool, parsed: tuple[Any, str, tuple[str, ...], tuple[Any, ...]]):

@@ -14,8 +14,16 @@ _MIXED = re.compile(rf"(?<![A-Za-z0-9_\\])(?=[{_CONF}0-9.,]*\d)[{_CONF}0-9][{_CO
 _LONE = re.compile(r"(?<==)(\s*)([lIO|oSBZ])(?=\s*(?:$|[,;)\]&\n]|\\\\))")
 
 
+# Bars round a number ("|5|", "|-2.5|"): an absolute value, whose bars are no ones.
+_BARS = re.compile(r"(\|\s*[-+−]?[\d.]+\s*\|)")
+
+
 def fix_numeric_tokens(text: str) -> tuple[str, int]:
     """Return (fixed text, number of characters changed)."""
+    if "|" in text and _BARS.search(text):
+        pieces = _BARS.split(text)       # odd pieces are the bars, kept as written
+        fixed = [(piece, 0) if k % 2 else fix_numeric_tokens(piece) for k, piece in enumerate(pieces)]
+        return "".join(p for p, _ in fixed), sum(n for _, n in fixed)
     count = 0
 
     def mixed(m: re.Match[str]) -> str:

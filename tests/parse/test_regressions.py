@@ -178,6 +178,10 @@ def test_a_shape_with_another_number_of_dimensions_is_flagged(text, score, flags
     # A factorial is not its number (it was 5, unflagged).
     ("numeric", 120, "5!", 5, ("ambiguous",)),
     ("numeric", 5, "x != 4, x = 5", 5, ("ambiguous",)),
+    # Bars round a number are an absolute value, not ones (it was 151, unflagged).
+    ("numeric", 5, "|-5|", -5, ("ambiguous",)),
+    ("numeric", 5, "|5|", 5, ("ambiguous",)),
+    ("numeric", 15, "l5", 15, ("ocr_corrected",)),
     # An operation on the matrix read is not evaluated (it was the bare matrix, unflagged).
     ("matrix", [[1, 2], [3, 4]], "2*[[1,2],[3,4]]", [[1, 2], [3, 4]], ("ambiguous",)),
     ("matrix", [[1, 2], [3, 4]], "-[[1,2],[3,4]]", [[1, 2], [3, 4]], ("ambiguous",)),

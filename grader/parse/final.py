@@ -124,8 +124,8 @@ def candidates(raw: str, plain: str, to_plain: Callable[[str], str]) -> list[Can
         if len(parts) >= 2:
             rhs = parts[-1]
             cands.append(Candidate(rhs, start + len(text) - len(rhs), _chain_tier(parts)))
-            if _LITERAL.fullmatch(parts[-2]) and _LITERAL.fullmatch(rhs) \
-                    and _literal(parts[-2]) != _literal(rhs):
+            if LITERAL.fullmatch(parts[-2]) and LITERAL.fullmatch(rhs) \
+                    and literal_value(parts[-2]) != literal_value(rhs):
                 # "x = 3 = 4", "5 = 6": a number said to equal another number is two claims,
                 # not a step of work ("= 15/2 = 7.5" is one); the one before is a claim too.
                 before = parts[-2]
@@ -135,11 +135,14 @@ def candidates(raw: str, plain: str, to_plain: Callable[[str], str]) -> list[Can
     return cands
 
 
-_LITERAL = re.compile(r"\s*[-+−]?\s*(?:\d+(?:\.\d*)?|\.\d+)\s*")
+# A bare number as written ("3", "-2.5", ".5"; punctuation after it allowed): a claim when
+# said to equal another one ("x = 3 = 4") or assigned on its own ("a = 3, a = 4").
+LITERAL = re.compile(r"\s*[-+−]?\s*(?:\d+(?:\.\d*)?|\.\d+)\s*[.,;]?\s*")
 
 
-def _literal(text: str) -> float:
-    return float(re.sub(r"\s+", "", text).replace("−", "-"))
+def literal_value(text: str) -> float:
+    """The value of a ``LITERAL``."""
+    return float(re.sub(r"\s+", "", text).rstrip(".,;").replace("−", "-"))
 
 
 def select(raw: str, plain: str, reader: Reader, same: Same, to_plain: Callable[[str], str],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from grader.parse.final import CONCLUSION, split_top, statements
+from grader.parse.final import CONCLUSION, LITERAL, split_top, statements
 from grader.parse.numbers import arithmetic_runs
 
 
@@ -28,9 +28,6 @@ def _value_of(part: str) -> tuple[int | float, str] | None:
                                                                stripped[runs[0].end:]):
         return runs[0].value, stripped[:runs[0].end]
     return None
-
-
-_BARE = re.compile(r"\s*[-+−]?\s*(?:\d+(?:\.\d*)?|\.\d+)\s*[.,;]?\s*")
 
 
 def _name_at_end(lhs: str, names: dict[str, str]) -> str | None:
@@ -69,12 +66,12 @@ def read_values(plain: str, outputs: Sequence[str]) -> tuple[dict[str, int | flo
         # scan per statement was ~1 ms of the i2dl sample submission under the profiler.
         # A bare "name = number" is a claim, as a conclusion is: "a = 3, a = 4" states two
         # values for a, not work that a later step supersedes ("a = 3 + 1 = 4").
-        concluded = bool(CONCLUSION.search(text)) or (len(parts) == 2 and _BARE.fullmatch(parts[1]))
+        concluded = bool(CONCLUSION.search(text)) or (len(parts) == 2 and LITERAL.fullmatch(parts[1]))
         targets = [_name_at_end(parts[0], names)] + [
             names.get(norm_name(p)) or _exact_ci(norm_name(p), names) for p in parts[1:-1]]
         # "a = 3 = 5": a number said to equal another number is two claims.
-        before = _value_of(parts[-2]) if len(parts) >= 3 and _BARE.fullmatch(parts[-2]) \
-            and _BARE.fullmatch(parts[-1]) else None
+        before = _value_of(parts[-2]) if len(parts) >= 3 and LITERAL.fullmatch(parts[-2]) \
+            and LITERAL.fullmatch(parts[-1]) else None
         for t in filter(None, targets):
             found[t] = value[0]
             if before is not None:

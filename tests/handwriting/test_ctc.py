@@ -77,3 +77,21 @@ def test_beam_search_finds_the_most_likely_strings(seed):
     assert len(beams) == len(truth)
     narrow = ctc.beam_search(np.log(probs), width=2)
     assert len(narrow) <= 2 and all(math.exp(s) <= truth[p] + 1e-12 for p, s in narrow)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_frames_no_class_passes_only_lengthen_the_beams(seed):
+    """Frames where every character is below ``prune`` (blanks between characters, most of a
+    line) are taken in one step: the beams and their scores are those of the paths through
+    the classes that pass, summed exactly."""
+    rng = np.random.default_rng(200 + seed)
+    probs = rng.dirichlet(np.ones(3) * 0.5, size=5)
+    for t in (0, 2, 4):
+        probs[t] = [1 - 2e-6, 1e-6, 1e-6]             # a blank frame: nothing passes 1e-4
+    passing = np.where((probs >= 1e-4) | (np.arange(3) == ctc.BLANK), probs, 0.0)
+    truth = {s: p for s, p in brute_force(passing).items() if p > 0}
+    beams = ctc.beam_search(np.log(probs), width=50, prune=1e-4, per_frame=3)
+    assert {s for s, _ in beams} == set(truth)
+    for string, score in beams:     # (and a last character held on through a blank frame)
+        assert math.exp(score) == pytest.approx(truth[string], rel=1e-5)
+    assert [s for s, _ in beams] == sorted(truth, key=truth.get, reverse=True)

@@ -229,3 +229,15 @@ def test_other_looks_at_a_line_are_taken_when_asked():
     for look in looks:
         assert look.characters == line.posterior.characters and look.frames > 0
         assert np.all(look.probs.sum(axis=1) <= 1.0001)
+
+
+def test_a_lines_other_looks_are_taken_at_most_once(monkeypatch):
+    """The verification may ask a line for its other looks more than once (the whole reading,
+    a repaired one, a named value's value): the recogniser runs on them once."""
+    calls = []
+    monkeypatch.setattr(hw, "other_looks", lambda image: calls.append(1) or ("look",))
+    read = hw.read_handwritten_region(written(["15", "8 x 8"]), 200.0)
+    assert read.lines and all(line.looks is not None for line in read.lines)
+    for line in read.lines:
+        assert line.looks() == line.looks() == ("look",)
+    assert len(read.lines) == 2 and len(calls) == 2

@@ -190,6 +190,10 @@ class LineRead:
     # verification asks when the first look leaves it unsure.
     looks: Callable[[], tuple[LinePosterior, ...]] | None = field(default=None, repr=False,
                                                                    compare=False)
+    # The character classifier's reading of the line's ink in the same form
+    # (``grader.glyphs.posterior``; None where it abstains), taken only when asked.
+    glyphs: Callable[[], LinePosterior | None] | None = field(default=None, repr=False,
+                                                              compare=False)
 
 
 @dataclass(frozen=True)
@@ -725,6 +729,8 @@ def other_looks(image: np.ndarray) -> tuple[LinePosterior, ...]:
 def read_handwritten_region(ink: np.ndarray, dpi: float, *,
                             lines: tuple[LineCut, ...] | None = None) -> RegionRead:
     """The handwriting recogniser's reading of a region's ink (see the module docstring)."""
+    from grader import glyphs
+
     cuts = cut_lines(ink, dpi) if lines is None else lines
     unseen, dots = _unseen_and_dots(ink, dpi, cuts)
     reads = []
@@ -732,7 +738,8 @@ def read_handwritten_region(ink: np.ndarray, dpi: float, *,
         text, confidence, chars, posterior = _recognise(cut.image)
         # Other looks are taken at most once per line, however often the verification asks.
         reads.append(LineRead(text, round(confidence, 4), cut.box, chars, posterior, loose,
-                              functools.cache(functools.partial(other_looks, cut.image))))
+                              functools.cache(functools.partial(other_looks, cut.image)),
+                              functools.cache(functools.partial(glyphs.posterior, cut.image))))
     return RegionRead(Engine.HANDWRITING, tuple(reads), cuts, unseen)
 
 

@@ -6,15 +6,16 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from grader.glyphs import UNKNOWN
 from grader.handwriting import LinePosterior, LineRead
 from grader.types import Kind, QuestionSpec, Tolerance
 from grader.verify import (
-    Decision, Thresholds, decide, evidence, fingerprint, key_forms, number_texts, thresholds_for,
-    verify,
+    GLYPH_CLIP, Decision, Thresholds, decide, evidence, fingerprint, key_forms, number_texts,
+    pooled, thresholds_for, verify,
 )
 
 CHARACTERS = ("", *"0123456789", ".", " ", "=", "x", "×", "R", "F", "h", "(", ")", ",", "-",
-              "/", "n")
+              "/", "n", UNKNOWN)
 SURE = 0.9998
 INDEX = {c: k for k, c in enumerate(CHARACTERS) if k}
 STRICT = Thresholds(key=0.99, full=1e-3, same=0.9)
@@ -366,3 +367,103 @@ def test_a_named_value_is_verified_whatever_its_name_is_read_as():
     # Two outputs: each line must name its value.
     two = replace(values, key={"h2": 6, "h3": 1}, outputs=("h2", "h3"))
     assert verify(two, misnamed, "R2=6", thresholds=STRICT).decision is Decision.UNSURE
+
+
+# --------------------------------------------------------------------------------------------
+# The character classifier's reading pooled with the recogniser's (grader.glyphs)
+
+THRESHOLDS = Thresholds(key=0.9, full=1e-4, same=0.7)
+
+
+@pytest.mark.parametrize("p, q, expected", [
+    (0.5, 0.9, 0.9),                  # a flat first expert: the second's word
+    (0.6, 0.5, 0.6),                  # a flat second expert: the first's word
+    (0.0, 0.99, 0.0), (1.0, 0.01, 1.0),  # certainty is not moved
+    (0.6, 1.0, 0.6 * 0.98 / (0.6 * 0.98 + 0.4 * 0.02)),   # the second held within the clip
+    (0.6, 0.0, 0.6 * 0.02 / (0.6 * 0.02 + 0.4 * 0.98)),
+])
+def test_two_experts_odds_multiply_within_the_clip(p, q, expected):
+    assert pooled(p, q) == pytest.approx(expected)
+    assert GLYPH_CLIP == 0.02
+
+
+def glyph_line(recogniser: LineRead, *steps) -> LineRead:
+    """``recogniser`` with a character classifier's reading spelling ``steps`` (one glyph
+    each, as ``grader.glyphs.posterior`` lays them out)."""
+    return replace(recogniser, glyphs=lambda: line(*steps).posterior)
+
+
+def test_the_classifier_sure_of_the_key_lifts_a_leaning_recogniser_to_the_key():
+    leaning = line("3", "9", {"2": 0.6, "7": 0.39}, "6")          # 3926 at 0.6
+    alone = verify(numeric(3926), [leaning], "3926", thresholds=THRESHOLDS)
+    assert alone.decision is Decision.UNSURE
+    both = verify(numeric(3926), [glyph_line(leaning, "3", "9", "2", "6")], "3926",
+                  thresholds=THRESHOLDS)
+    assert both.decision is Decision.KEY and "character classifier" in both.reason
+    assert both.key_posterior == pytest.approx(pooled(0.6, 0.9998 ** 4), abs=0.01)
+    # The classifier reading another value keeps it unsure.
+    other = verify(numeric(3926), [glyph_line(leaning, "3", "9", "7", "6")], "3926",
+                   thresholds=THRESHOLDS)
+    assert other.decision is Decision.UNSURE
+
+
+def test_the_classifier_never_decides_alone():
+    # The recogniser too unsure for "the key": however sure the classifier, unsure.
+    weak = line("3", "9", {"2": 0.1, "7": 0.89}, "6", text="3926")
+    v = verify(numeric(3926), [glyph_line(weak, "3", "9", "2", "6")], "3926",
+               thresholds=THRESHOLDS)
+    assert v.decision is Decision.UNSURE
+    # "Not the key" needs the recogniser's P(full) within the clip's reach (4.9e-3).
+    doubt = line("1", {"3": 0.9, "5": 0.09})
+    v = verify(numeric(15), [glyph_line(doubt, "1", "3")], "13", thresholds=THRESHOLDS)
+    assert v.decision is Decision.UNSURE
+    # Where it leans that way, the classifier's agreement decides it.
+    lean = line("1", {"3": 0.995, "5": 0.004})
+    assert verify(numeric(15), [lean], "13", thresholds=THRESHOLDS).decision is Decision.UNSURE
+    v = verify(numeric(15), [glyph_line(lean, "1", "3")], "13", thresholds=THRESHOLDS)
+    assert v.decision is Decision.NOT_KEY and "character classifier" in v.reason
+
+
+def test_the_classifier_is_not_heard_where_its_glyphs_do_not_match_the_reading():
+    leaning = line("3", "9", {"2": 0.6, "7": 0.39}, "6")
+    # Two glyphs for four characters (digits touching): no pooling.
+    v = verify(numeric(3926), [glyph_line(leaning, "3", "9")], "3926", thresholds=THRESHOLDS)
+    assert v.decision is Decision.UNSURE
+    # A glyph it calls junk counts against the key ...
+    junk = verify(numeric(3926), [glyph_line(leaning, "3", "9", UNKNOWN, "6")], "3926",
+                  thresholds=THRESHOLDS)
+    assert junk.decision is Decision.UNSURE
+    # ... and for the key where "not the key" is asked: no "not the key" from it.
+    lean = line("1", {"3": 0.995, "5": 0.004})
+    v = verify(numeric(15), [glyph_line(lean, "1", {UNKNOWN: 0.5, "3": 0.4998})], "13",
+               thresholds=THRESHOLDS)
+    assert v.decision is Decision.UNSURE
+    # A classifier that abstains changes nothing.
+    abstains = replace(leaning, glyphs=lambda: None)
+    assert verify(numeric(3926), [abstains], "3926", thresholds=THRESHOLDS).decision \
+        is Decision.UNSURE
+
+
+def test_the_classifiers_own_reading_is_weighed_when_the_recogniser_misread():
+    # 5/8 written; the recogniser's reading "518" but 5/8 holds 0.48 of its mass.
+    misread = line("5", {"1": 0.51, "/": 0.48}, "8", text="518")
+    assert verify(numeric(0.625), [misread], "518", thresholds=THRESHOLDS).decision \
+        is Decision.UNSURE
+    v = verify(numeric(0.625), [glyph_line(misread, "5", "/", "8")], "518",
+               thresholds=THRESHOLDS)
+    assert v.decision is Decision.KEY and v.reading == "5/8"
+    assert "read '5/8' by the character classifier" in v.reason
+
+
+def test_the_classifiers_own_reading_must_be_a_plain_answer_of_the_kind():
+    # "37×1" for a number (a 7 and a 1 read as a sign): not weighed as a reading of its own.
+    misread = line("3", {"5": 0.998, "7": 0.001}, "1", text="351")
+    assert verify(numeric(371), [misread], "351", thresholds=THRESHOLDS).decision \
+        is Decision.UNSURE
+    v = verify(numeric(371), [glyph_line(misread, "3", "7", "×", "1")], "351",
+               thresholds=THRESHOLDS)
+    assert v.decision is Decision.UNSURE
+    # As plain a number as "3751", it is weighed (and here surely not the key).
+    v = verify(numeric(371), [glyph_line(misread, "3", "7", "5", "1")], "351",
+               thresholds=THRESHOLDS)
+    assert v.decision is Decision.NOT_KEY and v.reading == "3751"

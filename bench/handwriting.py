@@ -139,8 +139,11 @@ def measure(seed: int, pages: int, quiet: bool = False, ink_dpi: float = 200.0) 
                                others=(ts.text,), unseen=hw.unseen, expression_check=compare)
         t4 = time.perf_counter()
         taken = verdict.reading or choice.text     # repaired by the verification, or as chosen
-        outcome, parsed = grade(spec, taken, choice.confidence,
-                                verdict.decision == "unsure", deserved)
+        unsure = verdict.decision == "unsure"
+        # As grader.pipeline parses it: a score verified as the key or not is sure whatever
+        # the text's own sureness (Segment.score_sure).
+        outcome, parsed = grade(spec, taken, choice.confidence if unsure else 1.0, unsure,
+                                deserved)
         t5 = time.perf_counter()
         cpu = (time.process_time() - c0) * 1e3
         text_outcome, _ = grade(spec, choice.text, choice.confidence, choice.low_confidence, deserved)

@@ -114,7 +114,8 @@ def from_region(label: str, reads: Sequence[tuple[int, RegionRead]],
                        read.readings)
     return Segment(label, read.text, 0, len(read.text), (number,), read.confidence, flags,
                    ink=read.fraction, reader=read.engine, readings=read.readings,
-                   verified=_verified(read, question))
+                   verified=_verified(read, question),
+                   score_sure=_decided(read, question) and not differ)
 
 
 _DECISIONS = {Decision.KEY: "the key", Decision.NOT_KEY: "not the key", Decision.UNSURE: "unsure"}
@@ -123,16 +124,26 @@ _DECISIONS = {Decision.KEY: "the key", Decision.NOT_KEY: "not the key", Decision
 def _verified(read: RegionRead, question: QuestionSpec | None) -> str:
     """The verification of the reading against the key, as the TA reads it: what was decided
     and how much of the recogniser's mass lies on full marks."""
-    if not read.decision or question is None or read.verified_for != fingerprint(question):
+    if not _verified_here(read, question):
         return ""
     decided = _DECISIONS.get(read.decision, read.decision)
     weight = "" if read.key_posterior is None else f", P(full marks) = {read.key_posterior:.3g}"
     return f"handwriting verified against the key: {decided}{weight}"
 
 
+def _verified_here(read: RegionRead, question: QuestionSpec | None) -> bool:
+    return bool(read.decision) and question is not None \
+        and read.verified_for == fingerprint(question)
+
+
+def _decided(read: RegionRead, question: QuestionSpec | None) -> bool:
+    """The score was verified against this question's key as the key or as not the key."""
+    return _verified_here(read, question) and read.decision in (Decision.KEY, Decision.NOT_KEY)
+
+
 def _unsure(read: RegionRead, question: QuestionSpec | None) -> bool:
-    if read.decision and question is not None and read.verified_for == fingerprint(question):
-        return read.decision not in (Decision.KEY, Decision.NOT_KEY)
+    if _verified_here(read, question):
+        return not _decided(read, question)
     return read.unsure
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.handwriting import LinePosterior
+from grader.posterior import LinePosterior
 
 # The classes, as characters the recogniser's posterior has columns for; "×" stands for
 # every way of writing a shape's separator (x, X, *, ×). JUNK: anything else (a letter,

@@ -126,7 +126,9 @@ def grade_pages(
                 parsed, raw, pages_used, confidence = Parsed(None, flags=(Flag.UNANSWERED,)), "", (), None
             else:
                 spans = segment.spans
-                parsed = parse_answer(spec, segment.text, confidence=segment.confidence)
+                # A score verified against the key is sure whatever the text's own sureness.
+                parsed = parse_answer(spec, segment.text,
+                                      confidence=1.0 if segment.score_sure else segment.confidence)
                 parsed = Parsed(parsed.value, parsed.evidence, parsed.confidence,
                                 tuple(dict.fromkeys(segment.flags + parsed.flags)), parsed.alternatives)
                 raw, pages_used, confidence = segment.text, segment.pages, segment.confidence

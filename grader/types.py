@@ -205,6 +205,9 @@ class Segment:
     reader: str = ""                # the engine whose reading of the region was taken
     readings: tuple[Reading, ...] = ()   # every engine's reading of the region
     verified: str = ""              # the score verified against the key, in words (regions)
+    # The score was verified as the key or as not the key for this question: the exact
+    # text's own sureness (``confidence``) no longer sends it to review.
+    score_sure: bool = False
 
 
 @dataclass(frozen=True)

@@ -23,17 +23,21 @@ def graded(read: RegionRead, exam: ExamSpec = EXAM):
     return grade_document([page], exam).answers[0]
 
 
-def region(text: str, unsure: bool, decision: str = "", question=NUM) -> RegionRead:
-    readings = (Reading("pp-ocrv6", text, 0.7), Reading("tesseract", "1S", 0.1))
-    return RegionRead("1", 30.0, 0.01, text, 0.7, "pp-ocrv6", readings, unsure, decision,
+def region(text: str, unsure: bool, decision: str = "", question=NUM,
+           confidence: float = 0.7) -> RegionRead:
+    readings = (Reading("pp-ocrv6", text, confidence), Reading("tesseract", "1S", 0.1))
+    return RegionRead("1", 30.0, 0.01, text, confidence, "pp-ocrv6", readings, unsure, decision,
                       0.999 if decision == "key" else 1e-5, fingerprint(question) if decision else "")
 
 
+@pytest.mark.parametrize("confidence", [0.7, 0.3])     # 0.3: below the parser's own threshold
 @pytest.mark.parametrize("text,decision,score", [("15", "key", 2.0), ("13", "not_key", 0.0)])
-def test_a_verified_score_is_graded_automatically_though_the_text_is_unsure(text, decision, score):
-    answer = graded(region(text, unsure=True, decision=decision))
+def test_a_verified_score_is_graded_automatically_though_the_text_is_unsure(
+        text, decision, score, confidence):
+    answer = graded(region(text, unsure=True, decision=decision, confidence=confidence))
     assert answer.status == "auto" and answer.scored.score == score
     assert Flag.LOW_CONFIDENCE not in answer.scored.flags
+    assert answer.confidence == confidence                         # the text's own, reported
     assert [r.text for r in answer.readings] == [text, "1S"]        # both kept for the TA
 
 
@@ -50,6 +54,8 @@ def test_a_decision_about_another_key_is_not_trusted():
                                            points=2.0, key=13)], None, EXAM.layout)
     answer = graded(region("13", unsure=True, decision="not_key"), changed)
     assert answer.status == "flagged" and Flag.LOW_CONFIDENCE in answer.scored.flags
+    low = graded(region("13", unsure=False, decision="not_key", confidence=0.3), changed)
+    assert low.status == "flagged" and Flag.LOW_CONFIDENCE in low.scored.flags
     assert graded(region("13", unsure=False, decision="not_key"), changed).status == "auto"
 
 

@@ -27,6 +27,8 @@ import numpy as np
 
 from grader.posterior import LinePosterior
 
+ENGINE = "glyphs"         # this reader's name where a reading is recorded with its engine's
+
 # The classes, as characters the recogniser's posterior has columns for; "×" stands for
 # every way of writing a shape's separator (x, X, *, ×). JUNK: anything else (a letter,
 # two characters touching, a piece of one).

@@ -49,9 +49,14 @@ def read_region(label: str, ink: RegionInk, ocr: OcrOptions, question: QuestionS
         decision = str(Decision.UNSURE if budget.exceeded else verdict.decision)
         posterior, verified_for = verdict.key_posterior, fingerprint(question)
         if verdict.reading and decision != Decision.UNSURE:
-            # The reading taken did not parse; the recogniser's most likely answer that does
-            # was decided: that is what is graded (both readers' texts stay for the TA).
-            text, engine = verdict.reading, str(choice.handwriting.engine)
+            # Another reading than the one taken was decided (the recogniser's most likely
+            # answer where the reading taken did not parse, or the character classifier's):
+            # that is what is graded, every reader's text kept for the TA.
+            text, engine = verdict.reading, verdict.engine or str(choice.handwriting.engine)
+            if engine not in {r.engine for r in readings}:   # the classifier's, with the
+                # probability of the score it was verified to get
+                readings += (Reading(engine, verdict.reading, round(verdict.same_posterior
+                                     if decision == Decision.NOT_KEY else verdict.key_posterior, 4)),)
     return RegionRead(label, ink.ink_mm2, ink.fraction, text, round(choice.confidence, 4),
                       engine, readings, choice.low_confidence, decision, posterior, verified_for)
 

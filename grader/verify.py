@@ -52,8 +52,8 @@ import numpy as np
 
 from grader import ctc
 from grader.compare import is_number
-from grader.glyphs import UNKNOWN, glyph_count
-from grader.handwriting import SECOND_LOOKS, LinePosterior, LineRead
+from grader.glyphs import ENGINE as GLYPHS, UNKNOWN, glyph_count
+from grader.handwriting import SECOND_LOOKS, Engine, LinePosterior, LineRead
 from grader.parse import parse_answer
 from grader.parse.numbers import arithmetic_runs, shapes_in
 from grader.score import ExpressionCheck, score_answer
@@ -77,13 +77,15 @@ class Verification:
     reason: str
     # The reading the decision is about when it is not the one taken: the reading taken did
     # not parse cleanly as an answer of the question's kind, and the recogniser's most likely
-    # string that does was decided (``repaired``). "" when it is the reading taken.
+    # string that does was decided (``repaired``), or the character classifier read it and
+    # its reading was decided. "" when it is the reading taken.
     reading: str = ""
+    engine: str = ""             # who read ``reading`` (an ``Engine``, or the classifier's)
 
     def to_json(self) -> dict[str, Any]:
         return {"decision": str(self.decision), "key_posterior": self.key_posterior,
                 "same_posterior": self.same_posterior, "reason": self.reason,
-                "reading": self.reading}
+                "reading": self.reading, "engine": self.engine}
 
 
 @dataclass(frozen=True)
@@ -648,7 +650,7 @@ def weigh(question: QuestionSpec, lines: Sequence[LineRead], reading: str,
             both = _with_glyphs(question, lines, theirs, again, thresholds, others=others,
                                 unseen=unseen, expression_check=expression_check)
             if both is not None:
-                both = both[0], replace(both[1], reading=theirs, reason=(
+                both = both[0], replace(both[1], reading=theirs, engine=GLYPHS, reason=(
                     f"read {theirs!r} by the character classifier ({taken!r} by the "
                     f"recogniser): {both[1].reason}"))
     return both if both is not None else (found, verdict)
@@ -677,7 +679,8 @@ def _looks(question: QuestionSpec, lines: Sequence[LineRead], reading: str,
                                          expression_check=expression_check)
             taken = again_verdict.reading or value_lines[0].text
             if again_verdict.decision is not Decision.UNSURE and taken:
-                return again, replace(again_verdict, reading=f"{name} = {taken}", reason=(
+                return again, replace(again_verdict, reading=f"{name} = {taken}",
+                                      engine=again_verdict.engine or Engine.HANDWRITING, reason=(
                     f"the value after the '=' ({taken!r}), whatever the name before it is read "
                     f"as: {again_verdict.reason}"))
     if found.blocked == NOT_CLEAN:
@@ -691,7 +694,8 @@ def _looks(question: QuestionSpec, lines: Sequence[LineRead], reading: str,
                     again_verdict.decision is Decision.KEY
                     and again.p_malformed <= 1.0 - MIN_ANSWER_MASS_TO_REPAIR):
                 taken = again_verdict.reading or other     # the classifier's, if it read it
-                return again, replace(again_verdict, reading=taken, reason=(
+                engine = again_verdict.engine or Engine.HANDWRITING
+                return again, replace(again_verdict, reading=taken, engine=engine, reason=(
                     f"{reading!r} does not parse cleanly as a {question.kind} answer; the "
                     f"recogniser's most likely one that does, {other!r}: {again_verdict.reason}"))
         return found, verdict

@@ -107,3 +107,42 @@ def test_a_region_whose_reading_taken_does_not_parse_is_graded_as_the_recogniser
     exam = ExamSpec.build([shape], None, EXAM.layout)
     answer = graded(read, exam)
     assert answer.status == "auto" and answer.scored.score == 0.0
+
+
+def test_a_region_read_by_the_character_classifier_says_so(monkeypatch):
+    """The recogniser reads "518" (5/8 holds 0.48 of its mass), the character classifier
+    surely 5/8: 5/8 is graded, as the classifier's reading, shown beside the others."""
+    import numpy as np
+
+    from grader import handwriting, regions
+    from grader.glyphs import CHARACTERS
+    from grader.handwriting import Engine, LinePosterior, LineRead
+    from grader.ink import RegionInk
+    from grader.ocr import OcrOptions
+
+    def frames(chars, steps):
+        probs = np.full((2 * len(steps) + 1, len(chars)), 1e-6, dtype=np.float32)
+        probs[0::2, 0] = 0.9999
+        for t, step in enumerate(steps):
+            for c, p in step.items():
+                probs[2 * t + 1, chars.index(c)] = p
+        return LinePosterior(probs, chars)
+
+    recogniser = frames(("", *"0123456789", "/"), [{"5": 0.9999}, {"1": 0.51, "/": 0.48},
+                                                  {"8": 0.9999}])
+    classifier = frames(CHARACTERS, [{"5": 0.999}, {"/": 0.999}, {"8": 0.999}])
+    line = LineRead("518", 0.5, (0, 0, 100, 20), posterior=recogniser,
+                    glyphs=lambda: classifier)
+    monkeypatch.setattr(regions, "read_handwritten_region", lambda image, dpi: handwriting.RegionRead(
+        Engine.HANDWRITING, (line,)))
+    monkeypatch.setattr(regions, "read_region_tesseract", lambda image, dpi, **kw: handwriting.RegionRead(
+        Engine.TESSERACT, (LineRead("5l8", 0.2, (0, 0, 100, 20)),)))
+    fraction = QuestionSpec(label="1", number="1", part=None, kind=Kind.NUMERIC, points=2.0,
+                            key=0.625)
+    ink = RegionInk(np.full((40, 200), 255, np.uint8), 30.0, 0.02)
+    read = regions.read_region("1", ink, OcrOptions(), fraction, scan_dpi=300)
+    assert read.decision == "key" and read.text == "5/8" and read.engine == "glyphs"
+    assert {r.engine: r.text for r in read.readings} == {"pp-ocrv6": "518", "tesseract": "5l8",
+                                                        "glyphs": "5/8"}
+    answer = graded(read, ExamSpec.build([fraction], None, EXAM.layout))
+    assert answer.status == "auto" and answer.scored.score == 2.0 and answer.reader == "glyphs"

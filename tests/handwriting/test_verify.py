@@ -451,7 +451,7 @@ def test_the_classifiers_own_reading_is_weighed_when_the_recogniser_misread():
         is Decision.UNSURE
     v = verify(numeric(0.625), [glyph_line(misread, "5", "/", "8")], "518",
                thresholds=THRESHOLDS)
-    assert v.decision is Decision.KEY and v.reading == "5/8"
+    assert v.decision is Decision.KEY and v.reading == "5/8" and v.engine == "glyphs"
     assert "read '5/8' by the character classifier" in v.reason
 
 

@@ -630,30 +630,43 @@ def weigh(question: QuestionSpec, lines: Sequence[LineRead], reading: str,
           thresholds: Thresholds, *, others: Sequence[str] = (), unseen: float = 0.0,
           expression_check: ExpressionCheck | None = None) -> tuple[Evidence, Verification]:
     """The evidence and the decision it supports (``_looks``); where that is unsure, the
-    character classifier's reading of the same ink weighed with it (``_with_glyphs``)."""
+    character classifier's reading of the same ink weighed with it (``_with_classifier``)."""
     found, verdict = _looks(question, lines, reading, thresholds, others=others, unseen=unseen,
                             expression_check=expression_check)
-    if verdict.decision is not Decision.UNSURE or question.kind not in GLYPH_KINDS \
-            or len(lines) != 1 or lines[0].glyphs is None:
+    if verdict.decision is not Decision.UNSURE:
         return found, verdict
-    taken = verdict.reading or reading
+    both = _with_classifier(question, lines, verdict.reading or reading, found, thresholds,
+                            others=others, unseen=unseen, expression_check=expression_check)
+    return both if both is not None else (found, verdict)
+
+
+def _with_classifier(question: QuestionSpec, lines: Sequence[LineRead], taken: str,
+                     found: Evidence, thresholds: Thresholds, *, others: Sequence[str],
+                     unseen: float, expression_check: ExpressionCheck | None,
+                     ) -> tuple[Evidence, Verification] | None:
+    """A decision from the recogniser's evidence ``found`` about the reading ``taken`` pooled
+    with the character classifier's (``_with_glyphs``), else from the classifier's own
+    reading where it is a plain answer of the kind, weighed by both readers alike. None where
+    the classifier does not apply or neither decides."""
+    if question.kind not in GLYPH_KINDS or len(lines) != 1 or lines[0].glyphs is None:
+        return None
     both = None if found.blocked else _with_glyphs(
         question, lines, taken, found, thresholds, others=others, unseen=unseen,
         expression_check=expression_check)
     theirs = glyph_reading(lines[0])
-    if both is None and _PLAIN[question.kind].fullmatch(theirs) \
-            and theirs != re.sub(r"\s", "", taken):
-        # The classifier's own reading, weighed by both readers as the reading taken is.
-        again = evidence(question, lines, theirs, others=others, unseen=unseen,
-                         expression_check=expression_check)
-        if not again.blocked:
-            both = _with_glyphs(question, lines, theirs, again, thresholds, others=others,
-                                unseen=unseen, expression_check=expression_check)
-            if both is not None:
-                both = both[0], replace(both[1], reading=theirs, engine=GLYPHS, reason=(
-                    f"read {theirs!r} by the character classifier ({taken!r} by the "
-                    f"recogniser): {both[1].reason}"))
-    return both if both is not None else (found, verdict)
+    if both is not None or not _PLAIN[question.kind].fullmatch(theirs) \
+            or theirs == re.sub(r"\s", "", taken):
+        return both
+    again = evidence(question, lines, theirs, others=others, unseen=unseen,
+                     expression_check=expression_check)
+    both = None if again.blocked else _with_glyphs(
+        question, lines, theirs, again, thresholds, others=others, unseen=unseen,
+        expression_check=expression_check)
+    if both is None:
+        return None
+    return both[0], replace(both[1], reading=theirs, engine=GLYPHS, reason=(
+        f"read {theirs!r} by the character classifier ({taken!r} by the recogniser): "
+        f"{both[1].reason}"))
 
 
 def _looks(question: QuestionSpec, lines: Sequence[LineRead], reading: str,
@@ -703,6 +716,11 @@ def _looks(question: QuestionSpec, lines: Sequence[LineRead], reading: str,
             or any(line.looks is None for line in lines) \
             or not _within_reach(found, thresholds, len(SECOND_LOOKS)):
         return found, verdict
+    # The classifier first: it costs a fraction of another look at every line.
+    both = _with_classifier(question, lines, reading, found, thresholds, others=others,
+                            unseen=unseen, expression_check=expression_check)
+    if both is not None:
+        return both
     looks = [line.looks() for line in lines if line.looks is not None]
     count = min(min(len(look) for look in looks), len(SECOND_LOOKS))
     if not count:

@@ -467,3 +467,20 @@ def test_the_classifiers_own_reading_must_be_a_plain_answer_of_the_kind():
     v = verify(numeric(371), [glyph_line(misread, "3", "7", "5", "1")], "351",
                thresholds=THRESHOLDS)
     assert v.decision is Decision.NOT_KEY and v.reading == "3751"
+
+
+def test_the_classifier_is_asked_before_other_looks_are_taken():
+    asked = []
+
+    def looks():
+        asked.append(1)
+        return ()
+
+    leaning = replace(line("3", "9", {"2": 0.75, "7": 0.24}, "6"), looks=looks)
+    v = verify(numeric(3926), [glyph_line(leaning, "3", "9", "2", "6")], "3926",
+               thresholds=THRESHOLDS)
+    assert v.decision is Decision.KEY and not asked
+    # Where it decides nothing, the other looks are taken as before.
+    v = verify(numeric(3926), [glyph_line(leaning, "3", "9", "7", "6")], "3926",
+               thresholds=THRESHOLDS)
+    assert v.decision is Decision.UNSURE and asked

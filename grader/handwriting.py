@@ -49,7 +49,8 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.levels import median_abs_deviation_u8, percentile_u8
+from grader.levels import (histogram_u8, median_abs_deviation_of_counts, otsu_of_counts,
+                           percentile_of_counts)
 
 __all__ = [
     "ALPHABET", "CharRead", "Choice", "Engine", "HandwritingModelMissing", "LineCut",
@@ -246,11 +247,10 @@ def _ink_mask(ink: np.ndarray, dpi: float) -> np.ndarray:
     the region's edges by registration are cleared."""
     import cv2
 
-    from grader.ocr import _otsu_threshold
-
-    paper = percentile_u8(ink, 50)
-    spread = median_abs_deviation_u8(ink) * 1.4826
-    strong = ink < min(float(_otsu_threshold(ink)), paper - max(40.0, 6.0 * spread))
+    counts = histogram_u8(ink)
+    paper = percentile_of_counts(counts, 50)
+    spread = median_abs_deviation_of_counts(counts) * 1.4826
+    strong = ink < min(float(otsu_of_counts(counts)), paper - max(40.0, 6.0 * spread))
     weak = ink < paper - max(20.0, 4.0 * spread)
     count, labels = cv2.connectedComponents(weak.view(np.uint8), connectivity=8)
     # Decided at the weak pixels only (a few per cent of a region; every strong one is weak).

@@ -402,3 +402,20 @@ def test_pen_mask_decided_at_the_weak_pixels_equals_the_dense_computation(seed):
     dense = has_strong[labels]
     hw._clear_edge_rules(dense, max(2, int(round(hw.EDGE_BAND_MM * 200.0 / 25.4))))
     assert np.array_equal(hw._ink_mask(ink, 200.0), dense) and dense.sum() > 1000
+
+
+def test_pages_of_other_sizes_are_read_in_memory_freed_before(tmp_path):
+    """Reading pages scanned at other resolutions one after the other takes memory freed by
+    the pages before, not new pages of memory from the system (~4,000 page faults per page
+    with glibc's defaults)."""
+    import resource
+
+    from bench.scan_regions import read_one, written_jobs
+
+    jobs, _, _ = written_jobs(tmp_path, 2, 5)
+    for job in jobs:
+        read_one(job)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for job in jobs:
+        read_one(job)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before < 200 * len(jobs)

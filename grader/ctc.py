@@ -102,29 +102,29 @@ def beam_search(log_probs: np.ndarray, width: int = 12, prune: float = 1e-4,
 
     At each frame only the classes with probability at least ``prune`` (at most
     ``per_frame`` of them, the most likely) extend a prefix. (Plain floats in the loop: each
-    frame's classes are ranked for all frames at once, and a frame no class passes only
-    lengthens the beams' paths, so their order stands.)"""
+    frame's classes are ranked for all frames at once, a frame no class passes only
+    lengthens the beams' paths, so their order stands, and each beam's total is worked out
+    once, when it is ranked.)"""
     log_probs = np.asarray(log_probs, dtype=np.float64)
     log_prune = math.log(prune)
     ranked_classes = np.argsort(log_probs, axis=1)[:, ::-1][:, :per_frame + 1].tolist()
     frames = log_probs.tolist()
     add = _add
-    # prefix -> (log P(prefix, path ends in a blank), log P(prefix, path ends in its last char))
-    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -math.inf)}
+    # (prefix, log P(prefix, path ends in a blank), log P(prefix, path ends in its last char),
+    # log P(prefix)), best first
+    beams: list[tuple[tuple[int, ...], float, float, float]] = [((), 0.0, -math.inf, 0.0)]
     for frame, order in zip(frames, ranked_classes):
         classes = [c for c in order if c != BLANK and frame[c] >= log_prune][:per_frame]
         blank = frame[BLANK]
         if not classes:
             # Every prefix only stays (a blank, or its last character repeated): one entry
             # each, no two merged, so the beam keeps its members (ranked again).
-            stays = [(prefix, (add(p_blank, p_char) + blank,
-                               p_char + frame[prefix[-1]] if prefix else -math.inf))
-                     for prefix, (p_blank, p_char) in beams.items()]
-            beams = dict(sorted(stays, key=lambda kv: add(*kv[1]), reverse=True))
+            beams = sorted((_scored(prefix, total + blank,
+                                    p_char + frame[prefix[-1]] if prefix else -math.inf)
+                            for prefix, _, p_char, total in beams), key=_total, reverse=True)
             continue
         grown: dict[tuple[int, ...], list[float]] = {}
-        for prefix, (p_blank, p_char) in beams.items():
-            total = add(p_blank, p_char)
+        for prefix, p_blank, p_char, total in beams:
             entry = grown.setdefault(prefix, [-math.inf, -math.inf])
             entry[0] = add(entry[0], total + blank)            # a blank: the prefix stays
             if prefix:                                         # its last char repeated: merged
@@ -135,9 +135,17 @@ def beam_search(log_probs: np.ndarray, width: int = 12, prune: float = 1e-4,
                 into = grown.setdefault(longer, [-math.inf, -math.inf])
                 # The same char again needs a blank between.
                 into[1] = add(into[1], (p_blank if c == last else total) + frame[c])
-        kept = sorted(((prefix, scores) for prefix, scores in grown.items()
-                       if add(*scores) > -math.inf), key=lambda kv: add(*kv[1]),
-                      reverse=True)[:width]
-        beams = {prefix: (b, c) for prefix, (b, c) in kept}
-    return [(prefix, _add(*scores)) for prefix, scores in
-            sorted(beams.items(), key=lambda kv: _add(*kv[1]), reverse=True)]
+        scored = (_scored(prefix, b, c) for prefix, (b, c) in grown.items())
+        beams = sorted((beam for beam in scored if beam[3] > -math.inf), key=_total,
+                       reverse=True)[:width]
+    return [(prefix, total) for prefix, _, _, total in beams]
+
+
+def _scored(prefix: tuple[int, ...], p_blank: float, p_char: float
+            ) -> tuple[tuple[int, ...], float, float, float]:
+    """A beam with its total: log P(prefix) over both endings."""
+    return prefix, p_blank, p_char, _add(p_blank, p_char)
+
+
+def _total(beam: tuple[tuple[int, ...], float, float, float]) -> float:
+    return beam[3]

@@ -29,9 +29,24 @@ def percentile_of_counts(counts: np.ndarray, q: float) -> float:
     return b - diff * (1.0 - gamma) if gamma >= 0.5 else a + diff * gamma
 
 
+# Histograms of fewer values than this are counted by OpenCV, in float32 bins (exact below
+# 2**24): 3-15x faster than NumPy's bincount, which widens every value to an intp first.
+EXACT_FLOAT32_COUNT = 2 ** 24
+
+
+def histogram_u8(values: np.ndarray) -> np.ndarray:
+    """``np.bincount(values.reshape(-1), minlength=256)`` for uint8 ``values`` (int64)."""
+    import cv2
+
+    if values.size >= EXACT_FLOAT32_COUNT:
+        return np.bincount(values.reshape(-1), minlength=256)
+    flat = values if values.ndim <= 2 else values.reshape(-1)
+    return cv2.calcHist([flat], [0], None, [256], [0, 256]).reshape(-1).astype(np.int64)
+
+
 def percentile_u8(values: np.ndarray, q: float) -> float:
     """``float(np.percentile(values, q))`` for uint8 ``values``."""
-    return percentile_of_counts(np.bincount(values.reshape(-1), minlength=256), q)
+    return percentile_of_counts(histogram_u8(values), q)
 
 
 def median_abs_deviation_of_counts(counts: np.ndarray) -> float:
@@ -45,6 +60,18 @@ def median_abs_deviation_of_counts(counts: np.ndarray) -> float:
                                 50) / 2.0
 
 
-def median_abs_deviation_u8(values: np.ndarray) -> float:
-    """``median(|values - median(values)|)`` for uint8 ``values`` (unscaled)."""
-    return median_abs_deviation_of_counts(np.bincount(values.reshape(-1), minlength=256))
+def otsu_of_counts(counts: np.ndarray) -> int:
+    """Otsu's split of grey levels ``0..255`` occurring ``counts[v]`` times: the level that
+    separates ink from paper best (128 when there are none)."""
+    hist = counts.astype(np.float64)
+    total = hist.sum()
+    if total == 0:
+        return 128
+    levels = np.arange(256, dtype=np.float64)
+    weight_bg = np.cumsum(hist)
+    mean_cum = np.cumsum(hist * levels)
+    weight_fg = total - weight_bg
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mean_cum[-1] * weight_bg - mean_cum * total) ** 2 / (weight_bg * weight_fg)
+    between[~np.isfinite(between)] = 0.0
+    return int(np.argmax(between))

@@ -22,7 +22,7 @@ import numpy as np
 import pytesseract
 from PIL import Image
 
-from grader.levels import percentile_u8
+from grader.levels import histogram_u8, otsu_of_counts, percentile_u8
 from grader.render import PageImage
 from grader.tesseract import Engine, OcrError, OcrTimeout, run_osd, run_tsv
 from grader.types import PageText, Source
@@ -92,18 +92,7 @@ class OcrWord:
 
 def _otsu_threshold(gray: np.ndarray) -> int:
     """Grey level separating ink from paper (Otsu); works on any uint8 array."""
-    hist = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
-    total = hist.sum()
-    if total == 0:
-        return 128
-    levels = np.arange(256, dtype=np.float64)
-    weight_bg = np.cumsum(hist)
-    mean_cum = np.cumsum(hist * levels)
-    weight_fg = total - weight_bg
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = (mean_cum[-1] * weight_bg - mean_cum * total) ** 2 / (weight_bg * weight_fg)
-    between[~np.isfinite(between)] = 0.0
-    return int(np.argmax(between))
+    return otsu_of_counts(histogram_u8(gray))
 
 
 def _grey(image: Image.Image) -> Image.Image:

@@ -303,3 +303,119 @@ def test_a_rendered_page_is_reduced_as_pillow_reduces_it():
     work, _ = reduce_to_work_dpi(page.array, 300)
     expected = page.image.resize((work.shape[1], work.shape[0]), Image.Resampling.BOX)
     assert np.array_equal(work, np.asarray(expected))
+
+
+# --------------------------------------------------------------------------------------------
+# A region's ink cut into lines: connected components' statistics counted at the ink only
+
+
+def _region_of_writing(seed: int, shape: tuple[int, int] = (420, 1100)) -> np.ndarray:
+    """Region ink as the readers get it: script in dark and faint pens, dots, a bracket,
+    frame residue along two edges, specks, on shaded noisy paper."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    region = np.full(shape, 240, np.uint8)
+    for k in range(int(rng.integers(2, 5))):
+        text = "".join(rng.choice(list("0123456789x=+-.")) for _ in range(int(rng.integers(3, 9))))
+        cv2.putText(region, text, (int(rng.integers(40, 200)), 90 + k * 95),
+                    cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, float(rng.uniform(1.5, 2.6)),
+                    int(rng.choice([25, 90, 170, 200])), int(rng.integers(2, 6)))
+    for _ in range(6):                                        # dots, some faint
+        cv2.circle(region, (int(rng.integers(30, w - 30)), int(rng.integers(30, h - 30))),
+                   int(rng.integers(1, 4)), int(rng.choice([60, 215, 225])), -1)
+    cv2.line(region, (20, 30), (20, h - 30), 40, 4)           # a bracket
+    region[1:3, :] = 70                                       # frame residue
+    region[:, w - 3:w - 1] = 90
+    for _ in range(50):                                       # specks
+        y, x = int(rng.integers(0, h)), int(rng.integers(0, w))
+        region[y:y + 2, x:x + 1] = 120
+    light = 1.0 - 0.2 * np.linspace(0, 1, w, dtype=np.float32)[None, :]
+    noise = rng.normal(0, float(rng.choice([2.0, 5.0])), shape)
+    return np.clip(region * light + noise, 0, 255).astype(np.uint8)
+
+
+def _masks():
+    from grader import handwriting as hw
+
+    rng = np.random.default_rng(3)
+    for seed in range(6):
+        ink = _region_of_writing(seed)
+        yield hw._ink_mask(ink, 200.0)
+        yield cv2_faint(ink)
+    yield rng.random((300, 500)) < 0.3                        # dense noise
+    yield np.zeros((40, 60), bool)
+    yield np.ones((40, 60), bool)
+    corners = np.zeros((40, 60), bool)
+    corners[0, 0] = corners[-1, -1] = corners[0, -1] = True
+    yield corners
+    nearly = np.ones((7, 9), bool)
+    nearly[3, 4] = False
+    yield nearly
+
+
+def cv2_faint(ink: np.ndarray) -> np.ndarray:
+    """Faint traces: darker than a blurred copy of the paper by a little (noise included)."""
+    import cv2
+
+    smooth = cv2.GaussianBlur(ink.astype(np.float32), (0, 0), 1.0)
+    return cv2.dilate(smooth, np.ones((25, 25), np.uint8)) - smooth > 6.0
+
+
+@pytest.mark.parametrize("index", range(17))
+def test_components_are_opencvs_bit_for_bit(index):
+    """Labels, statistics and centroids, off the mask too, as OpenCV computes them: on the
+    pen mask and faint traces of written regions, dense noise, empty, full and corner masks."""
+    import cv2
+
+    from grader import handwriting as hw
+
+    mask = list(_masks())[index]
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(
+        mask.astype(np.uint8), connectivity=8)
+    got = hw._components(mask)
+    assert got.count == count
+    assert np.array_equal(got.labels, labels) and got.labels.dtype == labels.dtype
+    assert np.array_equal(got.stats, stats) and got.stats.dtype == stats.dtype
+    assert np.array_equal(got.centroids, centroids, equal_nan=True)
+    assert np.array_equal(got.at, np.flatnonzero(mask))
+    assert np.array_equal(got.at_labels, labels.reshape(-1)[got.at])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pen_mask_decided_at_the_weak_pixels_equals_the_dense_computation(seed):
+    import cv2
+
+    from grader import handwriting as hw
+    from grader.ocr import _otsu_threshold
+
+    ink = _region_of_writing(seed)
+    paper = float(np.percentile(ink, 50))
+    spread = float(np.median(np.abs(ink - np.median(ink)))) * 1.4826
+    strong = ink < min(float(_otsu_threshold(ink)), paper - max(40.0, 6.0 * spread))
+    weak = ink < paper - max(20.0, 4.0 * spread)
+    count, labels = cv2.connectedComponents(weak.astype(np.uint8), connectivity=8)
+    has_strong = np.zeros(count, dtype=bool)
+    has_strong[labels[strong]] = True
+    has_strong[0] = False
+    dense = has_strong[labels]
+    hw._clear_edge_rules(dense, max(2, int(round(hw.EDGE_BAND_MM * 200.0 / 25.4))))
+    assert np.array_equal(hw._ink_mask(ink, 200.0), dense) and dense.sum() > 1000
+
+
+def test_pages_of_other_sizes_are_read_in_memory_freed_before(tmp_path):
+    """Reading pages scanned at other resolutions one after the other takes memory freed by
+    the pages before, not new pages of memory from the system (~4,000 page faults per page
+    with glibc's defaults)."""
+    import resource
+
+    from bench.scan_regions import read_one, written_jobs
+
+    jobs, _, _ = written_jobs(tmp_path, 2, 5)
+    for job in jobs:
+        read_one(job)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for job in jobs:
+        read_one(job)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before < 200 * len(jobs)

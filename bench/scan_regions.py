@@ -80,10 +80,15 @@ def read_one(job: Job) -> int:
 
 
 def _warm(folders: tuple[str, ...]) -> None:
-    """Imports, the exam and its blank pages loaded before the clock starts."""
+    """Imports, the exam and its blank pages, the handwriting readers' models loaded before
+    the clock starts (a worker loads them once in its life: ~0.2 s)."""
+    from grader import glyphs
+    from grader.handwriting import recogniser
     from grader.pipeline import expression_checker
 
     expression_checker()
+    recogniser()
+    glyphs.model()
     for folder in folders:
         _exam(folder)
     time.sleep(0.05)     # long enough that every pool process gets one

@@ -53,10 +53,11 @@ def read_region(label: str, ink: RegionInk, ocr: OcrOptions, question: QuestionS
             # answer where the reading taken did not parse, or the character classifier's):
             # that is what is graded, every reader's text kept for the TA.
             text, engine = verdict.reading, verdict.engine or str(choice.handwriting.engine)
-            if engine not in {r.engine for r in readings}:   # the classifier's, with the
-                # probability of the score it was verified to get
-                readings += (Reading(engine, verdict.reading, round(verdict.same_posterior
-                                     if decision == Decision.NOT_KEY else verdict.key_posterior, 4)),)
+            if engine not in {r.engine for r in readings}:
+                # The classifier's, with the probability of the score it was verified to get.
+                sure = verdict.same_posterior if decision == Decision.NOT_KEY \
+                    else verdict.key_posterior
+                readings += (Reading(engine, verdict.reading, round(sure, 4)),)
     return RegionRead(label, ink.ink_mm2, ink.fraction, text, round(choice.confidence, 4),
                       engine, readings, choice.low_confidence, decision, posterior, verified_for)
 

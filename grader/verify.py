@@ -34,8 +34,11 @@ thresholds are calibrated on the project's handwriting corpus by scan resolution
 (``python -m bench.handwriting --calibrate``; BENCHMARKS.md). Where the first look at the
 lines leaves the decision unsure, ``verify`` (``weigh``) asks the lines for other looks at
 their ink (``LineRead.looks``: the recogniser on the same cut prepared otherwise) and
-averages the evidence of all the looks: that cost is paid on unsure answers only. Pure: no
-I/O, inputs never mutated.
+averages the evidence of all the looks: that cost is paid on unsure answers only. Before
+those looks, and after them, a number or a shape is also weighed by a second reader, the
+character classifier (``grader.glyphs``, ``LineRead.glyphs``), whose evidence is pooled with
+the recogniser's (``_with_glyphs``: odds multiplied, the classifier's held within
+``GLYPH_CLIP`` so that it never decides alone). Pure: no I/O, inputs never mutated.
 """
 from __future__ import annotations
 

@@ -53,6 +53,12 @@ class Glyph:
     box: tuple[int, int, int, int]
     bitmap: np.ndarray = field(repr=False, compare=False)
 
+    @classmethod
+    def of(cls, ink: np.ndarray, box: tuple[int, int, int, int]) -> Glyph:
+        """The glyph whose box in the line's ink coverage ``ink`` is ``box``."""
+        x, y, w, h = box
+        return cls(box, _bitmap(ink[y:y + h, x:x + w]))
+
 
 def ink_of(line: np.ndarray) -> np.ndarray:
     """A cut line (uint8 grey, white paper) as ink coverage 0..1: the darkest ink 1."""
@@ -85,7 +91,7 @@ def segment(line: np.ndarray) -> tuple[Glyph, ...]:
                 g[:] = [min(g[0], x), min(g[1], y), max(g[2], x + w), max(g[3], y + h)]
                 continue
         groups.append([x, y, x + w, y + h])
-    return tuple(Glyph((l, t, r - l, b - t), _bitmap(ink[t:b, l:r])) for l, t, r, b in groups)
+    return tuple(Glyph.of(ink, (l, t, r - l, b - t)) for l, t, r, b in groups)
 
 
 def _bitmap(crop: np.ndarray) -> np.ndarray:

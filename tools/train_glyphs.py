@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.glyphs import CLASSES, JUNK, WEIGHTS, Glyph, _bitmap, features, ink_of, segment
+from grader.glyphs import CLASSES, JUNK, WEIGHTS, Glyph, features, ink_of, segment
 
 TRAIN_SEEDS = (4001, 4003, 4005)
 VALIDATION_SEED = 4002
@@ -43,17 +43,17 @@ def _joined(ink: np.ndarray, a: Glyph, b: Glyph) -> Glyph:
     left, top = min(a.box[0], b.box[0]), min(a.box[1], b.box[1])
     right = max(a.box[0] + a.box[2], b.box[0] + b.box[2])
     bottom = max(a.box[1] + a.box[3], b.box[1] + b.box[3])
-    return Glyph((left, top, right - left, bottom - top), _bitmap(ink[top:bottom, left:right]))
+    return Glyph.of(ink, (left, top, right - left, bottom - top))
 
 
 def _half(ink: np.ndarray, g: Glyph, which: int) -> Glyph:
+    """The left or right half of a wide glyph, the top or bottom half of a tall one."""
     x, y, w, h = g.box
-    if which == 0:
-        box = (x, y, max(1, w // 2), h) if w >= h else (x, y, w, max(1, h // 2))
-    else:
-        box = (x + w // 2, y, w - w // 2, h) if w >= h else (x, y + h // 2, w, h - h // 2)
-    bx, by, bw, bh = box
-    return Glyph(box, _bitmap(ink[by:by + bh, bx:bx + bw]))
+    if w >= h:
+        half = w // 2
+        return Glyph.of(ink, (x, y, max(1, half), h) if which == 0 else (x + half, y, w - half, h))
+    half = h // 2
+    return Glyph.of(ink, (x, y, w, max(1, half)) if which == 0 else (x, y + half, w, h - half))
 
 
 def line_samples(image: np.ndarray, text: str, rng: np.random.Generator

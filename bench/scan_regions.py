@@ -80,15 +80,14 @@ def read_one(job: Job) -> int:
 
 
 def _warm(folders: tuple[str, ...]) -> None:
-    """Imports, the exam and its blank pages, the handwriting readers' models loaded before
-    the clock starts (a worker loads them once in its life: ~0.2 s)."""
-    from grader import glyphs
-    from grader.handwriting import recogniser
+    """Imports, the exam and its blank pages, and what a worker's pool process loads when it
+    starts (``grader.scan.warm_up``: libtesseract, the handwriting readers' models, ~0.3 s)
+    before the clock starts."""
     from grader.pipeline import expression_checker
+    from grader.scan import warm_up
 
     expression_checker()
-    recogniser()
-    glyphs.model()
+    warm_up()
     for folder in folders:
         _exam(folder)
     time.sleep(0.05)     # long enough that every pool process gets one

@@ -15,6 +15,7 @@ the worker.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -35,12 +36,14 @@ from exams.models import Exam, Submission
 from grader.align import BlankPages
 from grader.exam import ExamSpec
 from grader.layout import BlankLayout
-from grader.ocr import OcrOptions
 from grader.pages import PageRead
 from grader.pdf import PdfError, read_pdf_pages
 from grader.pipeline import expression_checker, grade_document
+from grader.handwriting import HandwritingModelMissing
+from grader.ocr import OcrError, OcrOptions
 from grader.render import render_pdf_page
 from grader.scan import PageReadError, Render, pdf_renderer, read_page
+from grader.scan import warm_up as scan_warm_up
 from rubrics.keys import recompute_with
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,18 @@ OUTAGES: tuple[type[BaseException], ...] = (
 def warm_up() -> None:
     """Load what grading loads lazily (SymPy), so a worker's pool processes share it."""
     expression_checker()
+
+
+def warm_up_process() -> None:
+    """Load what reading scans loads once per process (``grader.scan.warm_up``). A machine
+    without Tesseract or the recogniser still serves typed submissions: what is missing is
+    reported by the first page that needs it, as before."""
+    try:
+        scan_warm_up()
+    except (HandwritingModelMissing, OcrError, OSError) as exc:
+        log.warning("page reading not warmed up in this process: %s", exc)
+        return
+    log.debug("page reading warmed up in process %d", os.getpid())
 
 
 def exam_spec(exam: Exam) -> ExamSpec:

@@ -158,6 +158,27 @@ def _reuse_freed_memory() -> None:
         mallopt(_M_TRIM_THRESHOLD, MALLOC_KEEP_BYTES)
 
 
+def warm_up(lang: str = "eng") -> None:
+    """Load in this process what reading scans loads once in a process's life, so that its
+    first page is not the one to pay for it: libtesseract with ``lang``'s model (~50 ms),
+    the handwriting recogniser and the character classifier (~0.2 s), each run once on a
+    drawn stroke (the recogniser's first run sets up its kernels), and the process's memory
+    and thread settings. A worker's pool process calls it when it starts
+    (``worker.celery``); nothing here depends on an exam."""
+    from PIL import Image
+
+    from grader import glyphs
+    from grader.handwriting import recognise_line
+
+    _reuse_freed_memory()
+    _one_thread_per_process()
+    line = np.full((48, 96), 255, dtype=np.uint8)
+    line[10:38, 44:49] = 0                      # one stroke, a "1"
+    recognise_line(line)
+    glyphs.model()
+    ocr_line(Image.fromarray(line), dpi=SCAN_DPI, lang=lang)
+
+
 def _one_thread_per_process() -> None:
     """OpenCV on one thread, as Tesseract (OMP_THREAD_LIMIT=1) and the recogniser are: pages
     are read in parallel by processes, and OpenCV's own threads only added work (measured on

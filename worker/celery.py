@@ -7,7 +7,7 @@ import os
 
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import before_task_publish, task_prerun, worker_init
+from celery.signals import before_task_publish, task_prerun, worker_init, worker_process_init
 
 from grader import limits
 
@@ -49,6 +49,17 @@ def warm_up_grading(**_: object) -> None:
     from exams.grading import warm_up
 
     warm_up()
+
+
+@worker_process_init.connect
+def warm_up_page_reading(**_: object) -> None:
+    """Load in each new pool process what reading a scanned page loads once in a process's
+    life (libtesseract, the handwriting recogniser and character classifier: ~0.3 s), so
+    that no student's first page after a start or a ``--max-tasks-per-child`` recycle waits
+    for it. Done in the child: neither library's state survives a fork."""
+    from exams.grading import warm_up_process
+
+    warm_up_process()
 
 
 @task_prerun.connect

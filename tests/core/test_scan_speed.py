@@ -419,3 +419,41 @@ def test_pages_of_other_sizes_are_read_in_memory_freed_before(tmp_path):
     for job in jobs:
         read_one(job)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before < 200 * len(jobs)
+
+
+_FIRST_PAGE_AFTER_WARM_UP = """
+import sys
+from pathlib import Path
+
+from bench.scan_regions import _exam, read_one, written_jobs
+from grader import glyphs, handwriting, tesseract
+from grader.scan import warm_up
+
+jobs, _, _ = written_jobs(Path(sys.argv[1]), 1, 5)
+_exam(jobs[0][2])
+warm_up()
+
+def loaded_again(*_, **__):
+    raise AssertionError("loaded again by the first page")
+
+tesseract._Library.__init__ = handwriting._Recogniser.__init__ = loaded_again
+glyphs.GlyphModel.__init__ = loaded_again
+assert sum(read_one(job) for job in jobs) > 0
+print("read")
+"""
+
+
+def test_warm_up_loads_what_the_first_written_page_would(tmp_path):
+    """``grader.scan.warm_up`` (a worker's pool process calls it when it starts) loads
+    libtesseract, the recogniser and the character classifier: a new process's first
+    written page, read after it, loads none of them (each loader fails if called)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", _FIRST_PAGE_AFTER_WARM_UP, str(tmp_path)],
+                            cwd=root, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(root)})
+    assert result.returncode == 0 and result.stdout.strip() == "read", result.stderr[-3000:]

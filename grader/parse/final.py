@@ -35,6 +35,7 @@ class Candidate:
     text: str       # the snippet the value is read from (plain text)
     start: int      # offset of the snippet in the plain text
     tier: int
+    name: str = ""  # a chain's or assignment's left-hand side, when it is a plain name
 
 
 @dataclass(frozen=True)
@@ -101,14 +102,23 @@ def statements(plain: str) -> list[tuple[str, int]]:
     return split
 
 
+# A plain name on the left of "=": "y", "S_1", "x.2", "f(n)".
+_NAME = re.compile(r"[A-Za-z]\w*(?:[_.]\{?\w+\}?)?(?:\^\{?\d\}?)?|[A-Za-z]+\s*\(\w*\)")
+
+
 def _chain_tier(parts: list[str]) -> int:
     """A computation (arithmetic or several steps) outranks a restated given like ``S_1 = 1``."""
     if len(parts) >= 3:
         return TIER_CHAIN
     lhs = parts[0].strip()
-    if re.fullmatch(r"[A-Za-z]\w*(?:[_.]\{?\w+\}?)?(?:\^\{?\d\}?)?|[A-Za-z]+\s*\(\w*\)", lhs) or not re.search(r"\d", lhs):
+    if _NAME.fullmatch(lhs) or not re.search(r"\d", lhs):
         return TIER_ASSIGN
     return TIER_CHAIN
+
+
+def _name(lhs: str) -> str:
+    lhs = lhs.strip()
+    return re.sub(r"\s+", "", lhs) if _NAME.fullmatch(lhs) else ""
 
 
 def candidates(raw: str, plain: str, to_plain: Callable[[str], str]) -> list[Candidate]:
@@ -118,12 +128,15 @@ def candidates(raw: str, plain: str, to_plain: Callable[[str], str]) -> list[Can
         end = _SENTENCE_END.search(rest)
         snippet = rest[:end.start()] if end else rest
         if re.search(r"\d", snippet):
-            cands.append(Candidate(snippet, m.end(), TIER_CONCLUSION))
+            sides = split_top(snippet)
+            cands.append(Candidate(snippet, m.end(), TIER_CONCLUSION,
+                                   _name(sides[0]) if len(sides) >= 2 else ""))
     for text, start in statements(plain):
         parts = split_top(text)
         if len(parts) >= 2:
             rhs = parts[-1]
-            cands.append(Candidate(rhs, start + len(text) - len(rhs), _chain_tier(parts)))
+            cands.append(Candidate(rhs, start + len(text) - len(rhs), _chain_tier(parts),
+                                   _name(parts[0])))
             if LITERAL.fullmatch(parts[-2]) and LITERAL.fullmatch(rhs) \
                     and literal_value(parts[-2]) != literal_value(rhs):
                 # "x = 3 = 4", "5 = 6": a number said to equal another number is two claims,
@@ -140,6 +153,20 @@ def candidates(raw: str, plain: str, to_plain: Callable[[str], str]) -> list[Can
 LITERAL = re.compile(r"\s*[-+−]?\s*(?:\d+(?:\.\d*)?|\.\d+)\s*[.,;]?\s*")
 
 
+# A value as written, with no arithmetic: digits, signs, points, separators, brackets and
+# the "x" of a shape ("3x4", "(3, 4)", "[[1, 2], [3, 4]]"); not "10/2", "2 + 3", "5 - 1".
+_AS_WRITTEN = re.compile(r"[\s\d.,;:\[\]()xX×−-]*")
+_DIFFERENCE = re.compile(r"[\d)\]]\s*[-−]")
+
+
+def _written_value(text: str, evidence: str) -> bool:
+    """Whether ``text`` is one value written out (``evidence``, what was read, is all of it)."""
+    text = text.strip().rstrip(".,;").strip()
+    return bool(LITERAL.fullmatch(text)) or (
+        evidence.strip() == text and bool(_AS_WRITTEN.fullmatch(text))
+        and not _DIFFERENCE.search(text))
+
+
 def literal_value(text: str) -> float:
     """The value of a ``LITERAL``."""
     return float(re.sub(r"\s+", "", text).rstrip(".,;").replace("−", "-"))
@@ -149,10 +176,17 @@ def select(raw: str, plain: str, reader: Reader, same: Same, to_plain: Callable[
            read_all: Callable[[str], list[tuple[Any, str]]]) -> Selection | None:
     """The final value, or None when nothing of the kind is in the text."""
     by_tier: dict[int, list[tuple[Any, str]]] = {}
+    last: dict[int, Candidate] = {}
+    # A bare "name = value" is a claim (as in ``grader.parse.values``): where each name is
+    # said to be a value as written, and which.
+    bare: dict[str, list[tuple[int, Any]]] = {}
     for cand in candidates(raw, plain, to_plain):
         got = reader(cand.text)
         if got is not None:
             by_tier.setdefault(cand.tier, []).append(got)
+            last[cand.tier] = cand
+            if cand.tier == TIER_ASSIGN and cand.name and _written_value(cand.text, got[1]):
+                bare.setdefault(cand.name, []).append((cand.start, got[0]))
             if cand.tier == TIER_CONCLUSION:
                 # "the answer is 93, no wait 94": a conclusion that states two different
                 # values on its line is two claims, not its first one (what follows on later
@@ -171,8 +205,27 @@ def select(raw: str, plain: str, reader: Reader, same: Same, to_plain: Callable[
     for v, _ in found:
         if not any(same(v, d) for d in distinct):
             distinct.append(v)
-    # Chains and assignments are work: later lines supersede earlier ones. Marked answers,
-    # conclusions and bare values are claims: two different claims are two final answers.
-    if tier in (TIER_CHAIN, TIER_ASSIGN) or len(distinct) == 1:
+    # Chains and assignments are work: later lines supersede earlier ones ("a = 3" then
+    # "a = 3 + 1 = 4"), but the answer's name claimed to be two different numbers ("y = 5"
+    # then "y = 6"), or claimed to be another number after the work's result ("y = 2+3 = 5"
+    # then "y = 6"), is two final answers. Marked answers, conclusions and bare values are
+    # claims: two different claims are two final answers.
+    if tier in (TIER_CHAIN, TIER_ASSIGN):
+        chosen = last[tier]
+        claims = [v for at, v in bare.get(chosen.name, ())
+                  if tier == TIER_ASSIGN or at > chosen.start]
+        said: list[Any] = [] if tier == TIER_ASSIGN else [value]
+        for v in claims:
+            if not any(same(v, d) for d in said):
+                said.append(v)
+        if chosen.name and len(said) > 1:
+            return Selection(value, evidence, True, tuple(said))
+        return Selection(value, evidence)
+    if tier == TIER_CONCLUSION and last[tier].name:
+        # "y = 5", then "so y = 6": the bare claim is a claim too.
+        for _, v in bare.get(last[tier].name, ()):
+            if not any(same(v, d) for d in distinct):
+                distinct.append(v)
+    if len(distinct) == 1:
         return Selection(value, evidence)
     return Selection(value, evidence, True, tuple(distinct))

@@ -161,6 +161,18 @@ def test_a_shape_with_another_number_of_dimensions_is_flagged(text, score, flags
     ("values", {"a": 3}, "a = 3\na = 4", {"a": 4}, ("ambiguous",)),
     # ... while work that updates it is superseded by its later step.
     ("values", {"a": 4}, "a = 3\na = 3 + 1 = 4", {"a": 4}, ()),
+    # The same for one number: the answer's name said to be two numbers is two final answers
+    # (the last was taken, unflagged), and so is a number said after the work's result (the
+    # chain's result was taken, unflagged) or before a conclusion; work still supersedes.
+    ("numeric", 5, "y = 5\ny = 6", 6, ("ambiguous",)),
+    ("numeric", 6, "y = 5; y = 6", 6, ("ambiguous",)),
+    ("numeric", 5, "y = 2 + 3 = 5\ny = 6", 5, ("ambiguous",)),
+    ("numeric", 6, "y = 5\nso y = 6", 6, ("ambiguous",)),
+    ("numeric", 4, "y = 3\ny = 3 + 1 = 4", 4, ()),
+    ("numeric", 6, "y = 10/2\ny = 6", 6, ()),
+    ("numeric", 5, "y = 5\ny = 5.0", 5, ()),
+    ("numeric", 6, "x = 5\ny = 6", 6, ()),
+    ("shape", [4, 3], "y = 3x4\ny = 4x3", [4, 3], ("ambiguous",)),
     # Two matrices offered as the answer (the last was taken, unflagged); work is not.
     ("matrix", [[5, 6], [7, 8]], "[[1,2],[3,4]] or [[5,6],[7,8]]", [[5, 6], [7, 8]], ("ambiguous",)),
     ("matrix", [[5, 6], [7, 8]], "A = [[1,2],[3,4]], so A + 4 = [[5,6],[7,8]]", [[5, 6], [7, 8]], ()),

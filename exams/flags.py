@@ -38,6 +38,8 @@ FLAG_REASONS: dict[str, str] = {
                   "decide whether that counts.",
     Flag.ROUNDED: "A decimal that is the key rounded or cut to the places written (0.429 for "
                   "3/7), outside the question's tolerance: decide whether that precision counts.",
+    Flag.HEDGED: "The student marked the answer as a guess (\"5?\", \"maybe 5\", \"not sure\"): "
+                 "decide whether it counts as the answer.",
 }
 # About the whole submission rather than one answer.
 DOCUMENT_FLAG_REASONS: dict[str, str] = {
@@ -73,6 +75,8 @@ STUDENT_SENTENCES: dict[str, str] = {
                   "expected fraction.",
     Flag.ROUNDED: "Your answer has fewer decimal places than the expected value; a marker "
                   "decides whether that precision counts.",
+    Flag.HEDGED: "Your answer was marked as a guess or with a question mark; a marker decides "
+                 "whether it counts.",
 }
 UNKNOWN_FLAG_SENTENCE = "A marker takes a closer look at this answer."
 

@@ -50,6 +50,8 @@ class Flag(StrEnum):
     # A decimal that is the key rounded (0.429 for 3/7) or cut (0.666 for 2/3) to the places
     # written, outside the question's tolerance.
     ROUNDED = "rounded"
+    # The student marks the answer as a guess ("5?", "maybe 5", "5 (not sure)").
+    HEDGED = "hedged"
 
 
 class DocumentFlag(StrEnum):

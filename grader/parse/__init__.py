@@ -192,6 +192,16 @@ _PARSERS = {Kind.NUMERIC: _parse_numeric, Kind.SHAPE: _parse_shape, Kind.MATRIX:
             Kind.MULTIPLE_CHOICE: _parse_choice}
 
 
+# The student's own doubt: a question mark after a value ("5?", "3x4 ?", "(?)", "??"), or
+# words of doubt ("maybe", "not sure", "I guess"). Not a question restated in the answer
+# ("What is y? y = 5": the mark follows a word).
+_HEDGE = re.compile(
+    r"[\d\])}]\s?\?|\(\s*\?\s*\)|\?\?|^\s*\?\s*[-+−]?\d"
+    r"|\b(?:maybe|perhaps|probably|possibly|not\s+(?:sure|certain|confident)|unsure|uncertain"
+    r"|(?:i|my|a|just)\s+guess|guessing|guessed|idk|no\s+idea)\b|^\s*guess\b",
+    re.IGNORECASE | re.MULTILINE)
+
+
 def parse_answer(spec: QuestionSpec, text: str, *, confidence: float = 1.0) -> Parsed:
     """Read ``spec.kind`` from ``text``. Never raises on odd input; says what it was unsure of."""
     text = (text or "")[:MAX_TEXT]
@@ -205,6 +215,8 @@ def parse_answer(spec: QuestionSpec, text: str, *, confidence: float = 1.0) -> P
     else:
         raw, plain, fixes = _numeric_context(text)
     value, evidence, flags, alternatives = _PARSERS[spec.kind](spec, raw, plain)
+    if value is not None and _HEDGE.search(raw):
+        flags += (Flag.HEDGED,)
     if fixes and value is not None:
         flags += (Flag.OCR_CORRECTED,)
         confidence *= OCR_FIX_PENALTY ** fixes

@@ -232,3 +232,35 @@ def test_a_choice_is_what_the_answer_selects(text, value, flags):
     parsed = parse_answer(MC, text)
     assert parsed.value == value
     assert tuple(str(f) for f in parsed.flags) == flags
+
+
+@pytest.mark.parametrize("kind,key,text,flags", [
+    # The student's own doubt goes to a TA (each was full marks, unflagged) ...
+    ("numeric", 5, "5?", ("hedged",)),
+    ("numeric", 5, "5 ?", ("hedged",)),
+    ("numeric", 5, "y = 5 (?)", ("hedged",)),
+    ("numeric", 5, "maybe 5", ("hedged",)),
+    ("numeric", 5, "5 (not sure)", ("hedged",)),
+    ("numeric", 5, "Probably 5", ("hedged",)),
+    ("numeric", 5, "5, I guess", ("hedged",)),
+    ("numeric", 5, "guess: 5", ("hedged",)),
+    ("shape", [4, 3], "4x3??", ("hedged",)),
+    # ... a question restated, a probability, a method's initial guess are no doubt.
+    ("numeric", 5, "What is y? y = 5", ()),
+    ("numeric", 0.3, "The probability is 0.3", ()),
+    ("numeric", 5, "initial guess x0 = 1, then x = 5", ()),
+    ("numeric", 5, "unanswered questions: none; y = 5", ()),
+])
+def test_an_answer_the_student_doubts_is_flagged(kind, key, text, flags):
+    spec = QuestionSpec(label="1", number="1", part=None, kind=kind, points=2, key=key)
+    parsed = parse_answer(spec, text)
+    assert parsed.value is not None
+    assert tuple(str(f) for f in parsed.flags) == flags
+
+
+def test_a_doubted_right_answer_suggests_its_score_and_goes_to_review():
+    from grader.score import score_answer
+
+    spec = QuestionSpec(label="1", number="1", part=None, kind="numeric", points=2, key=5)
+    scored = score_answer(spec, parse_answer(spec, "y = 5 (not sure)"), spec.key)
+    assert scored.score == 2 and "hedged" in scored.flags and scored.needs_review

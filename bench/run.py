@@ -57,7 +57,7 @@ BENCHES = (
     Bench("scan_accuracy", "bench.scan_accuracy", ("--simulated", "5", "--seed", "11", "--procs", "2", "--bare", "--quiet"),
           ("--simulated", "1", "--seed", "11", "--procs", "2", "--quiet"), "scanned pages: printed words the OCR reads"),
     Bench("regions", "bench.scan_regions", ("--mc", "6", "--written", "6", "--procs", "1", "2"),
-          ("--mc", "1", "--written", "2", "--procs", "1"),
+          ("--mc", "1", "--written", "4", "--procs", "1"),
           "scanned sheets read where the answers are (multiple choice, written boxes) vs bare tesseract"),
     Bench("ocr", "bench.ocr_throughput", ("--pages", "8", "--procs", "1", "2"),
           ("--pages", "4", "--procs", "1", "2"), "OCR only (typed text rendered as scans) vs bare tesseract"),
@@ -179,6 +179,16 @@ def summary_rows(name: str, r: dict, output: list[str]) -> list[tuple[str, str, 
         if "bare_recall" in r:
             rows.append(("scanned pages, printed words read by bare tesseract",
                          f"{r['bare_recall']:.2%}", "same rendered pages"))
+        return rows
+    if name == "regions":
+        rows = [(f"scanned sheets, {row['sheets']}, {row['procs']} proc(s) ({row['pages']} pages)",
+                 f"{fmt(row['reader_pages_per_s'], '.2f')} p/s vs bare {fmt(row['bare_pages_per_s'], '.2f')}",
+                 f"ratio x{row['ratio']:.1f} (>=x{row['target']:g}: "
+                 f"{'met' if row['target_met'] else 'NOT met'})") for row in r["rows"]]
+        w = r["written_accuracy"]
+        rows.append(("written parts graded end to end: right / flagged / silently wrong",
+                     f"{w['auto right']} / {w['flagged']} / {w['silently wrong']} of {w['parts']}",
+                     f"written but unanswered {w['written but unanswered']} (must be 0)"))
         return rows
     if name == "api":
         return [("API: uploads accepted / graded / lost",

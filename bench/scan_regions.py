@@ -44,13 +44,14 @@ _EXAMS: dict = {}
 
 def _exam(folder: str):
     """The exam of ``folder`` as the page task sees it: spec (with template and layout) and
-    the blank pages, loaded once per process (as a worker keeps them)."""
+    the blank pages, loaded and prepared once per process (as a worker keeps them)."""
     if folder not in _EXAMS:
         from grader.align import BlankPages
         from grader.exam import ExamSpec
         from grader.layout import blank_layout
         from grader.omr import assign_options, template_from_pdf
         from grader.render import render_pdf_page
+        from grader.scan import BLANK_INK_DPI
         from rubrics.definition import parse_definition_text
         from rubrics.keys import check_keys
 
@@ -64,6 +65,13 @@ def _exam(folder: str):
         spec = ExamSpec.build(keyed.questions, template, layout)
         pages = BlankPages(lambda page, dpi: render_pdf_page(blank, page - 1, dpi=dpi),
                            len(layout.page_sizes), key=("bench", folder))
+        # What a worker has of an exam once it has read a page of each of its pages (it keeps
+        # them for the exam's other students): each blank page's features and thumbnail for
+        # alignment, and its image at the resolution the answer regions are read against.
+        for page in range(1, pages.pages + 1):
+            pages.features(page)
+            pages.thumbnail(page)
+            pages.image(page, BLANK_INK_DPI)
         _EXAMS[folder] = (spec, pages)
     return _EXAMS[folder]
 

@@ -78,6 +78,9 @@ def _pipeline_one(path: str) -> int:
 def _warm_up() -> None:
     import grader.ocr  # noqa: F401  (imports paid before the clock starts)
     import grader.render  # noqa: F401
+    from grader.scan import warm_up
+
+    warm_up()          # what a worker's pool process loads when it starts (worker.celery)
 
 
 def run_bare(paths: list[Path], procs: int) -> tuple[float, int]:

@@ -155,6 +155,9 @@ def _warm(_: int) -> None:
     import grader.omr  # noqa: F401
     import grader.render  # noqa: F401
     import pypdfium2  # noqa: F401
+    from grader.scan import warm_up
+
+    warm_up()          # what a worker's pool process loads when it starts (worker.celery)
     time.sleep(0.05)   # long enough that every pool process gets one
 
 

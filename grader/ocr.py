@@ -328,13 +328,14 @@ def ocr_page(image: Image.Image, *, page_number: int, timeout_s: float = 60,
 # Orientation
 
 
-def _osd_orientation(image: Image.Image, timeout_s: float) -> int | None:
+def _osd_orientation(image: Image.Image, timeout_s: float,
+                     engine: Engine | str = Engine.AUTO) -> int | None:
     """Tesseract OSD's rotation (0/90/180/270, clockwise to apply), or None when unsure."""
     # Half resolution: OSD is as reliable at 150 dpi (confidence 14-15 vs 14-16 at 300 dpi on
     # the test pages) and takes 0.42 s instead of 0.60-0.74 s; at 100 dpi it guessed 90 as 270.
     small = image.convert("L").reduce(2)
     try:
-        out = run_osd(small, dpi=150, timeout_s=timeout_s)
+        out = run_osd(small, dpi=150, timeout_s=timeout_s, engine=engine)
     except OcrTimeout:
         raise
     except OcrError as exc:       # "Too few characters", no osd data, ...
@@ -389,7 +390,7 @@ def detect_orientation(image: Image.Image, *, timeout_s: float = 30,
     (0 or 180 only: a band across a quarter-turned page holds no text lines to compare).
     """
     if osd_available():
-        rotation = _osd_orientation(image, timeout_s)
+        rotation = _osd_orientation(image, timeout_s, engine)
         if rotation is not None:
             return rotation
     return _confidence_orientation(image, timeout_s, (0, 180), engine)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import limits, omr
+from grader import limits, omr, tesseract
 from grader.align import (Alignment, BlankPages, ScanPrint, align_page, confirm_page,
                           from_box_fit, guess_page)
 from grader.exam import Checkbox, ExamSpec
@@ -160,8 +160,8 @@ def _reuse_freed_memory() -> None:
 
 def warm_up(lang: str = "eng") -> None:
     """Load in this process what reading scans loads once in a process's life, so that its
-    first page is not the one to pay for it: libtesseract with ``lang``'s model (~50 ms),
-    the handwriting recogniser and the character classifier (~0.2 s), each run once on a
+    first page is not the one to pay for it: libtesseract with ``lang``'s model (~50 ms) and
+    with the orientation model (``osd``, for pages fed the wrong way), the handwriting recogniser and the character classifier (~0.2 s), each run once on a
     drawn stroke (the recogniser's first run sets up its kernels), and the process's memory
     and thread settings. A worker's pool process calls it when it starts
     (``worker.celery``); nothing here depends on an exam."""
@@ -177,6 +177,7 @@ def warm_up(lang: str = "eng") -> None:
     recognise_line(line)
     glyphs.model()
     ocr_line(Image.fromarray(line), dpi=SCAN_DPI, lang=lang)
+    tesseract.load("osd")
 
 
 def _one_thread_per_process() -> None:

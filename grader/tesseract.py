@@ -90,8 +90,20 @@ def run_tsv(image: Image.Image, *, lang: str, dpi: int, psm: int, timeout_s: flo
                     what=what)
 
 
-def run_osd(image: Image.Image, *, dpi: int, timeout_s: float) -> str:
-    """Tesseract's orientation report (``Rotate: 180`` ...) from the command."""
+def run_osd(image: Image.Image, *, dpi: int, timeout_s: float,
+            engine: Engine | str = Engine.AUTO) -> str:
+    """Tesseract's orientation report (``Rotate: 180``, ``Orientation confidence: 6.05``
+    lines): from libtesseract with its ``osd`` model when it loads (the same report, 0.2
+    instead of 0.5 s a page: no process to start, no model to load each time), else the
+    command."""
+    choice = as_engine(engine)
+    if choice != Engine.COMMAND:
+        library = _library("osd")
+        if library is not None:
+            return library.osd(image, dpi=dpi, timeout_s=timeout_s)
+        if choice == Engine.LIBRARY:
+            raise OcrError("libtesseract could not be loaded with its orientation data (install "
+                           "the apt package tesseract-ocr-osd, or use the engine 'auto')")
     return _command(image, config=f"--psm 0 --dpi {dpi}", lang="osd", timeout_s=timeout_s,
                     what="orientation", osd=True)
 
@@ -180,6 +192,38 @@ class _Library:
                 lib.TessBaseAPIClear(handle)    # frees the image and results, keeps the model
         return f"{TSV_HEADER}\n{rows}"
 
+    def osd(self, image: Image.Image, *, dpi: int, timeout_s: float) -> str:
+        """The orientation report the command prints (its ``Rotate`` and ``Orientation
+        confidence`` lines) for a library initialised with the ``osd`` model. OSD takes no
+        deadline; it looks at a bounded number of characters (~1.2 s on an A3 page of tiny
+        random print), and a run past ``timeout_s`` is reported as the timeout."""
+        grey = image if image.mode == "L" else image.convert("L")
+        pixels = np.ascontiguousarray(np.asarray(grey, dtype=np.uint8))
+        height, width = pixels.shape
+        lib, handle = self._lib, self._handle
+        degrees, confidence = ctypes.c_int(), ctypes.c_float()
+        script, script_confidence = ctypes.c_char_p(), ctypes.c_float()
+        with self._lock:
+            try:
+                lib.TessBaseAPISetPageSegMode(handle, 0)        # orientation and script only
+                lib.TessBaseAPISetImage(handle, pixels.ctypes.data, width, height, 1, width)
+                lib.TessBaseAPISetSourceResolution(handle, dpi)
+                start = time.monotonic()
+                found = lib.TessBaseAPIDetectOrientationScript(
+                    handle, ctypes.byref(degrees), ctypes.byref(confidence), ctypes.byref(script),
+                    ctypes.byref(script_confidence))
+                if time.monotonic() - start >= timeout_s:
+                    raise _timeout("orientation", timeout_s)
+            finally:
+                lib.TessBaseAPIClear(handle)
+        if not found:
+            raise OcrError("tesseract failed on orientation: too few characters to decide")
+        # The page's orientation, turned into the clockwise rotation that makes it upright
+        # (the command's "Rotate", tesseract's OrientationIdToValue).
+        rotate = _ROTATE_FOR_ORIENTATION[degrees.value % 360]
+        return (f"Orientation in degrees: {degrees.value}\nRotate: {rotate}\n"
+                f"Orientation confidence: {confidence.value:.2f}\n")
+
     def close(self) -> None:
         if self._handle:
             self._lib.TessBaseAPIEnd(self._handle)
@@ -187,8 +231,16 @@ class _Library:
             self._handle = None
 
 
+_ROTATE_FOR_ORIENTATION = {0: 0, 90: 270, 180: 180, 270: 90}
+
 _LIBRARIES: dict[tuple[int, str], _Library | None] = {}
 _LIBRARIES_LOCK = threading.Lock()
+
+
+def load(lang: str) -> bool:
+    """Load this process's libtesseract for ``lang`` now rather than on first use (a worker
+    process at start); whether it loaded (if not, the command is used, as on first use)."""
+    return _library(lang) is not None
 
 
 def _library(lang: str) -> _Library | None:
@@ -234,6 +286,9 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         "TessBaseAPIEnd": ([p], None), "TessBaseAPIDelete": ([p], None),
         "TessMonitorCreate": ([], p), "TessMonitorDelete": ([p], None),
         "TessMonitorSetDeadlineMSecs": ([p, i], None),
+        "TessBaseAPIDetectOrientationScript": (
+            [p, ctypes.POINTER(i), ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_char_p),
+             ctypes.POINTER(ctypes.c_float)], i),
     }
     for name, (args, result) in signatures.items():
         function = getattr(lib, name)

@@ -54,6 +54,32 @@ def test_missing_library_falls_back_to_the_command_or_fails_when_required(clean_
         ocr.ocr_page(crop, page_number=1, engine="library")
 
 
+@pytest.mark.parametrize("turn", [0, 90, 180, 270])
+def test_library_and_command_report_the_same_orientation(clean_page, turn):
+    """Orientation detection in-process (libtesseract with its osd model) reports what the
+    command reports: the same rotation and confidence, whichever way the page was fed."""
+    page = scanned(clean_page.image, angle=0.8, noise=10, blur=0.6, seed=7)
+    small = page.convert("L").rotate(turn, expand=True).reduce(2)
+    reports = [tesseract.run_osd(small, dpi=150, timeout_s=60, engine=engine)
+               for engine in ("library", "command")]
+
+    def fields(report: str) -> tuple[str, str]:
+        lines = dict(line.split(":", 1) for line in report.splitlines() if ":" in line)
+        return lines["Rotate"].strip(), lines["Orientation confidence"].strip()
+
+    assert fields(reports[0]) == fields(reports[1])
+    # PIL turns counter-clockwise: the page is upright again turned as far clockwise.
+    assert fields(reports[0])[0] == str(turn)
+    assert ocr.detect_orientation(page.rotate(turn, expand=True), engine="library") == turn
+
+
+def test_orientation_without_enough_text_is_no_guess(clean_page):
+    white = Image.new("L", (1240, 1754), 255)
+    with pytest.raises(ocr.OcrError, match="too few characters"):
+        tesseract.run_osd(white, dpi=150, timeout_s=60, engine="library")
+    assert ocr._osd_orientation(white, 60, "library") is None
+
+
 def test_library_memory_does_not_grow_page_after_page(clean_page):
     """The model stays loaded for the life of a worker process; each page's image and results
     must be freed (TessBaseAPIClear), or a worker would grow with every page it reads."""

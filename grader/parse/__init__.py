@@ -77,6 +77,27 @@ def _unless_negated(plain: str, parsed: tuple[Any, str, tuple[str, ...], tuple[A
     return value, evidence, flags, alternatives
 
 
+_NEGATED_NUMBER = re.compile(r"(?:\bnot\b|\bisn'?t\b|≠|!=|\bneq\b)\s*([-+−]?\s*\d+(?:\.\d+)?)",
+                             re.IGNORECASE)
+
+
+def _suggest_not_the_negated(plain: str, parsed: tuple[Any, str, tuple[str, ...], tuple[Any, ...]]):
+    """"6 (not 5)": flagged either way, but the suggestion is the value the answer keeps (6),
+    not the one it rules out (5, the last number written)."""
+    value, evidence, flags, alternatives = parsed
+    if value is None or isinstance(value, bool) or not alternatives:
+        return parsed
+    ruled_out = [float(m.group(1).replace(" ", "").replace("−", "-"))
+                 for m in _NEGATED_NUMBER.finditer(plain)]
+    if not any(_same_number(value, r) for r in ruled_out):
+        return parsed
+    kept = [a for a in alternatives if not isinstance(a, bool)
+            and not any(_same_number(a, r) for r in ruled_out)]
+    if not kept:
+        return parsed
+    return kept[-1], str(kept[-1]), flags, alternatives
+
+
 def _as_percentage(plain: str, parsed: tuple[Any, str, tuple[str, ...], tuple[Any, ...]]):
     """A single value written with a percent sign ("50%", "50 %"): its fraction (0.5) kept as
     the other reading, and ``percent`` said, for the scorer to weigh against the key."""
@@ -100,8 +121,9 @@ def _ambiguous_if(condition: bool, parsed: tuple[Any, str, tuple[str, ...], tupl
 
 
 def _parse_numeric(spec: QuestionSpec, raw: str, plain: str):
-    return _ambiguous_if(bool(_UNREAD_NOTATION.search(plain)), _unless_negated(plain, _as_percentage(
-        plain, _selected(select(raw, plain, _read_number, _same_number, to_plain, _all_numbers)))))
+    return _ambiguous_if(bool(_UNREAD_NOTATION.search(plain)), _suggest_not_the_negated(
+        plain, _unless_negated(plain, _as_percentage(
+            plain, _selected(select(raw, plain, _read_number, _same_number, to_plain, _all_numbers))))))
 
 
 # A shape's separator with no size after it ("8x8x", "8 x 8 x ?"), or a separator between

@@ -84,7 +84,11 @@ def numeric(key=94):
     ("the answer is 15 because 3 x 5 = 15", 15, ()),
     # A value the answer rules out is no claim (it was full marks for "not 94").
     ("not 94", 94, ("ambiguous",)),
-    ("it is 95, not 94", 94, ("ambiguous",)),
+    # Flagged either way; the value suggested is the one kept, not the one ruled out (it was
+    # 94, the last number written).
+    ("it is 95, not 94", 95, ("ambiguous",)),
+    ("6 (not 5)", 6, ("ambiguous",)),
+    ("not 5 but 6", 6, ("ambiguous",)),
     ("x ≠ 94", 94, ("ambiguous",)),
     ("the answer is 94, nothing else", 94, ()),
     # Dangling brackets and operators are still trimmed.

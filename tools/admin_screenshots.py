@@ -28,7 +28,7 @@ POOLS = {
             "It makes the network cheaper to run (less memory).",
             "Upsampling gives back the input resolution so every pixel gets a label.",
             "To get a bigger model."],
-    "1.ii": ["The receptive field is 15.", "15", "RF = 15 x 15", "13",
+    "1.ii": ["The receptive field is 15.", "15", "RF = 15 x 15", "13", "15?",
              "The receptive field is 11 × 11 and 15 × 15."],
     "1.iii": ["A larger receptive field without losing resolution.", "It is faster.",
               "Dilated convolution keeps the same feature map size with a larger field of view."],

@@ -8,14 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.hardening.workers import _children
 from tests.integration.realservices import celery_workers, project_env, redis_url
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
 
 
 def _maps(pid: int) -> str:
